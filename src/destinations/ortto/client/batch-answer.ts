@@ -1,0 +1,109 @@
+import { failure, type Failure } from './failures'
+import { isRecord, parseJson } from './json'
+
+/**
+ * Reads Ortto's answer to a 2xx batch request (ORTTO_API.md, "Batch answers") into one verdict
+ * per object sent. The body is not trusted: whatever its shape, this never throws and every
+ * object gets exactly one verdict.
+ *
+ * - Objects listed in `errors` fail with the entry's status and message.
+ * - Objects not listed succeeded, when the list can be read and every entry points at one of
+ *   them.
+ * - When that cannot be known (a 207 with no readable list, or entries that name no sent
+ *   object), unlisted objects are reported as unconfirmed and retryable: never as delivered.
+ *   Retrying them is safe, since Ortto upserts contacts and drops repeated activities.
+ */
+
+export type Verdict = { ok: true } | { ok: false; failure: Failure; entry?: unknown }
+
+interface ErrorEntry {
+  index: number
+  status?: unknown
+  message?: unknown
+  raw: unknown
+}
+
+const UNCONFIRMED_STATUS = 502
+const MAX_MESSAGE_LENGTH = 500
+
+function messageOf(value: unknown): string {
+  if (typeof value === 'string' && value.trim()) return value.slice(0, MAX_MESSAGE_LENGTH)
+  if (value === undefined || value === null || value === '') return 'Ortto gave no reason'
+  let text: string
+  try {
+    text = JSON.stringify(value) ?? String(value)
+  } catch {
+    text = String(value)
+  }
+  return text.slice(0, MAX_MESSAGE_LENGTH)
+}
+
+/** A per-object status is usable when it is an HTTP error status (4xx or 5xx). */
+function usableStatus(status: unknown): number | undefined {
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599 ? status : undefined
+}
+
+function entryFailure(entry: ErrorEntry): Failure {
+  const reason = messageOf(entry.message)
+  const status = usableStatus(entry.status)
+  if (status === undefined) {
+    return failure(
+      UNCONFIRMED_STATUS,
+      `Ortto rejected this event without a usable status (${messageOf(entry.status)}): ${reason}`
+    )
+  }
+  return failure(status, `Ortto rejected this event (${status}): ${reason}`)
+}
+
+/**
+ * @param status  the HTTP status of the answer (2xx)
+ * @param content the raw body text
+ * @param sentCount how many objects the request carried
+ */
+export function readBatchAnswer(status: number, content: string, sentCount: number): Verdict[] {
+  const body = parseJson(content)
+  const list = isRecord(body) ? body.errors : undefined
+  const isMultiStatus = status === 207
+
+  if (!Array.isArray(list)) {
+    if (!isMultiStatus) return Array.from({ length: sentCount }, () => ({ ok: true }))
+    const why = body === undefined ? 'a body that is not JSON' : 'no list of errors'
+    return unconfirmedAll(sentCount, `Ortto answered 207 (some events failed) with ${why}`)
+  }
+
+  const byIndex = new Map<number, ErrorEntry>()
+  let unattributed = 0
+  for (const raw of list) {
+    const index = isRecord(raw) ? raw.index : undefined
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= sentCount) {
+      unattributed++
+      continue
+    }
+    // A repeated index keeps its first entry: one object, one verdict.
+    if (!byIndex.has(index)) byIndex.set(index, { index, status: raw.status, message: raw.message, raw })
+  }
+
+  const unlisted: Verdict =
+    unattributed === 0
+      ? { ok: true }
+      : {
+          ok: false,
+          failure: failure(
+            UNCONFIRMED_STATUS,
+            `Ortto reported ${unattributed} error(s) that name no event of this request, so this event's delivery cannot be confirmed`
+          )
+        }
+
+  return Array.from({ length: sentCount }, (_, i) => {
+    const entry = byIndex.get(i)
+    return entry ? { ok: false, failure: entryFailure(entry), entry: entry.raw } : unlisted
+  })
+}
+
+function unconfirmedAll(sentCount: number, why: string): Verdict[] {
+  const verdict: Verdict = {
+    ok: false,
+    failure: failure(UNCONFIRMED_STATUS, `${why}, so this event's delivery cannot be confirmed`)
+  }
+  return Array.from({ length: sentCount }, () => verdict)
+}

@@ -1,0 +1,13 @@
+/** Small readers for JSON that came from outside (Ortto's answers), which is never trusted. */
+
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** Parses JSON text; `undefined` for anything that is not JSON (including an empty body). */
+export function parseJson(content: string): unknown {
+  try {
+    return JSON.parse(content) as unknown
+  } catch {
+    return undefined
+  }
+}

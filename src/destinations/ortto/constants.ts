@@ -1,0 +1,33 @@
+/** Facts from Ortto's contract (ORTTO_API.md) that more than one module relies on. */
+
+/** Audience update modes a mapping can choose; `as const` so a misspelt mode does not compile. */
+export const AUDIENCE_UPDATE_MODES = {
+  add: 'add',
+  remove: 'remove'
+} as const
+
+export type AudienceUpdateMode = (typeof AUDIENCE_UPDATE_MODES)[keyof typeof AUDIENCE_UPDATE_MODES]
+
+/** Segment delivers up to 500 events per call; Ortto takes up to 500 objects per request. */
+export const MAX_OBJECTS_PER_REQUEST = 500
+
+/**
+ * Ortto accepts at most 2 MB of JSON per request. We read "2 MB" as 2,000,000 bytes: the
+ * stricter of the two readings, so a request we build is never refused for its size.
+ */
+export const MAX_REQUEST_BYTES = 2_000_000
+
+/** Events from this namespace came from Ortto itself; sending them back would loop. */
+export const ORTTO_NAMESPACE = 'ortto.com'
+
+/** The one environment variable that may redirect requests (to a local Ortto stand-in). */
+export const LOCAL_ENDPOINT_ENV = 'ORTTO_LOCAL_ENDPOINT'
+
+export const API_PATHS = {
+  me: '/v1/me',
+  identify: '/v1/identify',
+  track: '/v1/track',
+  createAudience: '/v1/audiences/create'
+} as const
+
+export type BatchPath = typeof API_PATHS.identify | typeof API_PATHS.track

@@ -1,0 +1,143 @@
+import type { InputField } from '@segment/actions-core'
+import { AUDIENCE_UPDATE_MODES, MAX_OBJECTS_PER_REQUEST } from './constants'
+
+/**
+ * Field definitions shared by both actions. Keys, labels and descriptions are the ones
+ * Segment's catalog already shows for Ortto (Actions), so saved mappings carry over.
+ * Where the two actions word a field differently, the builder takes the description.
+ */
+
+/** Reads `traits.address.<key>` and falls back to `context.traits.address.<key>`. */
+const addressPath = (key: string) => ({
+  '@if': {
+    exists: { '@path': `$.traits.address.${key}` },
+    then: { '@path': `$.traits.address.${key}` },
+    else: { '@path': `$.context.traits.address.${key}` }
+  }
+})
+
+export const userId: InputField = {
+  label: 'User ID',
+  description: 'The unique user identifier',
+  type: 'string',
+  required: { conditions: [{ fieldKey: 'anonymous_id', operator: 'is', value: undefined }] },
+  default: { '@path': '$.userId' }
+}
+
+export const anonymousId: InputField = {
+  label: 'Anonymous ID',
+  description: 'Anonymous user identifier',
+  type: 'string',
+  required: { conditions: [{ fieldKey: 'user_id', operator: 'is', value: undefined }] },
+  default: { '@path': '$.anonymousId' }
+}
+
+export const enableBatching: InputField = {
+  label: 'Batch data',
+  description: 'When enabled, events will be sent to Ortto in batches for improved efficiency.',
+  type: 'boolean',
+  default: true
+}
+
+export const batchSize: InputField = {
+  label: 'Batch Size',
+  description: 'Maximum number of events to include in each batch.',
+  type: 'number',
+  default: MAX_OBJECTS_PER_REQUEST,
+  readOnly: true,
+  unsafe_hidden: true
+}
+
+export const ip = (description: string): InputField => ({
+  label: 'IP Address',
+  description,
+  type: 'string',
+  format: 'ipv4',
+  allowNull: true,
+  placeholder: '180.1.12.125',
+  default: { '@path': '$.context.ip' }
+})
+
+export const location = (description: string): InputField => ({
+  label: 'Location',
+  description,
+  type: 'object',
+  allowNull: true,
+  defaultObjectUI: 'keyvalue:only',
+  additionalProperties: false,
+  properties: {
+    country: { label: 'Country', type: 'string', allowNull: true },
+    state: { label: 'State', type: 'string', allowNull: true },
+    city: { label: 'City', type: 'string', allowNull: true },
+    post_code: { label: 'Postcode', type: 'string', allowNull: true }
+  },
+  default: {
+    country: addressPath('country'),
+    state: addressPath('state'),
+    city: addressPath('city'),
+    post_code: addressPath('postal_code')
+  }
+})
+
+export const traits = (description: string): InputField => ({
+  label: 'Custom Contact traits',
+  description,
+  type: 'object',
+  defaultObjectUI: 'keyvalue',
+  default: {
+    '@if': {
+      exists: { '@path': '$.traits' },
+      then: { '@path': '$.traits' },
+      else: { '@path': '$.context.traits' }
+    }
+  }
+})
+
+export const audienceUpdateMode: InputField = {
+  label: 'Audience update mode',
+  description: 'Indicates whether the Contact should be added to or removed from the Audience.',
+  type: 'string',
+  choices: [
+    { label: 'Add', value: AUDIENCE_UPDATE_MODES.add },
+    { label: 'Remove', value: AUDIENCE_UPDATE_MODES.remove }
+  ],
+  default: AUDIENCE_UPDATE_MODES.add
+}
+
+export const timestamp = (description: string, hidden: boolean): InputField => ({
+  label: 'Timestamp',
+  description,
+  type: 'string',
+  format: 'date-time',
+  default: { '@path': '$.timestamp' },
+  ...(hidden ? { readOnly: true, unsafe_hidden: true } : {})
+})
+
+export const messageId = (description: string, hidden: boolean): InputField => ({
+  label: 'Message ID',
+  description,
+  type: 'string',
+  default: { '@path': '$.messageId' },
+  ...(hidden ? { readOnly: true, unsafe_hidden: true } : {})
+})
+
+/** The contact fields both actions share, in the order the catalog lists them. */
+export const contactFields = (descriptions: {
+  timestamp: string
+  messageId: string
+  ip: string
+  location: string
+  traits: string
+  hideEventIdentity: boolean
+}): Record<string, InputField> => ({
+  timestamp: timestamp(descriptions.timestamp, descriptions.hideEventIdentity),
+  message_id: messageId(descriptions.messageId, descriptions.hideEventIdentity),
+  user_id: userId,
+  anonymous_id: anonymousId,
+  enable_batching: enableBatching,
+  ip: ip(descriptions.ip),
+  location: location(descriptions.location),
+  traits: traits(descriptions.traits),
+  audience_update_mode: audienceUpdateMode,
+  batch_size: batchSize
+})
