@@ -110,7 +110,8 @@ export const timestamp = (description: string, hidden: boolean): InputField => (
   type: 'string',
   format: 'date-time',
   default: { '@path': '$.timestamp' },
-  ...(hidden ? { readOnly: true, unsafe_hidden: true } : {})
+  readOnly: hidden,
+  ...(hidden ? { unsafe_hidden: true } : {})
 })
 
 export const messageId = (description: string, hidden: boolean): InputField => ({
@@ -118,7 +119,8 @@ export const messageId = (description: string, hidden: boolean): InputField => (
   description,
   type: 'string',
   default: { '@path': '$.messageId' },
-  ...(hidden ? { readOnly: true, unsafe_hidden: true } : {})
+  readOnly: hidden,
+  ...(hidden ? { unsafe_hidden: true } : {})
 })
 
 /** The contact fields both actions share, in the order the catalog lists them. */

@@ -68,7 +68,9 @@ export function apiOrigin(apiKey: unknown): string {
   try {
     url = new URL(local)
   } catch {
-    throw new Error(`${LOCAL_ENDPOINT_ENV} is not a URL; set it to an origin such as http://127.0.0.1:4318 or unset it.`)
+    throw new Error(
+      `${LOCAL_ENDPOINT_ENV} is not a URL; set it to an origin such as http://127.0.0.1:4318 or unset it.`
+    )
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error(`${LOCAL_ENDPOINT_ENV} must be an http:// or https:// origin, such as http://127.0.0.1:4318.`)

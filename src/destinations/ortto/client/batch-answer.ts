@@ -1,5 +1,5 @@
 import { failure, type Failure } from './failures'
-import { isRecord, parseJson } from './json'
+import { isRecord } from './json'
 
 /**
  * Reads Ortto's answer to a 2xx batch request (ORTTO_API.md, "Batch answers") into one verdict
@@ -17,24 +17,18 @@ import { isRecord, parseJson } from './json'
 export type Verdict = { ok: true } | { ok: false; failure: Failure; entry?: unknown }
 
 interface ErrorEntry {
-  index: number
-  status?: unknown
-  message?: unknown
-  raw: unknown
+  status: unknown
+  message: unknown
+  raw: Record<string, unknown>
 }
 
 const UNCONFIRMED_STATUS = 502
 const MAX_MESSAGE_LENGTH = 500
 
 function messageOf(value: unknown): string {
-  if (typeof value === 'string' && value.trim()) return value.slice(0, MAX_MESSAGE_LENGTH)
   if (value === undefined || value === null || value === '') return 'Ortto gave no reason'
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
-  }
+  // Values here came out of JSON.parse, so JSON.stringify cannot fail on them.
+  const text = typeof value === 'string' ? value : JSON.stringify(value)
   return text.slice(0, MAX_MESSAGE_LENGTH)
 }
 
@@ -56,13 +50,12 @@ function entryFailure(entry: ErrorEntry): Failure {
 }
 
 /**
- * @param status  the HTTP status of the answer (2xx)
- * @param content the raw body text
+ * @param status    the HTTP status of the answer (2xx)
+ * @param body      the answer parsed as JSON, `undefined` when it was empty or not JSON
  * @param sentCount how many objects the request carried
  */
-export function readBatchAnswer(status: number, content: string, sentCount: number): Verdict[] {
-  const body = parseJson(content)
-  const list = isRecord(body) ? body.errors : undefined
+export function readBatchAnswer(status: number, body: unknown, sentCount: number): Verdict[] {
+  const list: unknown = isRecord(body) ? body.errors : undefined
   const isMultiStatus = status === 207
 
   if (!Array.isArray(list)) {
@@ -73,14 +66,14 @@ export function readBatchAnswer(status: number, content: string, sentCount: numb
 
   const byIndex = new Map<number, ErrorEntry>()
   let unattributed = 0
-  for (const raw of list) {
+  for (const raw of list as unknown[]) {
     const index = isRecord(raw) ? raw.index : undefined
-    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= sentCount) {
+    if (!isRecord(raw) || typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= sentCount) {
       unattributed++
       continue
     }
     // A repeated index keeps its first entry: one object, one verdict.
-    if (!byIndex.has(index)) byIndex.set(index, { index, status: raw.status, message: raw.message, raw })
+    if (!byIndex.has(index)) byIndex.set(index, { status: raw.status, message: raw.message, raw })
   }
 
   const unlisted: Verdict =

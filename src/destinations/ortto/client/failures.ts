@@ -90,12 +90,12 @@ export function failureFromTransportError(error: unknown): Failure {
 
 /** Single-event mode: turns a failure into the error actions-core expects to be thrown. */
 export function throwFailure(f: Failure): never {
-  if (f.errortype === ErrorCodes.INVALID_AUTHENTICATION) {
+  if (f.errortype === 'INVALID_AUTHENTICATION') {
     const error = new InvalidAuthenticationError(f.message)
     error.status = f.status
     throw error
   }
-  if (f.errortype === ErrorCodes.PAYLOAD_VALIDATION_FAILED) throw new PayloadValidationError(f.message)
+  if (f.errortype === 'PAYLOAD_VALIDATION_FAILED') throw new PayloadValidationError(f.message)
   if (isRetryableStatus(f.status)) {
     throw new RetryableError(f.message, f.status as ConstructorParameters<typeof RetryableError>[1])
   }

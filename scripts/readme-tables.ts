@@ -1,0 +1,85 @@
+/** The README's settings, presets and field tables, rendered from the destination definition. */
+import type { DestinationDefinition, InputField } from '@segment/actions-core'
+
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+const code = (text: string): string => `\`${text}\``
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** A default mapping in words: paths as code, `@if exists` as "a, else b". */
+function describeDefault(value: unknown): string {
+  if (value === undefined) return ''
+  if (!isRecord(value)) return code(JSON.stringify(value))
+  if (typeof value['@path'] === 'string') return code(value['@path'])
+  const condition = value['@if']
+  if (isRecord(condition)) {
+    const otherwise = condition.else === undefined ? '' : `, else ${describeDefault(condition.else)}`
+    return `${describeDefault(condition.then)}${otherwise}`
+  }
+  return Object.entries(value)
+    .map(([key, entry]) => `${key}: ${describeDefault(entry)}`)
+    .join('; ')
+}
+
+function describeRequired(field: InputField, labels: Record<string, string>): string {
+  if (field.required === true) return 'yes'
+  if (isRecord(field.required)) {
+    const conditions = field.required.conditions as Array<{ fieldKey?: string }>
+    const absent = conditions.map((c) => (c.fieldKey ? (labels[c.fieldKey] ?? c.fieldKey) : ''))
+    return `when ${absent.join(' and ')} is empty`
+  }
+  return 'no'
+}
+
+function describeType(field: InputField): string {
+  const notes = [field.format, field.allowNull ? 'nullable' : undefined, field.unsafe_hidden ? 'hidden' : undefined]
+  const extra = notes.filter(Boolean).join(', ')
+  const choices = field.choices?.map((c) => (typeof c === 'string' ? c : String(c.value))).join(' / ')
+  return `${field.type}${choices ? ` (${choices})` : ''}${extra ? ` (${extra})` : ''}`
+}
+
+function fieldTable(fields: Record<string, InputField>): string {
+  const labels = Object.fromEntries(Object.entries(fields).map(([key, f]) => [key, f.label]))
+  const rows = Object.entries(fields).map(([key, field]) =>
+    [
+      field.label,
+      code(key),
+      describeType(field),
+      describeRequired(field, labels),
+      describeDefault(field.default),
+      field.description
+    ]
+      .map(cell)
+      .join(' | ')
+  )
+  return ['| Field | Key | Type | Required | Default mapping | Description |', '|---|---|---|---|---|---|']
+    .concat(rows.map((row) => `| ${row} |`))
+    .join('\n')
+}
+
+export function readmeTables<Settings>(destination: DestinationDefinition<Settings>): string {
+  const parts: string[] = []
+  parts.push('### Settings', '', '| Setting | Key | Type | Required | Description |', '|---|---|---|---|---|')
+  for (const [key, setting] of Object.entries(destination.authentication?.fields ?? {})) {
+    const row = [setting.label, code(key), setting.type, setting.required ? 'yes' : 'no', setting.description]
+    parts.push(`| ${row.map(cell).join(' | ')} |`)
+  }
+  parts.push('', '### Presets', '', '| Preset | Trigger | Action |', '|---|---|---|')
+  for (const preset of destination.presets ?? []) {
+    const trigger = 'subscribe' in preset ? code(preset.subscribe) : ''
+    parts.push(`| ${[preset.name ?? '', trigger, code(preset.partnerAction)].map(cell).join(' | ')} |`)
+  }
+  for (const [slug, action] of Object.entries(destination.actions)) {
+    parts.push('', `### ${action.title} (${code(slug)})`, '', action.description, '')
+    if (action.defaultSubscription) parts.push(`Default trigger: ${code(action.defaultSubscription)}.`, '')
+    parts.push(fieldTable(action.fields))
+    for (const [type, hook] of Object.entries(action.hooks ?? {})) {
+      if (!hook) continue
+      parts.push('', `Mapping hook \`${type}\` — **${hook.label}**: ${hook.description}`, '')
+      parts.push(fieldTable((hook.inputFields ?? {}) as Record<string, InputField>))
+    }
+  }
+  return parts.join('\n') + '\n'
+}

@@ -1,0 +1,227 @@
+import {
+  ErrorCodes,
+  InvalidAuthenticationError,
+  MultiStatusResponse,
+  type JSONLikeObject,
+  type RequestClient
+} from '@segment/actions-core'
+import { AUDIENCE_UPDATE_MODES, MAX_OBJECTS_PER_REQUEST, MAX_REQUEST_BYTES, type BatchPath } from '../constants'
+import type { Settings } from '../generated-types'
+import type { AudienceRef, WireObject } from '../types'
+import { apiOrigin, redactApiKey } from './api-key'
+import { readBatchAnswer } from './batch-answer'
+import {
+  failure,
+  failureFromStatus,
+  failureFromTransportError,
+  invalidEvent,
+  throwFailure,
+  type Failure
+} from './failures'
+import { parseJson } from './json'
+import type { Prepared } from './wire-objects'
+
+/**
+ * The one delivery path of both actions: `perform` is this path with a single event.
+ * Each payload ends with exactly one outcome, in the order the payloads came in.
+ */
+
+export type EventOutcome =
+  | { ok: true; status: number; sent: JSONLikeObject | string; body: JSONLikeObject | string }
+  | { ok: false; failure: Failure; sent?: JSONLikeObject; body?: JSONLikeObject | string }
+
+/** What differs between the actions: where objects go and how a payload becomes one. */
+export interface Route<P, T extends WireObject> {
+  path: BatchPath
+  prepare: (payload: P, audience: AudienceRef | undefined) => Prepared<T>
+}
+
+/** The part of actions-core's execute input that delivery reads. */
+export interface DeliveryInput {
+  settings: Settings
+  hookOutputs?: { onMappingSave?: { outputs?: { audience_id?: unknown } } }
+}
+
+interface AudienceChoice {
+  audience_update_mode?: string
+}
+
+/** An object ready to go, with its JSON written once (sized for chunking, then sent as is). */
+interface Outgoing {
+  eventIndex: number
+  object: WireObject
+  json: string
+  bytes: number
+}
+
+/** Brackets of the JSON array a request body is. */
+const ARRAY_OVERHEAD_BYTES = 2
+
+function audienceFor(payload: AudienceChoice, audienceId: unknown): AudienceRef | Failure | undefined {
+  if (typeof audienceId !== 'string' || audienceId === '') return undefined
+  const mode = payload.audience_update_mode ?? AUDIENCE_UPDATE_MODES.add
+  if (mode !== AUDIENCE_UPDATE_MODES.add && mode !== AUDIENCE_UPDATE_MODES.remove) {
+    return invalidEvent(`Audience update mode must be "add" or "remove", not "${mode}".`)
+  }
+  return { mode, id: audienceId }
+}
+
+const isFailure = (value: AudienceRef | Failure | undefined): value is Failure =>
+  value !== undefined && 'errortype' in value
+
+/** Groups objects into requests of at most 500 objects and at most 2 MB of JSON each. */
+function* requestsOf(outgoing: Outgoing[]): Generator<Outgoing[]> {
+  let current: Outgoing[] = []
+  let bytes = ARRAY_OVERHEAD_BYTES
+  for (const item of outgoing) {
+    const added = item.bytes + (current.length > 0 ? 1 : 0)
+    if (current.length === MAX_OBJECTS_PER_REQUEST || (current.length > 0 && bytes + added > MAX_REQUEST_BYTES)) {
+      yield current
+      current = []
+      bytes = ARRAY_OVERHEAD_BYTES
+    }
+    bytes += item.bytes + (current.length > 0 ? 1 : 0)
+    current.push(item)
+  }
+  if (current.length > 0) yield current
+}
+
+/** Sends one request and gives each of its objects an outcome. Never throws. */
+async function sendRequest(
+  request: RequestClient,
+  url: string,
+  apiKey: string,
+  items: Outgoing[]
+): Promise<{ outcomes: EventOutcome[]; halt?: Failure }> {
+  const whole = (f: Failure) => items.map((item): EventOutcome => ({ ok: false, failure: f, sent: sentOf(item) }))
+  let status: number
+  let content: string
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `[${items.map((item) => item.json).join(',')}]`,
+      throwHttpErrors: false
+    })
+    status = response.status
+    content = (response as { content?: string }).content ?? (await response.text())
+  } catch (error) {
+    const f = failureFromTransportError(error)
+    return { outcomes: whole({ ...f, message: redactApiKey(f.message, apiKey) }) }
+  }
+  // Ortto's own text is the only place the key could come back from: cleanse it once, here.
+  content = redactApiKey(content, apiKey)
+
+  if (status < 200 || status > 299) {
+    const f = failureFromStatus(status, content)
+    // After a refused key or a rate limit, further requests would only make things worse
+    // (Ortto blocks IPs that repeat bad credentials), so the rest of the batch is not sent.
+    const halt = status === 401 || status === 403 || status === 429 ? f : undefined
+    return { outcomes: whole(f), halt }
+  }
+
+  const body = parseJson(content)
+  const answer: JSONLikeObject | string = (typeof body === 'object' && body !== null ? body : content) as JSONLikeObject
+  const verdicts = readBatchAnswer(status, body, items.length)
+  const okStatus = status === 207 ? 200 : status
+  const outcomes = items.map((item, i): EventOutcome => {
+    const verdict = verdicts[i]
+    if (verdict.ok) return { ok: true, status: okStatus, sent: sentOf(item), body: answer }
+    return {
+      ok: false,
+      failure: verdict.failure,
+      sent: sentOf(item),
+      body: verdict.entry as JSONLikeObject | undefined
+    }
+  })
+  return { outcomes }
+}
+
+const sentOf = (item: Outgoing) => item.object as unknown as JSONLikeObject
+
+/**
+ * Validates, builds, sizes and sends every payload; returns one outcome per payload.
+ * Nothing here throws for an event: a malformed key, an invalid event or a failed request
+ * all become outcomes, so no event can vanish.
+ */
+export async function deliver<P extends AudienceChoice, T extends WireObject>(
+  request: RequestClient,
+  payloads: P[],
+  input: DeliveryInput,
+  route: Route<P, T>
+): Promise<EventOutcome[]> {
+  const outcomes: EventOutcome[] = new Array<EventOutcome>(payloads.length)
+  const audienceId = input.hookOutputs?.onMappingSave?.outputs?.audience_id
+  const outgoing: Outgoing[] = []
+
+  payloads.forEach((payload, eventIndex) => {
+    const audience = audienceFor(payload, audienceId)
+    if (isFailure(audience)) {
+      outcomes[eventIndex] = { ok: false, failure: audience }
+      return
+    }
+    const prepared = route.prepare(payload, audience)
+    if (prepared.kind === 'invalid') {
+      outcomes[eventIndex] = { ok: false, failure: prepared.failure }
+    } else if (prepared.kind === 'skip') {
+      outcomes[eventIndex] = { ok: true, status: 200, sent: {}, body: prepared.reason }
+    } else {
+      const json = JSON.stringify(prepared.object)
+      const bytes = Buffer.byteLength(json)
+      if (bytes + ARRAY_OVERHEAD_BYTES > MAX_REQUEST_BYTES) {
+        outcomes[eventIndex] = {
+          ok: false,
+          failure: failure(
+            413,
+            `This event is ${bytes} bytes of JSON; Ortto takes at most ${MAX_REQUEST_BYTES} bytes per request. ` +
+              'Send fewer or smaller traits and properties.'
+          )
+        }
+      } else {
+        outgoing.push({ eventIndex, object: prepared.object, json, bytes })
+      }
+    }
+  })
+  if (outgoing.length === 0) return outcomes
+
+  let url: string
+  try {
+    url = apiOrigin(input.settings.api_key) + route.path
+  } catch (error) {
+    // A malformed key fails every event that would have been sent, before any request.
+    if (!(error instanceof InvalidAuthenticationError)) throw error
+    const f = failure(401, error.message, ErrorCodes.INVALID_AUTHENTICATION)
+    for (const item of outgoing) outcomes[item.eventIndex] = { ok: false, failure: f }
+    return outcomes
+  }
+
+  let halt: Failure | undefined
+  for (const items of requestsOf(outgoing)) {
+    const result = halt
+      ? { outcomes: items.map((item): EventOutcome => ({ ok: false, failure: halt as Failure, sent: sentOf(item) })) }
+      : await sendRequest(request, url, input.settings.api_key, items)
+    halt ??= result.halt
+    items.forEach((item, i) => (outcomes[item.eventIndex] = result.outcomes[i]))
+  }
+  return outcomes
+}
+
+/** Batch mode: every outcome becomes its own entry, in the order of the payloads. */
+export function toMultiStatus(outcomes: EventOutcome[]): MultiStatusResponse {
+  const response = new MultiStatusResponse()
+  for (const outcome of outcomes) {
+    if (outcome.ok) {
+      response.pushSuccessResponse({ status: outcome.status, sent: outcome.sent, body: outcome.body })
+    } else {
+      const { status, errortype, message } = outcome.failure
+      response.pushErrorResponse({ status, errortype, errormessage: message, sent: outcome.sent, body: outcome.body })
+    }
+  }
+  return response
+}
+
+/** Single mode: a failed event throws the matching error, so it is never reported as delivered. */
+export function toSingleResult(outcome: EventOutcome): JSONLikeObject | string {
+  if (!outcome.ok) throwFailure(outcome.failure)
+  return outcome.body
+}

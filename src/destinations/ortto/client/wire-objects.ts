@@ -1,0 +1,114 @@
+import dayjs from 'dayjs'
+import { ORTTO_NAMESPACE } from '../constants'
+import type { ActivityObject, AudienceRef, ContactObject, OrttoLocation } from '../types'
+import type { Payload as ContactPayload } from '../upsertContact/generated-types'
+import type { Payload as ActivityPayload } from '../trackActivity/generated-types'
+import { invalidEvent, type Failure } from './failures'
+
+/**
+ * Turns one mapped payload into the object Ortto reads, or says why it must not be sent.
+ * Bodies are built key by key, so mapping-only fields (enable_batching, batch_size,
+ * audience_update_mode) never reach the wire, and the payload itself is never mutated.
+ */
+export type Prepared<T> =
+  { kind: 'send'; object: T } | { kind: 'skip'; reason: string } | { kind: 'invalid'; failure: Failure }
+
+const nonBlank = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value : undefined
+
+/**
+ * A copy without entries whose key is the empty string (Ortto has no field to put them in),
+ * or `undefined` when nothing is left, so empty objects are not sent.
+ */
+function keyValues(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  let result: Record<string, unknown> | undefined
+  for (const [key, entry] of Object.entries(value)) {
+    if (key === '' || entry === undefined) continue
+    result ??= {}
+    result[key] = entry
+  }
+  return result
+}
+
+function location(value: ContactPayload['location']): OrttoLocation | undefined {
+  if (!value) return undefined
+  const result: OrttoLocation = {}
+  const country = nonBlank(value.country)
+  const state = nonBlank(value.state)
+  const city = nonBlank(value.city)
+  const postCode = nonBlank(value.post_code)
+  if (country) result.country = country
+  if (state) result.state = state
+  if (city) result.city = city
+  if (postCode) result.post_code = postCode
+  return country || state || city || postCode ? result : undefined
+}
+
+/** UTC ISO 8601 with milliseconds, whatever offset the timestamp arrived in. */
+function utcTimestamp(value: string): string | undefined {
+  const parsed = dayjs(value)
+  return parsed.isValid() ? parsed.toISOString() : undefined
+}
+
+export function prepareContact(payload: ContactPayload, audience: AudienceRef | undefined): Prepared<ContactObject> {
+  const userId = nonBlank(payload.user_id)
+  const anonymousId = nonBlank(payload.anonymous_id)
+  if (!userId && !anonymousId) {
+    return {
+      kind: 'invalid',
+      failure: invalidEvent(
+        'The event has neither a User ID nor an Anonymous ID; Ortto needs at least one to find the contact. ' +
+          'Map user_id or anonymous_id to a non-empty value.'
+      )
+    }
+  }
+  const object: ContactObject = {}
+  if (userId) object.user_id = userId
+  if (anonymousId) object.anonymous_id = anonymousId
+  const ip = nonBlank(payload.ip)
+  if (ip) object.ip = ip
+  const where = location(payload.location)
+  if (where) object.location = where
+  const traits = keyValues(payload.traits)
+  if (traits) object.traits = traits
+  const rawTimestamp = nonBlank(payload.timestamp)
+  if (rawTimestamp) {
+    const timestamp = utcTimestamp(rawTimestamp)
+    if (!timestamp) {
+      return {
+        kind: 'invalid',
+        failure: invalidEvent('The Timestamp is not a valid ISO 8601 date-time; map it to a value such as $.timestamp.')
+      }
+    }
+    object.timestamp = timestamp
+  }
+  const messageId = nonBlank(payload.message_id)
+  if (messageId) object.message_id = messageId
+  if (audience) object.audience = audience
+  return { kind: 'send', object }
+}
+
+export function prepareActivity(payload: ActivityPayload, audience: AudienceRef | undefined): Prepared<ActivityObject> {
+  const namespace = nonBlank(payload.namespace)
+  if (namespace?.trim().toLowerCase() === ORTTO_NAMESPACE) {
+    return {
+      kind: 'skip',
+      reason: `Not sent: the event came from Ortto itself (namespace "${ORTTO_NAMESPACE}"); sending it back would loop.`
+    }
+  }
+  const event = nonBlank(payload.event)
+  if (!event) {
+    return {
+      kind: 'invalid',
+      failure: invalidEvent('The Event name is blank; Ortto needs a name for every activity. Map event to $.event.')
+    }
+  }
+  const contact = prepareContact(payload, audience)
+  if (contact.kind !== 'send') return contact
+  const object: ActivityObject = { ...contact.object, event }
+  const properties = keyValues(payload.properties)
+  if (properties) object.properties = properties
+  if (namespace) object.namespace = namespace
+  return { kind: 'send', object }
+}

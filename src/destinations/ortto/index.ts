@@ -1,0 +1,60 @@
+import { defaultValues, InvalidAuthenticationError, type DestinationDefinition } from '@segment/actions-core'
+import { apiOrigin } from './client'
+import { failureFromStatus } from './client/failures'
+import { API_PATHS } from './constants'
+import type { Settings } from './generated-types'
+import trackActivity from './trackActivity'
+import upsertContact from './upsertContact'
+
+const destination: DestinationDefinition<Settings> = {
+  name: 'Ortto (Actions)',
+  slug: 'actions-ortto',
+  mode: 'cloud',
+  description:
+    'Send contacts, activities and audience membership from Segment to Ortto, with an honest result for every event.',
+  authentication: {
+    scheme: 'custom',
+    fields: {
+      api_key: {
+        label: 'API Key',
+        description: 'Ortto API key',
+        type: 'password',
+        required: true
+      }
+    },
+    testAuthentication: async (request, { settings }) => {
+      // apiOrigin rejects a malformed key before any request is made.
+      const response = await request(apiOrigin(settings.api_key) + API_PATHS.me, { throwHttpErrors: false })
+      if (!response.ok) {
+        const content = (response as { content?: string }).content ?? (await response.text())
+        throw new InvalidAuthenticationError(failureFromStatus(response.status, content).message)
+      }
+      return true
+    }
+  },
+  extendRequest: ({ settings }) => ({
+    headers: { Authorization: `Bearer ${settings.api_key}` }
+  }),
+  presets: [
+    {
+      name: 'Upsert Contact',
+      type: 'automatic',
+      partnerAction: 'upsertContact',
+      subscribe: 'type = "identify"',
+      mapping: defaultValues(upsertContact.fields)
+    },
+    {
+      name: 'Track Activity',
+      type: 'automatic',
+      partnerAction: 'trackActivity',
+      subscribe: 'type = "track"',
+      mapping: defaultValues(trackActivity.fields)
+    }
+  ],
+  actions: {
+    upsertContact,
+    trackActivity
+  }
+}
+
+export default destination

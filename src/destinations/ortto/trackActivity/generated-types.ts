@@ -1,0 +1,65 @@
+// Generated file. DO NOT MODIFY IT BY HAND.
+
+export interface Payload {
+  /**
+   * Event timestamp in ISO 8601 format. Used with the Message ID to uniquely identify an activity in Ortto. If not provided, duplicate activities may occur.
+   */
+  timestamp?: string
+  /**
+   * Message ID. Combined with the event timestamp to uniquely identify an activity in Ortto. If omitted, duplicate activities may occur.
+   */
+  message_id?: string
+  /**
+   * The unique user identifier
+   */
+  user_id?: string
+  /**
+   * Anonymous user identifier
+   */
+  anonymous_id?: string
+  /**
+   * When enabled, events will be sent to Ortto in batches for improved efficiency.
+   */
+  enable_batching?: boolean
+  /**
+   * The IP address of the location where the activity occurred.
+   */
+  ip?: string | null
+  /**
+   * The location where the activity occurred. Takes priority over the IP address.
+   */
+  location?: {
+    country?: string | null
+    state?: string | null
+    city?: string | null
+    post_code?: string | null
+  }
+  /**
+   * key-value custom property pairs to be assigned to the Contact's profile
+   */
+  traits?: {
+    [k: string]: unknown
+  }
+  /**
+   * Indicates whether the Contact should be added to or removed from the Audience.
+   */
+  audience_update_mode?: string
+  /**
+   * Maximum number of events to include in each batch.
+   */
+  batch_size?: number
+  /**
+   * Event name
+   */
+  event: string
+  /**
+   * Event namespace
+   */
+  namespace?: string
+  /**
+   * An object containing key-value pairs representing activity attributes
+   */
+  properties?: {
+    [k: string]: unknown
+  }
+}

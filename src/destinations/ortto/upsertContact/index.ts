@@ -1,0 +1,27 @@
+import type { ActionDefinition } from '@segment/actions-core'
+import { actionHandlers, prepareContact } from '../client'
+import { API_PATHS } from '../constants'
+import { contactFields } from '../fields'
+import type { Settings } from '../generated-types'
+import { associateAudienceHook } from '../hooks/associate-audience'
+import type { OnMappingSaveInputs, OnMappingSaveOutputs } from '../hooks/generated-types'
+import type { Payload } from './generated-types'
+
+const action: ActionDefinition<Settings, Payload, undefined, OnMappingSaveInputs, OnMappingSaveOutputs> = {
+  title: 'Upsert Contact',
+  description: 'Create or update a Contact in Ortto',
+  platform: 'cloud',
+  defaultSubscription: 'type = "identify"',
+  fields: contactFields({
+    timestamp: 'Event timestamp (ISO 8601)',
+    messageId: 'Message ID',
+    ip: "The Contact's IP address",
+    location: "The Contact's location. Takes priority over the IP address.",
+    traits: 'An object containing key-value pairs representing custom properties assigned to Contact profile',
+    hideEventIdentity: true
+  }),
+  hooks: { onMappingSave: associateAudienceHook },
+  ...actionHandlers({ path: API_PATHS.identify, prepare: prepareContact })
+}
+
+export default action
