@@ -1,0 +1,84 @@
+import nock from 'nock'
+import { createTestEvent, defaultValues, Destination, type JSONObject } from '@segment/actions-core'
+import definition from '../index'
+import { API_KEY, ORIGIN, settings } from '../../../../test/helpers/ortto'
+
+describe('Ortto (Actions) definition', () => {
+  it('is the cloud destination the catalog lists', () => {
+    expect(definition).toMatchObject({ name: 'Ortto (Actions)', slug: 'actions-ortto', mode: 'cloud' })
+    expect(definition.authentication?.fields).toEqual({
+      api_key: { label: 'API Key', description: 'Ortto API key', type: 'password', required: true }
+    })
+    expect(Object.keys(definition.actions).sort()).toEqual(['trackActivity', 'upsertContact'])
+  })
+
+  it('has the two automatic presets, mapped with each action’s default values', () => {
+    expect(definition.presets).toEqual([
+      {
+        name: 'Upsert Contact',
+        type: 'automatic',
+        partnerAction: 'upsertContact',
+        subscribe: 'type = "identify"',
+        mapping: defaultValues(definition.actions.upsertContact.fields)
+      },
+      {
+        name: 'Track Activity',
+        type: 'automatic',
+        partnerAction: 'trackActivity',
+        subscribe: 'type = "track"',
+        mapping: defaultValues(definition.actions.trackActivity.fields)
+      }
+    ])
+  })
+})
+
+describe('testAuthentication', () => {
+  const destination = new Destination(definition)
+
+  it('accepts a key Ortto accepts on GET /v1/me', async () => {
+    nock(ORIGIN).get('/v1/me').matchHeader('authorization', `Bearer ${API_KEY}`).reply(200, {})
+    await expect(destination.testAuthentication(settings)).resolves.toBeUndefined()
+    expect(nock.isDone()).toBe(true)
+  })
+
+  it('fails with Ortto’s reason when Ortto refuses the key', async () => {
+    nock(ORIGIN)
+      .get('/v1/me')
+      .reply(401, { error: { message: 'API key revoked' } })
+    await expect(destination.testAuthentication(settings)).rejects.toThrow(
+      /refused the API key \(401\): API key revoked/
+    )
+  })
+
+  it('fails a malformed key before any request', async () => {
+    await expect(destination.testAuthentication({ api_key: 'pau' })).rejects.toThrow(
+      /The Ortto API key has an empty secret|two-letter lower-case region/
+    )
+    expect(nock.pendingMocks()).toEqual([])
+  })
+})
+
+describe('onBatch with the presets as subscriptions (how Segment’s runtime calls the destination)', () => {
+  it('sends identify events to /v1/identify and track events to /v1/track', async () => {
+    const identify = nock(ORIGIN).post('/v1/identify').reply(200, {})
+    const track = nock(ORIGIN).post('/v1/track').reply(200, {})
+    const destination = new Destination(definition)
+    const subscriptions = (definition.presets ?? []).map((preset) => ({
+      partnerAction: preset.partnerAction,
+      subscribe: 'subscribe' in preset ? preset.subscribe : '',
+      mapping: preset.mapping
+    }))
+    const events = [
+      createTestEvent({ type: 'identify', traits: { plan: 'pro' } }),
+      createTestEvent({ type: 'track', event: 'Signed Up' })
+    ]
+    const results = await destination.onBatch(events, { ...settings, subscriptions } as unknown as JSONObject)
+    const statuses = results.map((r) => r.multistatus?.map((m) => m.status))
+    // Each subscription answers for the whole batch; the event it does not match gets a 400.
+    expect(statuses).toEqual([
+      [200, 400],
+      [400, 200]
+    ])
+    expect(identify.isDone() && track.isDone()).toBe(true)
+  })
+})

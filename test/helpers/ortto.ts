@@ -1,0 +1,110 @@
+/** Shared fixtures for the destination's tests: settings, mappings, events and Ortto stubs. */
+import nock from 'nock'
+import {
+  createTestEvent,
+  createTestIntegration,
+  defaultValues,
+  type JSONObject,
+  type SegmentEvent
+} from '@segment/actions-core'
+import definition from '../../src/destinations/ortto'
+import type { Settings } from '../../src/destinations/ortto/generated-types'
+
+export const API_KEY = 'pau-test-secret-key-0001'
+export const ORIGIN = 'https://segment-action-api-au.ortto.app'
+export const settings: Settings = { api_key: API_KEY }
+
+export type ActionSlug = 'trackActivity' | 'upsertContact'
+export const ACTIONS: Array<{ slug: ActionSlug; path: string; type: 'track' | 'identify' }> = [
+  { slug: 'trackActivity', path: '/v1/track', type: 'track' },
+  { slug: 'upsertContact', path: '/v1/identify', type: 'identify' }
+]
+
+export const pathOf = (slug: ActionSlug) => (slug === 'trackActivity' ? '/v1/track' : '/v1/identify')
+
+/** The action's preset mapping, optionally linked to an audience the way a saved hook links it. */
+export function mappingFor(
+  slug: ActionSlug,
+  options: { audienceId?: string; overrides?: JSONObject } = {}
+): JSONObject {
+  const mapping: JSONObject = { ...defaultValues(definition.actions[slug].fields), ...options.overrides }
+  if (options.audienceId !== undefined) {
+    mapping.onMappingSave = {
+      inputs: { audience_name: 'VIP' },
+      outputs: { audience_id: options.audienceId, audience_name: 'VIP' }
+    }
+  }
+  return mapping
+}
+
+/** A Segment event of the action's type with fixed ids and time, so bodies can be compared exactly. */
+export function eventFor(slug: ActionSlug, overrides: Partial<SegmentEvent> = {}): SegmentEvent {
+  const type = slug === 'trackActivity' ? 'track' : 'identify'
+  return createTestEvent({
+    type,
+    event: type === 'track' ? 'Order Completed' : undefined,
+    messageId: 'msg-1',
+    timestamp: '2024-03-01T10:00:00.000Z',
+    ...overrides
+  })
+}
+
+/** Records every body Ortto receives on `path` and answers each request with the next reply. */
+export function stubOrtto(path: string, ...replies: Array<[number, unknown?]>): { bodies: unknown[][] } {
+  const bodies: unknown[][] = []
+  for (const [status, body] of replies) {
+    nock(ORIGIN)
+      .post(path, (sent: unknown[]) => {
+        bodies.push(sent)
+        return true
+      })
+      .reply(status, body as nock.Body)
+  }
+  return { bodies }
+}
+
+export const testDestination = () => createTestIntegration(definition)
+
+export async function runBatch(
+  slug: ActionSlug,
+  events: SegmentEvent[],
+  options: { mapping?: JSONObject; settings?: Settings } = {}
+) {
+  return testDestination().executeBatch(slug, {
+    events,
+    mapping: options.mapping ?? mappingFor(slug),
+    settings: options.settings ?? settings
+  })
+}
+
+/** One event's outcome, in the same terms whether it went through perform or performBatch. */
+export interface Outcome {
+  status: number
+  errortype?: string
+  message?: string
+  errorClass?: string
+}
+
+export async function outcomeOf(
+  mode: 'single' | 'batch',
+  slug: ActionSlug,
+  event: SegmentEvent,
+  options: { mapping?: JSONObject; settings?: Settings } = {}
+): Promise<Outcome> {
+  const mapping = options.mapping ?? mappingFor(slug)
+  if (mode === 'batch') {
+    const [result] = await runBatch(slug, [event], { mapping, settings: options.settings })
+    return 'errortype' in result
+      ? { status: result.status, errortype: result.errortype, message: result.errormessage }
+      : { status: result.status }
+  }
+  try {
+    await testDestination().testAction(slug, { event, mapping, settings: options.settings ?? settings })
+    return { status: 200 }
+  } catch (error) {
+    const e = error as { status?: number; code?: string; message: string; constructor: { name: string } }
+    return { status: e.status ?? 500, errortype: e.code, message: e.message, errorClass: e.constructor.name }
+  }
+}
+
+export const MODES = ['single', 'batch'] as const
