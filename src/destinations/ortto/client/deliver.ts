@@ -19,6 +19,7 @@ import {
   type Failure
 } from './failures'
 import { parseJson } from './json'
+import { responseText } from './response-text'
 import type { Prepared } from './wire-objects'
 
 /**
@@ -104,7 +105,7 @@ async function sendRequest(
       throwHttpErrors: false
     })
     status = response.status
-    content = (response as { content?: string }).content ?? (await response.text())
+    content = await responseText(response)
   } catch (error) {
     const f = failureFromTransportError(error)
     return { outcomes: whole({ ...f, message: redactApiKey(f.message, apiKey) }) }

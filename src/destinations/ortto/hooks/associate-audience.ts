@@ -10,6 +10,7 @@ import type { Settings } from '../generated-types'
 import { apiOrigin, redactApiKey } from '../client/api-key'
 import { failureFromStatus, failureFromTransportError } from '../client/failures'
 import { isRecord, parseJson } from '../client/json'
+import { responseText } from '../client/response-text'
 import type { OnMappingSaveInputs, OnMappingSaveOutputs } from './generated-types'
 
 type Response = ActionHookResponse<OnMappingSaveOutputs>
@@ -45,7 +46,7 @@ export async function associateAudience(
       throwHttpErrors: false
     })
     status = response.status
-    content = (response as { content?: string }).content ?? (await response.text())
+    content = await responseText(response)
   } catch (error) {
     const reason =
       error instanceof InvalidAuthenticationError ? error.message : failureFromTransportError(error).message
