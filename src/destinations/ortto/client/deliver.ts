@@ -87,14 +87,27 @@ function* requestsOf(outgoing: Outgoing[]): Generator<Outgoing[]> {
   if (current.length > 0) yield current
 }
 
+const sentOf = (item: Outgoing) => item.object as unknown as JSONLikeObject
+
+/** A whole-request failure, with Ortto's answer (a 429's `try-in-seconds` is read from it). */
+interface RequestFailure {
+  failure: Failure
+  body?: JSONLikeObject | string
+}
+
+/** Longest answer text kept in a result; an error page can be large and says little more. */
+const MAX_ANSWER_TEXT = 1000
+
+const failAll = (items: Outgoing[], { failure, body }: RequestFailure) =>
+  items.map((item): EventOutcome => ({ ok: false, failure, sent: sentOf(item), body }))
+
 /** Sends one request and gives each of its objects an outcome. Never throws. */
 async function sendRequest(
   request: RequestClient,
   url: string,
   apiKey: string,
   items: Outgoing[]
-): Promise<{ outcomes: EventOutcome[]; halt?: Failure }> {
-  const whole = (f: Failure) => items.map((item): EventOutcome => ({ ok: false, failure: f, sent: sentOf(item) }))
+): Promise<{ outcomes: EventOutcome[]; halt?: RequestFailure }> {
   let status: number
   let content: string
   try {
@@ -108,22 +121,23 @@ async function sendRequest(
     content = await responseText(response)
   } catch (error) {
     const f = failureFromTransportError(error)
-    return { outcomes: whole({ ...f, message: redactApiKey(f.message, apiKey) }) }
+    return { outcomes: failAll(items, { failure: { ...f, message: redactApiKey(f.message, apiKey) } }) }
   }
   // Ortto's own text is the only place the key could come back from: cleanse it once, here.
   content = redactApiKey(content, apiKey)
+  const parsed = parseJson(content)
+  const answer = (typeof parsed === 'object' && parsed !== null ? parsed : content) as JSONLikeObject | string
 
   if (status < 200 || status > 299) {
-    const f = failureFromStatus(status, content)
+    const body = typeof answer === 'string' ? answer.slice(0, MAX_ANSWER_TEXT) : answer
+    const whole: RequestFailure = { failure: failureFromStatus(status, content), body }
     // After a refused key or a rate limit, further requests would only make things worse
     // (Ortto blocks IPs that repeat bad credentials), so the rest of the batch is not sent.
-    const halt = status === 401 || status === 403 || status === 429 ? f : undefined
-    return { outcomes: whole(f), halt }
+    const halt = status === 401 || status === 403 || status === 429 ? whole : undefined
+    return { outcomes: failAll(items, whole), halt }
   }
 
-  const body = parseJson(content)
-  const answer: JSONLikeObject | string = (typeof body === 'object' && body !== null ? body : content) as JSONLikeObject
-  const verdicts = readBatchAnswer(status, body, items.length)
+  const verdicts = readBatchAnswer(status, parsed, items.length)
   const okStatus = status === 207 ? 200 : status
   const outcomes = items.map((item, i): EventOutcome => {
     const verdict = verdicts[i]
@@ -137,8 +151,6 @@ async function sendRequest(
   })
   return { outcomes }
 }
-
-const sentOf = (item: Outgoing) => item.object as unknown as JSONLikeObject
 
 /**
  * Validates, builds, sizes and sends every payload; returns one outcome per payload.
@@ -196,10 +208,10 @@ export async function deliver<P extends AudienceChoice, T extends WireObject>(
     return outcomes
   }
 
-  let halt: Failure | undefined
+  let halt: RequestFailure | undefined
   for (const items of requestsOf(outgoing)) {
     const result = halt
-      ? { outcomes: items.map((item): EventOutcome => ({ ok: false, failure: halt as Failure, sent: sentOf(item) })) }
+      ? { outcomes: failAll(items, halt) }
       : await sendRequest(request, url, input.settings.api_key, items)
     halt ??= result.halt
     items.forEach((item, i) => (outcomes[item.eventIndex] = result.outcomes[i]))
