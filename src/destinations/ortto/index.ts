@@ -1,7 +1,7 @@
 import { defaultValues, InvalidAuthenticationError, type DestinationDefinition } from '@segment/actions-core'
 import { apiOrigin } from './client'
 import { failureFromStatus } from './client/failures'
-import { responseText } from './client/response-text'
+import { answerValue, readAnswer } from './client/answer'
 import { API_PATHS } from './constants'
 import type { Settings } from './generated-types'
 import trackActivity from './trackActivity'
@@ -27,8 +27,8 @@ const destination: DestinationDefinition<Settings> = {
       // apiOrigin rejects a malformed key before any request is made.
       const response = await request(apiOrigin(settings.api_key) + API_PATHS.me, { throwHttpErrors: false })
       if (!response.ok) {
-        const content = await responseText(response)
-        throw new InvalidAuthenticationError(failureFromStatus(response.status, content).message)
+        const answer = await readAnswer(response, settings.api_key)
+        throw new InvalidAuthenticationError(failureFromStatus(answer.status, answerValue(answer)).message)
       }
       return true
     }

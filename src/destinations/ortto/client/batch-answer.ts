@@ -43,7 +43,7 @@ function entryFailure(entry: ErrorEntry): Failure {
   if (status === undefined) {
     return failure(
       UNCONFIRMED_STATUS,
-      `Ortto rejected this event without a usable status (${messageOf(entry.status)}): ${reason}`
+      `Ortto rejected this event without a usable status (${entry.status === undefined ? 'none given' : JSON.stringify(entry.status)}): ${reason}`
     )
   }
   return failure(status, `Ortto rejected this event (${status}): ${reason}`)

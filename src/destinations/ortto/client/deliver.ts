@@ -18,8 +18,7 @@ import {
   throwFailure,
   type Failure
 } from './failures'
-import { parseJson } from './json'
-import { responseText } from './response-text'
+import { answerBody, answerValue, readAnswer, type OrttoAnswer } from './answer'
 import type { Prepared } from './wire-objects'
 
 /**
@@ -108,8 +107,7 @@ async function sendRequest(
   apiKey: string,
   items: Outgoing[]
 ): Promise<{ outcomes: EventOutcome[]; halt?: RequestFailure }> {
-  let status: number
-  let content: string
+  let answer: OrttoAnswer
   try {
     const response = await request(url, {
       method: 'POST',
@@ -117,31 +115,30 @@ async function sendRequest(
       body: `[${items.map((item) => item.json).join(',')}]`,
       throwHttpErrors: false
     })
-    status = response.status
-    content = await responseText(response)
+    answer = await readAnswer(response, apiKey)
   } catch (error) {
     const f = failureFromTransportError(error)
     return { outcomes: failAll(items, { failure: { ...f, message: redactApiKey(f.message, apiKey) } }) }
   }
-  // Ortto's own text is the only place the key could come back from: cleanse it once, here.
-  content = redactApiKey(content, apiKey)
-  const parsed = parseJson(content)
-  const answer = (typeof parsed === 'object' && parsed !== null ? parsed : content) as JSONLikeObject | string
+  const { status } = answer
+  const body = answerBody(answer)
 
   if (status < 200 || status > 299) {
-    const body = typeof answer === 'string' ? answer.slice(0, MAX_ANSWER_TEXT) : answer
-    const whole: RequestFailure = { failure: failureFromStatus(status, content), body }
+    const whole: RequestFailure = {
+      failure: failureFromStatus(status, answerValue(answer)),
+      body: typeof body === 'string' ? body.slice(0, MAX_ANSWER_TEXT) : body
+    }
     // After a refused key or a rate limit, further requests would only make things worse
     // (Ortto blocks IPs that repeat bad credentials), so the rest of the batch is not sent.
     const halt = status === 401 || status === 403 || status === 429 ? whole : undefined
     return { outcomes: failAll(items, whole), halt }
   }
 
-  const verdicts = readBatchAnswer(status, parsed, items.length)
+  const verdicts = readBatchAnswer(status, answer.json, items.length)
   const okStatus = status === 207 ? 200 : status
   const outcomes = items.map((item, i): EventOutcome => {
     const verdict = verdicts[i]
-    if (verdict.ok) return { ok: true, status: okStatus, sent: sentOf(item), body: answer }
+    if (verdict.ok) return { ok: true, status: okStatus, sent: sentOf(item), body }
     return {
       ok: false,
       failure: verdict.failure,

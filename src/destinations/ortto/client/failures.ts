@@ -32,30 +32,39 @@ function truncate(text: string): string {
   return text.length > MAX_REASON_LENGTH ? `${text.slice(0, MAX_REASON_LENGTH)}…` : text
 }
 
-/** Ortto's reason for a whole-request failure, from whichever shape the body has. */
-export function reasonFrom(content: string): string {
-  const body = parseJson(content)
+/** An answer as given (text to parse, or JSON already parsed) → its JSON value when it has one. */
+const bodyOf = (answer: unknown): unknown => (typeof answer === 'string' ? (parseJson(answer) ?? answer) : answer)
+
+/** Ortto's reason for a whole-request failure, from whichever shape the answer has. */
+export function reasonFrom(answer: unknown): string {
+  const body = bodyOf(answer)
   if (isRecord(body)) {
     const error = body.error
     if (isRecord(error) && typeof error.message === 'string' && error.message) return truncate(error.message)
     if (typeof error === 'string' && error) return truncate(error)
     if (typeof body.message === 'string' && body.message) return truncate(body.message)
   }
-  const text = content.trim()
+  const text = (typeof answer === 'string' ? answer : (JSON.stringify(body) ?? '')).trim()
   return text ? truncate(text) : 'no reason given'
 }
 
-/** `try-in-seconds` of a 429 body: the only hint Ortto gives of when to come back. */
-export function retryAfterSeconds(content: string): number | undefined {
-  const body = parseJson(content)
+/**
+ * `try-in-seconds` of a 429 answer (its text, or the body already parsed): the only hint
+ * Ortto gives of when to come back.
+ */
+export function retryAfterSeconds(answer: unknown): number | undefined {
+  const body = bodyOf(answer)
   const error = isRecord(body) ? body.error : undefined
   const seconds = isRecord(error) ? error['try-in-seconds'] : undefined
   return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined
 }
 
-/** Classifies a non-2xx answer to a whole request; every event of that request shares it. */
-export function failureFromStatus(status: number, content: string): Failure {
-  const reason = reasonFrom(content)
+/**
+ * Classifies a non-2xx answer to a whole request; every event of that request shares it.
+ * `answer` is the body's text, or its JSON already parsed.
+ */
+export function failureFromStatus(status: number, answer: unknown): Failure {
+  const reason = reasonFrom(answer)
   if (status === 401 || status === 403) {
     return failure(
       status,
@@ -64,7 +73,7 @@ export function failureFromStatus(status: number, content: string): Failure {
     )
   }
   if (status === 429) {
-    const seconds = retryAfterSeconds(content)
+    const seconds = retryAfterSeconds(answer)
     const when = seconds === undefined ? 'Ortto did not say when to retry' : `try again in ${seconds} seconds`
     return failure(429, `Ortto rate limit reached (429): ${reason}; ${when}.`)
   }

@@ -9,8 +9,8 @@ import { API_PATHS } from '../constants'
 import type { Settings } from '../generated-types'
 import { apiOrigin, redactApiKey } from '../client/api-key'
 import { failureFromStatus, failureFromTransportError } from '../client/failures'
-import { isRecord, parseJson } from '../client/json'
-import { responseText } from '../client/response-text'
+import { isRecord } from '../client/json'
+import { answerValue, readAnswer, type OrttoAnswer } from '../client/answer'
 import type { OnMappingSaveInputs, OnMappingSaveOutputs } from './generated-types'
 
 type Response = ActionHookResponse<OnMappingSaveOutputs>
@@ -37,28 +37,24 @@ export async function associateAudience(
       savedData: {}
     }
   }
-  let status: number
-  let content: string
+  let answer: OrttoAnswer
   try {
     const response = await request(apiOrigin(settings.api_key) + API_PATHS.createAudience, {
       method: 'POST',
       json: { name },
       throwHttpErrors: false
     })
-    status = response.status
-    content = await responseText(response)
+    answer = await readAnswer(response, settings.api_key)
   } catch (error) {
     const reason =
       error instanceof InvalidAuthenticationError ? error.message : failureFromTransportError(error).message
     return failed(`Could not link the audience "${name}": ${reason}`, settings.api_key)
   }
-  if (status < 200 || status > 299) {
-    return failed(
-      `Could not link the audience "${name}": ${failureFromStatus(status, content).message}`,
-      settings.api_key
-    )
+  if (answer.status < 200 || answer.status > 299) {
+    const reason = failureFromStatus(answer.status, answerValue(answer)).message
+    return failed(`Could not link the audience "${name}": ${reason}`, settings.api_key)
   }
-  const body = parseJson(content)
+  const body = answer.json
   const id = isRecord(body) && typeof body.id === 'string' && body.id !== '' ? body.id : undefined
   if (!id) {
     return failed(`Could not link the audience "${name}": Ortto's answer carried no audience id.`, settings.api_key)
