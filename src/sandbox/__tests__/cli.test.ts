@@ -1,0 +1,183 @@
+import { promises as fs } from 'node:fs'
+import * as net from 'node:net'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { DEFAULT_CLI_PORT, USAGE, parseCliArgs, runCli, type CliOutput } from '../cli'
+import type { Sandbox } from '../index'
+import { getJson } from '../test-client'
+
+function capture(): CliOutput & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = []
+  const stderr: string[] = []
+  return { stdout, stderr, out: (line) => stdout.push(line), err: (line) => stderr.push(line) }
+}
+
+describe('parseCliArgs', () => {
+  it('defaults to port 4318 on loopback with no faults and no data file', () => {
+    expect(parseCliArgs([])).toEqual({ kind: 'run', options: { port: DEFAULT_CLI_PORT, faults: {} } })
+  })
+
+  it('maps every flag to an option', () => {
+    const argv = [
+      '--port=0',
+      '--host=::1',
+      '--data',
+      'state.json',
+      '--rate-limit',
+      '10',
+      '--retry-after',
+      '2.5',
+      '--fail-rate',
+      '0.1',
+      '--slow-rate',
+      '0.2',
+      '--slow-ms',
+      '150',
+      '--drop-rate',
+      '0.05',
+      '--malformed-rate',
+      '1',
+      '--seed',
+      '99'
+    ]
+    expect(parseCliArgs(argv)).toEqual({
+      kind: 'run',
+      options: {
+        port: 0,
+        host: '::1',
+        dataFile: 'state.json',
+        faults: {
+          rateLimitPerSecond: 10,
+          retryAfterSeconds: 2.5,
+          failRate: 0.1,
+          slowRate: 0.2,
+          slowMs: 150,
+          dropRate: 0.05,
+          malformedRate: 1,
+          seed: 99
+        }
+      }
+    })
+  })
+
+  it('recognises --help', () => {
+    expect(parseCliArgs(['--port', '1', '--help'])).toEqual({ kind: 'help' })
+  })
+
+  it.each([
+    [['--port', '70000'], '--port must be a whole number from 0 to 65535, not "70000"'],
+    [['--port', '12a'], '--port must be a whole number from 0 to 65535, not "12a"'],
+    [['--fail-rate', '1.5'], '--fail-rate must be a number from 0 to 1, not "1.5"'],
+    [['--drop-rate', ''], '--drop-rate must be a number from 0 to 1, not ""'],
+    [['--rate-limit=-1'], '--rate-limit must be a whole number from 0 to 9007199254740991, not "-1"'],
+    [['--slow-ms', '100'], '--slow-ms only makes sense with --slow-rate'],
+    [['--retry-after', '3'], '--retry-after only makes sense with --rate-limit'],
+    [['--seed', '1.5'], '--seed must be a whole number from 0 to 4294967295, not "1.5"'],
+    [['--host', ' '], '--host must not be empty'],
+    [['--data', ''], '--data must name a file']
+  ])('refuses %j', (argv, message) => {
+    expect(parseCliArgs(argv)).toEqual({ kind: 'error', message })
+  })
+
+  it('refuses unknown flags and positional arguments', () => {
+    expect(parseCliArgs(['--fail_rate', '0.1'])).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining("Unknown option '--fail_rate'") as string
+    })
+    expect(parseCliArgs(['extra'])).toMatchObject({ kind: 'error' })
+    const ambiguous = parseCliArgs(['--rate-limit', '-1'])
+    expect(ambiguous).toMatchObject({ kind: 'error' })
+    expect(ambiguous.kind === 'error' && ambiguous.message).not.toContain('\n')
+  })
+})
+
+describe('runCli', () => {
+  let running: Sandbox | undefined
+  let folder: string
+
+  beforeEach(async () => {
+    folder = await fs.mkdtemp(path.join(os.tmpdir(), 'ortto-sandbox-cli-'))
+  })
+
+  afterEach(async () => {
+    await running?.stop()
+    running = undefined
+    await fs.rm(folder, { recursive: true, force: true })
+  })
+
+  it('prints the usage for --help and exits 0', async () => {
+    const output = capture()
+    expect(await runCli(['--help'], output)).toEqual({ exitCode: 0 })
+    expect(output.stdout).toEqual([USAGE])
+  })
+
+  it('exits 2 with one clear line (plus a hint) for a bad flag', async () => {
+    const output = capture()
+    expect(await runCli(['--fail-rate', 'lots'], output)).toEqual({ exitCode: 2 })
+    expect(output.stderr).toEqual([
+      'ortto sandbox: --fail-rate must be a number from 0 to 1, not "lots"',
+      'Run with --help to see the options.'
+    ])
+  })
+
+  it('starts, says where it listens and how to point the destination at it', async () => {
+    const output = capture()
+    const result = await runCli(['--port', '0', '--fail-rate', '0.25'], output)
+    if (!('sandbox' in result)) throw new Error(`expected a running sandbox, got exit code ${result.exitCode}`)
+    running = result.sandbox
+    const { url } = result.sandbox
+    expect(output.stdout[0]).toBe(`Ortto sandbox listening on ${url}`)
+    expect(output.stdout).toContain(`Point the destination at it with ORTTO_LOCAL_ENDPOINT=${url}`)
+    expect(output.stdout).toContain(`  GET  ${url}/sandbox/stats`)
+    expect(output.stdout).toContain('Data file: none (state is kept in memory only)')
+    expect(output.stdout).toContain('Faults: failRate=0.25')
+    expect(output.stderr).toEqual([])
+    expect((await getJson(url, '/v1/me')).status).toBe(200)
+  })
+
+  it('exits 1 with one line and no stack trace for a corrupt data file', async () => {
+    const dataFile = path.join(folder, 'state.json')
+    await fs.writeFile(dataFile, 'not json at all')
+    const output = capture()
+    expect(await runCli(['--port', '0', '--data', dataFile], output)).toEqual({ exitCode: 1 })
+    expect(output.stdout).toEqual([])
+    expect(output.stderr).toHaveLength(1)
+    expect(output.stderr[0]).toMatch(
+      /^ortto sandbox: The sandbox data file .*state\.json cannot be used: it is not valid JSON \(.*\)\. Fix the file, or delete it to start with an empty sandbox\.$/
+    )
+    expect(output.stderr[0]).not.toMatch(/\n|at .*\.[jt]s:\d+/)
+  })
+
+  it('exits 1 naming the port when it is already taken', async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const { port } = blocker.address() as net.AddressInfo
+    try {
+      const output = capture()
+      expect(await runCli(['--port', String(port)], output)).toEqual({ exitCode: 1 })
+      expect(output.stderr).toEqual([
+        `ortto sandbox: Port 127.0.0.1:${port} is already in use; choose another with --port (0 picks a free one).`
+      ])
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
+    }
+  })
+
+  it('reports how much state it loaded from the data file', async () => {
+    const dataFile = path.join(folder, 'state.json')
+    const output = capture()
+    const first = await runCli(['--port', '0', '--data', dataFile], capture())
+    if (!('sandbox' in first)) throw new Error('expected a running sandbox')
+    await fetch(`${first.sandbox.url}/v1/identify`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer pau-cli-test', 'content-type': 'application/json' },
+      body: JSON.stringify([{ user_id: 'u1' }])
+    })
+    await first.sandbox.stop()
+
+    const second = await runCli(['--port', '0', '--data', dataFile], output)
+    if (!('sandbox' in second)) throw new Error('expected a running sandbox')
+    running = second.sandbox
+    expect(output.stdout).toContain(`Data file: ${dataFile} (1 contacts, 0 activities, 0 audiences loaded)`)
+  })
+})

@@ -1,0 +1,232 @@
+import { parseArgs } from 'node:util'
+import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
+import { messageOf } from './errors'
+import { SandboxDataError, startSandbox, type FaultOptions, type Sandbox, type SandboxOptions } from './index'
+
+/**
+ * `node dist/src/sandbox/cli.js [flags]`: runs the Ortto sandbox on its own until Ctrl+C.
+ * The flag parsing and start-up are functions so tests can run them without a child process.
+ */
+
+/** 4318 so it never collides with the pipeline server's usual ports; any free port works. */
+export const DEFAULT_CLI_PORT = 4318
+
+export const USAGE = `Usage: node dist/src/sandbox/cli.js [options]
+
+Runs a local stand-in for Ortto's Segment (Actions) API.
+
+Options:
+  --port N             port to listen on (default ${DEFAULT_CLI_PORT}; 0 picks a free port)
+  --host HOST          address to listen on (default 127.0.0.1)
+  --data FILE          load state from FILE at start and save it there after every change
+  --rate-limit N       answer 429 once more than N batch/audience requests arrive in one second
+  --retry-after S      the try-in-seconds value of those 429 answers (default 1; needs --rate-limit)
+  --fail-rate F        fraction 0..1 of requests answered 500/502/503 without applying anything
+  --slow-rate F        fraction 0..1 of requests applied at once but answered only after --slow-ms
+  --slow-ms MS         delay of slow answers in milliseconds (default 1000; needs --slow-rate)
+  --drop-rate F        fraction 0..1 of requests whose connection is closed without an answer
+  --malformed-rate F   fraction 0..1 of requests applied, then answered with a body no client can use
+  --seed N             seed of the fault PRNG, so a run can be repeated (default fixed)
+  --help               show this help`
+
+export type CliCommand =
+  { kind: 'help' } | { kind: 'error'; message: string } | { kind: 'run'; options: SandboxOptions }
+
+class FlagError extends Error {}
+
+function wholeNumber(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const number = /^-?\d+$/.test(value.trim()) ? Number(value) : NaN
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw new FlagError(`${flag} must be a whole number from ${min} to ${max}, not "${value}"`)
+  }
+  return number
+}
+
+function decimal(flag: string, value: string, min: number, max: number): number {
+  const number = value.trim() === '' ? NaN : Number(value)
+  if (!Number.isFinite(number) || number < min || number > max) {
+    throw new FlagError(`${flag} must be a number from ${min} to ${max}, not "${value}"`)
+  }
+  return number
+}
+
+/** Reads argv (without node and the script) into sandbox options, or says what is wrong. */
+export function parseCliArgs(argv: string[]): CliCommand {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        data: { type: 'string' },
+        'rate-limit': { type: 'string' },
+        'retry-after': { type: 'string' },
+        'fail-rate': { type: 'string' },
+        'slow-rate': { type: 'string' },
+        'slow-ms': { type: 'string' },
+        'drop-rate': { type: 'string' },
+        'malformed-rate': { type: 'string' },
+        seed: { type: 'string' },
+        help: { type: 'boolean' }
+      }
+    }).values
+  } catch (error) {
+    // parseArgs explains some mistakes over several lines; one line reads better in a terminal.
+    return { kind: 'error', message: messageOf(error).replace(/\s*\n\s*/g, ' ') }
+  }
+  if (values.help) return { kind: 'help' }
+
+  const text = (name: string): string | undefined => {
+    const value = values[name]
+    return typeof value === 'string' ? value : undefined
+  }
+  try {
+    const options: SandboxOptions = { port: DEFAULT_CLI_PORT }
+    const faults: FaultOptions = {}
+    const port = text('port')
+    if (port !== undefined) options.port = wholeNumber('--port', port, 0, 65535)
+    const host = text('host')
+    if (host !== undefined) {
+      if (host.trim() === '') throw new FlagError('--host must not be empty')
+      options.host = host
+    }
+    const data = text('data')
+    if (data !== undefined) {
+      if (data.trim() === '') throw new FlagError('--data must name a file')
+      options.dataFile = data
+    }
+    const rateLimit = text('rate-limit')
+    if (rateLimit !== undefined) faults.rateLimitPerSecond = wholeNumber('--rate-limit', rateLimit, 0)
+    const retryAfter = text('retry-after')
+    if (retryAfter !== undefined) {
+      if (rateLimit === undefined) throw new FlagError('--retry-after only makes sense with --rate-limit')
+      faults.retryAfterSeconds = decimal('--retry-after', retryAfter, 0, 86_400)
+    }
+    const fractions = [
+      ['fail-rate', 'failRate'],
+      ['slow-rate', 'slowRate'],
+      ['drop-rate', 'dropRate'],
+      ['malformed-rate', 'malformedRate']
+    ] as const
+    for (const [flag, key] of fractions) {
+      const value = text(flag)
+      if (value !== undefined) faults[key] = decimal(`--${flag}`, value, 0, 1)
+    }
+    const slowMs = text('slow-ms')
+    if (slowMs !== undefined) {
+      if (faults.slowRate === undefined) throw new FlagError('--slow-ms only makes sense with --slow-rate')
+      faults.slowMs = wholeNumber('--slow-ms', slowMs, 0, 600_000)
+    }
+    const seed = text('seed')
+    if (seed !== undefined) faults.seed = wholeNumber('--seed', seed, 0, 0xffffffff)
+    options.faults = faults
+    return { kind: 'run', options }
+  } catch (error) {
+    if (error instanceof FlagError) return { kind: 'error', message: error.message }
+    throw error
+  }
+}
+
+export interface CliOutput {
+  out: (line: string) => void
+  err: (line: string) => void
+}
+
+function describeFaults(faults: FaultOptions | undefined): string {
+  const entries = Object.entries(faults ?? {}).filter(([key]) => key !== 'seed')
+  if (entries.length === 0) return 'off (turn on with POST /sandbox/faults)'
+  return Object.entries(faults ?? {})
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(', ')
+}
+
+/** One line on what went wrong at start, without a stack trace. */
+function describeStartError(error: unknown, options: SandboxOptions): string {
+  if (error instanceof SandboxDataError) return error.message
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  const where = `${options.host ?? '127.0.0.1'}:${options.port ?? DEFAULT_CLI_PORT}`
+  if (code === 'EADDRINUSE') return `Port ${where} is already in use; choose another with --port (0 picks a free one).`
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return `Cannot listen on ${where} (${code}); use an address of this machine with --host, such as 127.0.0.1.`
+  }
+  if (code === 'EACCES') return `Not allowed to listen on ${where}; use a port above 1023 with --port.`
+  return `Could not start: ${messageOf(error)}`
+}
+
+/** Parses the flags and starts the sandbox; resolves with it, or with the exit code to use. */
+export async function runCli(argv: string[], output: CliOutput): Promise<{ sandbox: Sandbox } | { exitCode: number }> {
+  const command = parseCliArgs(argv)
+  if (command.kind === 'help') {
+    output.out(USAGE)
+    return { exitCode: 0 }
+  }
+  if (command.kind === 'error') {
+    output.err(`ortto sandbox: ${command.message}`)
+    output.err('Run with --help to see the options.')
+    return { exitCode: 2 }
+  }
+  const { options } = command
+  let sandbox: Sandbox
+  try {
+    sandbox = await startSandbox(options)
+  } catch (error) {
+    output.err(`ortto sandbox: ${describeStartError(error, options)}`)
+    return { exitCode: 1 }
+  }
+  const { url } = sandbox
+  const state = sandbox.snapshot()
+  output.out(`Ortto sandbox listening on ${url}`)
+  output.out(`Point the destination at it with ${LOCAL_ENDPOINT_ENV}=${url}`)
+  output.out('Inspection routes (no API key needed):')
+  output.out(`  GET  ${url}/sandbox/contacts     (?user_id=... or ?anonymous_id=...)`)
+  output.out(`  GET  ${url}/sandbox/activities   (?contact_id=...)`)
+  output.out(`  GET  ${url}/sandbox/audiences`)
+  output.out(`  GET  ${url}/sandbox/stats`)
+  output.out(`  POST ${url}/sandbox/reset`)
+  output.out(`  POST ${url}/sandbox/faults       body like {"failRate": 0.1}; {} turns faults off`)
+  output.out(
+    options.dataFile === undefined
+      ? 'Data file: none (state is kept in memory only)'
+      : `Data file: ${options.dataFile} (${state.contacts.length} contacts, ${state.activities.length} activities, ` +
+          `${state.audiences.length} audiences loaded)`
+  )
+  output.out(`Faults: ${describeFaults(options.faults)}`)
+  output.out('Press Ctrl+C to stop.')
+  return { sandbox }
+}
+
+/** Stops on SIGINT/SIGTERM, saving the data file first; exits 1 only if that save fails. */
+function stopOnSignals(sandbox: Sandbox, output: CliOutput): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    output.out(`Received ${signal}; stopping.`)
+    sandbox.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        output.err(`ortto sandbox: ${messageOf(error)}`)
+        process.exit(1)
+      }
+    )
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+}
+
+if (require.main === module) {
+  const output: CliOutput = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`)
+  }
+  runCli(process.argv.slice(2), output).then(
+    (result) => {
+      if ('sandbox' in result) stopOnSignals(result.sandbox, output)
+      else process.exitCode = result.exitCode
+    },
+    (error: unknown) => {
+      output.err(`ortto sandbox: ${messageOf(error)}`)
+      process.exitCode = 1
+    }
+  )
+}

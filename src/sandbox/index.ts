@@ -1,0 +1,104 @@
+import * as http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
+import { FaultInjector } from './faults'
+import { DataFileWriter, loadDataFile } from './persistence'
+import { SandboxApp } from './server'
+import { SandboxStore } from './store'
+import type { Sandbox, SandboxOptions } from './types'
+
+/**
+ * The Ortto sandbox: a real HTTP server on loopback that speaks ORTTO_API.md, keeps what it
+ * receives, can inject faults, and lets tests and people look inside through /sandbox/*.
+ */
+
+export { SandboxDataError } from './errors'
+export { FaultOptionsError } from './faults'
+export type {
+  FaultOptions,
+  Sandbox,
+  SandboxActivity,
+  SandboxAudience,
+  SandboxContact,
+  SandboxOptions,
+  SandboxState,
+  SandboxStats
+} from './types'
+
+export const DEFAULT_HOST = '127.0.0.1'
+
+function checkOptions(options: SandboxOptions): void {
+  const { port, acceptedKeys } = options
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new RangeError('port must be a whole number from 0 to 65535 (0 picks a free port)')
+  }
+  acceptedKeys?.forEach((key, i) => {
+    // The key itself is never quoted, not even in this message.
+    if (!isWellFormedApiKey(key)) throw new TypeError(`acceptedKeys[${i}] is not a well-formed Ortto API key`)
+  })
+}
+
+const hostForUrl = (host: string): string => (host.includes(':') ? `[${host}]` : host)
+
+const logToStderr = (line: string): void => {
+  process.stderr.write(`${line}\n`)
+}
+
+/**
+ * Starts the sandbox and resolves once it listens. Rejects with SandboxDataError when the
+ * data file cannot be used, FaultOptionsError for bad fault options, and the listen error
+ * (e.g. EADDRINUSE) when the port cannot be taken.
+ */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  checkOptions(options)
+  const host = options.host ?? DEFAULT_HOST
+  const faults = new FaultInjector(options.faults ?? {})
+  const store = new SandboxStore()
+  let writer: DataFileWriter | undefined
+  if (options.dataFile !== undefined) {
+    store.load(await loadDataFile(options.dataFile))
+    writer = new DataFileWriter(
+      options.dataFile,
+      () => store.revision,
+      () => store.view(),
+      (error) => logToStderr(`ortto sandbox: ${error.message}`)
+    )
+  }
+  const app = new SandboxApp({
+    store,
+    faults,
+    writer,
+    acceptedKeys: options.acceptedKeys && new Set(options.acceptedKeys),
+    log: logToStderr
+  })
+
+  const server = http.createServer(app.handle)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const { port } = server.address() as AddressInfo
+
+  let stopping: Promise<void> | undefined
+  const stop = async (): Promise<void> => {
+    app.cancelPendingAnswers()
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeAllConnections()
+    await closed
+    await writer?.flush()
+  }
+
+  return {
+    url: `http://${hostForUrl(host)}:${port}`,
+    port,
+    handle: app.handle,
+    setFaults: (next) => app.setFaults(next),
+    reset: () => app.reset(),
+    snapshot: () => structuredClone(store.view()),
+    stats: () => app.stats(),
+    stop: () => (stopping ??= stop())
+  }
+}

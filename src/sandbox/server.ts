@@ -1,0 +1,323 @@
+import type * as http from 'node:http'
+import { API_PATHS, MAX_OBJECTS_PER_REQUEST, MAX_REQUEST_BYTES } from '../destinations/ortto/constants'
+import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
+// parseJson gives undefined for a body that is not JSON (JSON itself has no undefined).
+import { isRecord, parseJson } from '../destinations/ortto/client/json'
+import { FaultInjector, FaultOptionsError, malformedBatchBody, parseFaultOptions, type FaultDecision } from './faults'
+import { messageOf } from './errors'
+import { errorBody, readBody, sendText } from '../http/http-io'
+import type { DataFileWriter } from './persistence'
+import type { SandboxStore } from './store'
+import type { FaultOptions, SandboxStats } from './types'
+import { validateActivity, validateContact } from './validation'
+
+/**
+ * The router: Ortto's API under /v1 (ORTTO_API.md) and the sandbox's own inspection routes
+ * under /sandbox. Plain `(req, res)`, so it can run in its own server or be mounted in another.
+ */
+
+type ApiRoute = 'me' | 'identify' | 'track' | 'createAudience'
+
+const API_ROUTES = new Map<string, { route: ApiRoute; method: string }>([
+  [API_PATHS.me, { route: 'me', method: 'GET' }],
+  [API_PATHS.identify, { route: 'identify', method: 'POST' }],
+  [API_PATHS.track, { route: 'track', method: 'POST' }],
+  [API_PATHS.createAudience, { route: 'createAudience', method: 'POST' }]
+])
+
+type InspectionRoute = 'contacts' | 'activities' | 'audiences' | 'stats' | 'reset' | 'faults'
+
+const INSPECTION_ROUTES = new Map<string, { route: InspectionRoute; methods: string[] }>([
+  ['/sandbox/contacts', { route: 'contacts', methods: ['GET'] }],
+  ['/sandbox/activities', { route: 'activities', methods: ['GET'] }],
+  ['/sandbox/audiences', { route: 'audiences', methods: ['GET'] }],
+  ['/sandbox/stats', { route: 'stats', methods: ['GET'] }],
+  ['/sandbox/reset', { route: 'reset', methods: ['POST'] }],
+  ['/sandbox/faults', { route: 'faults', methods: ['GET', 'POST'] }]
+])
+
+/** What an API route decided to answer, before faults get a say in how it is delivered. */
+interface Answer {
+  status: number
+  body: string
+}
+
+const json = (status: number, value: unknown): Answer => ({ status, body: JSON.stringify(value) })
+const failed = (status: number, code: string, message: string): Answer => ({ status, body: errorBody(code, message) })
+
+const FAULT_NAMES = ['rate-limit', 'fail', 'slow', 'drop-before-apply', 'drop-after-apply', 'malformed'] as const
+
+function emptyStats(): SandboxStats {
+  return {
+    requests: 0,
+    byRoute: {},
+    byStatus: {},
+    objectsReceived: 0,
+    objectsAccepted: 0,
+    objectsRejected: 0,
+    duplicateActivitiesDropped: 0,
+    faultsInjected: Object.fromEntries(FAULT_NAMES.map((name) => [name, 0]))
+  }
+}
+
+const increment = (counts: Record<string, number>, key: string): void => {
+  counts[key] = (counts[key] ?? 0) + 1
+}
+
+export interface SandboxAppOptions {
+  store: SandboxStore
+  faults: FaultInjector
+  writer?: DataFileWriter
+  acceptedKeys?: ReadonlySet<string>
+  log: (line: string) => void
+}
+
+export class SandboxApp {
+  private counters = emptyStats()
+  private readonly slowTimers = new Set<NodeJS.Timeout>()
+  private readonly store: SandboxStore
+  private readonly faults: FaultInjector
+  private readonly writer: DataFileWriter | undefined
+  private readonly acceptedKeys: ReadonlySet<string> | undefined
+  private readonly log: (line: string) => void
+
+  constructor(options: SandboxAppOptions) {
+    this.store = options.store
+    this.faults = options.faults
+    this.writer = options.writer
+    this.acceptedKeys = options.acceptedKeys
+    this.log = options.log
+  }
+
+  readonly handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    this.route(req, res).catch((error: unknown) => {
+      this.log(`ortto sandbox: internal error: ${messageOf(error)}`)
+      if (res.headersSent) res.destroy()
+      else sendText(res, 500, errorBody('internal', 'the sandbox failed to handle this request'))
+    })
+  }
+
+  stats(): SandboxStats {
+    return structuredClone(this.counters)
+  }
+
+  setFaults(faults: FaultOptions): void {
+    this.faults.set(faults)
+  }
+
+  async reset(): Promise<void> {
+    this.store.reset()
+    this.counters = emptyStats()
+    // Same faults, fresh PRNG and rate window: a reset run repeats the faults of the first.
+    this.faults.set(this.faults.active)
+    await this.writer?.flush()
+  }
+
+  /** Stops answering held-back (slow) requests; their sockets close with the server. */
+  cancelPendingAnswers(): void {
+    for (const timer of this.slowTimers) clearTimeout(timer)
+    this.slowTimers.clear()
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = req.url ?? '/'
+    const queryStart = url.indexOf('?')
+    const path = queryStart === -1 ? url : url.slice(0, queryStart)
+    const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1))
+    const method = req.method ?? 'GET'
+
+    if (path === '/v1' || path.startsWith('/v1/')) return this.handleApi(req, res, path, method)
+    const inspection = INSPECTION_ROUTES.get(path)
+    if (!inspection) {
+      return sendText(res, 404, errorBody('not-found', `no such route: ${method} ${path}`))
+    }
+    if (!inspection.methods.includes(method)) {
+      return sendText(res, 405, errorBody('method-not-allowed', `${path} takes ${inspection.methods.join(' or ')}`), {
+        allow: inspection.methods.join(', ')
+      })
+    }
+    return this.handleInspection(req, res, inspection.route, method, query)
+  }
+
+  // ---- Ortto API -------------------------------------------------------------------------
+
+  private async handleApi(req: http.IncomingMessage, res: http.ServerResponse, path: string, method: string) {
+    const known = API_ROUTES.get(path)
+    this.counters.requests++
+    increment(this.counters.byRoute, known ? `${method} ${path}` : 'other')
+    const answer = (result: Answer, headers?: Record<string, string>): void => {
+      increment(this.counters.byStatus, String(result.status))
+      sendText(res, result.status, result.body, headers)
+    }
+
+    if (!known) return answer(failed(404, 'not-found', `no such endpoint: ${method} ${path}`))
+    if (method !== known.method) {
+      return answer(failed(405, 'method-not-allowed', `${path} takes ${known.method}`), { allow: known.method })
+    }
+    const authProblem = this.checkAuthorization(req.headers.authorization)
+    if (authProblem) return answer(failed(401, 'unauthorized', authProblem))
+    if (known.route === 'me') return answer(json(200, { ok: true }))
+
+    const body = await readBody(req, MAX_REQUEST_BYTES)
+    if (body.kind === 'aborted') return
+    if (body.kind === 'too-large') {
+      return answer(
+        failed(413, 'too-large', `the body is ${body.bytes} bytes; a request may be at most ${MAX_REQUEST_BYTES} bytes`)
+      )
+    }
+    const parsed = parseJson(body.text)
+    if (known.route !== 'createAudience' && Array.isArray(parsed)) this.counters.objectsReceived += parsed.length
+
+    const fault = this.faults.decide(Date.now())
+    this.countFault(fault)
+    if (fault.kind === 'rate-limit') {
+      return answer({
+        status: 429,
+        body: JSON.stringify({
+          error: { code: 'rate-limit', message: 'rate limit', 'try-in-seconds': fault.retryAfterSeconds }
+        })
+      })
+    }
+    if (fault.kind === 'fail') {
+      return answer(failed(fault.status, 'unavailable', 'injected failure: nothing was applied'))
+    }
+    if (fault.kind === 'drop' && fault.beforeApply) return void req.socket.destroy()
+
+    const revisionBefore = this.store.revision
+    const result =
+      known.route === 'createAudience'
+        ? this.createAudience(parsed)
+        : this.applyBatch(known.route === 'identify' ? 'contact' : 'activity', parsed)
+    if (this.store.revision !== revisionBefore) this.writer?.requestSave()
+
+    switch (fault.kind) {
+      case 'drop':
+        return void req.socket.destroy()
+      case 'malformed':
+        if (known.route === 'createAudience') return answer({ status: 200, body: '{"id": "' })
+        return answer({
+          status: 207,
+          body: malformedBatchBody(fault.variant, Array.isArray(parsed) ? parsed.length : 0)
+        })
+      case 'slow': {
+        const timer = setTimeout(() => {
+          this.slowTimers.delete(timer)
+          answer(result)
+        }, fault.ms)
+        this.slowTimers.add(timer)
+        return
+      }
+      case 'none':
+        return answer(result)
+    }
+  }
+
+  /** Why the request may not use the API, or undefined. Never quotes the key. */
+  private checkAuthorization(header: string | undefined): string | undefined {
+    if (!header) return 'missing Authorization header; send "Authorization: Bearer <api key>"'
+    // The scheme is case-insensitive (RFC 9110); the key itself is compared exactly.
+    const match = /^Bearer (.+)$/i.exec(header)
+    if (!match) return 'the Authorization header must be "Bearer <api key>"'
+    const key = match[1]
+    if (!isWellFormedApiKey(key)) return 'the API key is not a well-formed Ortto key'
+    if (this.acceptedKeys && !this.acceptedKeys.has(key)) return 'the API key is not accepted by this sandbox'
+    return undefined
+  }
+
+  private countFault(fault: FaultDecision): void {
+    if (fault.kind === 'none') return
+    const name = fault.kind === 'drop' ? (fault.beforeApply ? 'drop-before-apply' : 'drop-after-apply') : fault.kind
+    increment(this.counters.faultsInjected, name)
+  }
+
+  private createAudience(body: unknown): Answer {
+    if (body === undefined) return failed(400, 'bad-request', 'the body is not valid JSON')
+    const name = isRecord(body) ? body.name : undefined
+    if (typeof name !== 'string' || name.trim() === '') {
+      return failed(400, 'bad-request', 'the body must be {"name": "<audience name>"} with a non-blank name')
+    }
+    const { audience } = this.store.createAudience(name, new Date().toISOString())
+    return json(200, { id: audience.id, name: audience.name })
+  }
+
+  private applyBatch(kind: 'contact' | 'activity', body: unknown): Answer {
+    if (body === undefined) return failed(400, 'bad-request', 'the body is not valid JSON')
+    if (!Array.isArray(body)) {
+      return failed(400, 'bad-request', `the body must be a JSON array of ${kind} objects`)
+    }
+    if (body.length > MAX_OBJECTS_PER_REQUEST) {
+      return failed(
+        413,
+        'too-large',
+        `the body has ${body.length} objects; a request may carry at most ${MAX_OBJECTS_PER_REQUEST}`
+      )
+    }
+    const now = new Date().toISOString()
+    const errors: Array<{ index: number; status: number; message: string }> = []
+    for (let index = 0; index < body.length; index++) {
+      const problem = kind === 'contact' ? this.applyContact(body[index], now) : this.applyActivity(body[index], now)
+      if (problem) errors.push({ index, ...problem })
+    }
+    this.counters.objectsAccepted += body.length - errors.length
+    this.counters.objectsRejected += errors.length
+    return errors.length === 0 ? json(200, {}) : json(207, { errors })
+  }
+
+  private applyContact(raw: unknown, now: string): { status: number; message: string } | undefined {
+    const contact = validateContact(raw)
+    if (!contact.ok) return contact.problem
+    return this.store.applyContact(contact.value, now)
+  }
+
+  private applyActivity(raw: unknown, now: string): { status: number; message: string } | undefined {
+    const activity = validateActivity(raw)
+    if (!activity.ok) return activity.problem
+    const outcome = this.store.applyActivity(activity.value, now)
+    if (outcome.kind === 'rejected') return outcome.problem
+    if (outcome.kind === 'duplicate') this.counters.duplicateActivitiesDropped++
+    return undefined
+  }
+
+  // ---- inspection ------------------------------------------------------------------------
+
+  private async handleInspection(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: InspectionRoute,
+    method: string,
+    query: URLSearchParams
+  ): Promise<void> {
+    const reply = (status: number, value: unknown): void => sendText(res, status, JSON.stringify(value))
+    switch (route) {
+      case 'contacts': {
+        const userId = query.get('user_id')
+        const anonymousId = query.get('anonymous_id')
+        if (userId === null && anonymousId === null) return reply(200, { contacts: this.store.contactViews() })
+        const found = this.store.findContact({ userId: userId ?? undefined, anonymousId: anonymousId ?? undefined })
+        return reply(200, { contacts: found ? [found] : [] })
+      }
+      case 'activities':
+        return reply(200, { activities: this.store.activityViews(query.get('contact_id') ?? undefined) })
+      case 'audiences':
+        return reply(200, { audiences: this.store.audienceViews() })
+      case 'stats':
+        return reply(200, this.counters)
+      case 'reset':
+        await this.reset()
+        return reply(200, { ok: true })
+      case 'faults': {
+        if (method === 'GET') return reply(200, { faults: this.faults.active })
+        const body = await readBody(req, MAX_REQUEST_BYTES)
+        if (body.kind === 'aborted') return
+        const parsed = body.kind === 'ok' ? parseJson(body.text) : undefined
+        try {
+          this.faults.set(parseFaultOptions(parsed))
+        } catch (error) {
+          if (!(error instanceof FaultOptionsError)) throw error
+          return sendText(res, 400, errorBody('bad-request', error.message))
+        }
+        return reply(200, { faults: this.faults.active })
+      }
+    }
+  }
+}

@@ -1,0 +1,346 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { AUDIENCE_UPDATE_MODES } from '../destinations/ortto/constants'
+import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxState } from './types'
+import type { AudienceChange, ObjectProblem, ValidActivity, ValidContact } from './validation'
+
+/**
+ * The sandbox's Ortto state and its merge rules. Every lookup on the request path goes
+ * through a Map (contacts by user_id and anonymous_id, activities by message_id + timestamp,
+ * audiences by id and name), so applying an object costs the same with 10 or 100,000 stored.
+ *
+ * Identity rules (ORTTO_API.md does not say; these are the sandbox's choices):
+ * - An object is located by user_id first, else by anonymous_id.
+ * - An anonymous contact later seen with its anonymous_id and a user_id gains that user_id.
+ * - When user_id and anonymous_id locate two different contacts and the anonymous one has no
+ *   user_id, the anonymous contact is merged into the identified one: the identified contact
+ *   keeps its id and wins trait conflicts, gains the missing traits, the anonymous ids, the
+ *   audience memberships and the activities; the anonymous contact disappears.
+ * - An anonymous_id already attached to a contact with a different user_id is moved to the
+ *   contact of the newer user_id (a shared device changed hands); nothing else is merged.
+ */
+
+interface ContactRecord {
+  id: string
+  userId: string | null
+  /** Insertion order is recency: an id seen again is moved to the end. */
+  anonymousIds: Set<string>
+  /** A Map rather than an object, so a trait named "__proto__" is just a trait. */
+  traits: Map<string, unknown>
+  ip: string | null
+  location: Record<string, unknown> | null
+  audienceIds: Set<string>
+  activities: ActivityRecord[]
+  createdAt: string
+  updatedAt: string
+}
+
+interface ActivityRecord {
+  contactId: string
+  event: string
+  properties: Record<string, unknown>
+  namespace: string | null
+  timestamp: string | null
+  messageId: string | null
+  receivedAt: string
+}
+
+interface AudienceRecord {
+  id: string
+  name: string
+  createdAt: string
+  memberIds: Set<string>
+}
+
+export type ActivityOutcome = { kind: 'stored' } | { kind: 'duplicate' } | { kind: 'rejected'; problem: ObjectProblem }
+
+/** Ortto's audience ids look like 24 hex digits; random ones stay unique across resets. */
+const newAudienceId = (): string => randomBytes(12).toString('hex')
+
+/** The pair that identifies an activity; only usable when both parts are present. */
+const activityKey = (messageId: string | undefined, timestamp: string | undefined): string | undefined =>
+  messageId && timestamp ? `${messageId}\u0000${timestamp}` : undefined
+
+export class SandboxStore {
+  private contacts = new Map<string, ContactRecord>()
+  private contactsByUserId = new Map<string, ContactRecord>()
+  private contactsByAnonymousId = new Map<string, ContactRecord>()
+  private activities: ActivityRecord[] = []
+  private activityKeys = new Set<string>()
+  private audiences = new Map<string, AudienceRecord>()
+  private audiencesByName = new Map<string, AudienceRecord>()
+
+  /** Goes up on every change, so the data file is written only when something changed. */
+  revision = 0
+
+  get contactCount(): number {
+    return this.contacts.size
+  }
+
+  get activityCount(): number {
+    return this.activities.length
+  }
+
+  reset(): void {
+    this.contacts.clear()
+    this.contactsByUserId.clear()
+    this.contactsByAnonymousId.clear()
+    this.activities = []
+    this.activityKeys.clear()
+    this.audiences.clear()
+    this.audiencesByName.clear()
+    this.revision++
+  }
+
+  /** Creates the audience, or returns the one with exactly this name (case-sensitive). */
+  createAudience(name: string, now: string): { audience: SandboxAudience; created: boolean } {
+    const existing = this.audiencesByName.get(name)
+    if (existing) return { audience: this.audienceView(existing), created: false }
+    const record: AudienceRecord = { id: newAudienceId(), name, createdAt: now, memberIds: new Set() }
+    this.audiences.set(record.id, record)
+    this.audiencesByName.set(name, record)
+    this.revision++
+    return { audience: this.audienceView(record), created: true }
+  }
+
+  /** Upserts the contact an identify object names; undefined when applied. */
+  applyContact(object: ValidContact, now: string): ObjectProblem | undefined {
+    const problem = this.checkAudience(object.audience)
+    if (problem) return problem
+    this.upsertContact(object, now)
+    return undefined
+  }
+
+  /** Stores an activity and upserts its contact (Ortto counts it as an identify too). */
+  applyActivity(object: ValidActivity, now: string): ActivityOutcome {
+    const problem = this.checkAudience(object.audience)
+    if (problem) return { kind: 'rejected', problem }
+    const key = activityKey(object.messageId, object.timestamp)
+    // A repeat is dropped whole, contact changes included: it is the same event sent again.
+    if (key !== undefined && this.activityKeys.has(key)) return { kind: 'duplicate' }
+    const contact = this.upsertContact(object, now)
+    const record: ActivityRecord = {
+      contactId: contact.id,
+      event: object.event,
+      properties: object.properties ?? {},
+      namespace: object.namespace ?? null,
+      timestamp: object.timestamp ?? null,
+      messageId: object.messageId ?? null,
+      receivedAt: now
+    }
+    this.activities.push(record)
+    contact.activities.push(record)
+    if (key !== undefined) this.activityKeys.add(key)
+    return { kind: 'stored' }
+  }
+
+  findContact(query: { userId?: string; anonymousId?: string }): SandboxContact | undefined {
+    const record =
+      query.userId !== undefined
+        ? this.contactsByUserId.get(query.userId)
+        : query.anonymousId !== undefined
+          ? this.contactsByAnonymousId.get(query.anonymousId)
+          : undefined
+    return record && this.contactView(record)
+  }
+
+  contactViews(): SandboxContact[] {
+    return Array.from(this.contacts.values(), (record) => this.contactView(record))
+  }
+
+  activityViews(contactId?: string): SandboxActivity[] {
+    const records = contactId === undefined ? this.activities : (this.contacts.get(contactId)?.activities ?? [])
+    return records.map((record) => this.activityView(record))
+  }
+
+  audienceViews(): SandboxAudience[] {
+    return Array.from(this.audiences.values(), (record) => this.audienceView(record))
+  }
+
+  /**
+   * The whole state as plain JSON-ready objects. They share trait and property values with
+   * the store, so callers that hand it out (snapshot()) copy it; serialising it is safe as is.
+   */
+  view(): SandboxState {
+    return { contacts: this.contactViews(), activities: this.activityViews(), audiences: this.audienceViews() }
+  }
+
+  /** Replaces the state with one read from a data file (already checked by persistence.ts). */
+  load(state: SandboxState): void {
+    this.reset()
+    for (const contact of state.contacts) {
+      const record: ContactRecord = {
+        id: contact.id,
+        userId: contact.user_id,
+        anonymousIds: new Set(contact.anonymous_ids),
+        traits: new Map(Object.entries(contact.traits)),
+        ip: contact.ip,
+        location: contact.location,
+        audienceIds: new Set(),
+        activities: [],
+        createdAt: contact.created_at,
+        updatedAt: contact.updated_at
+      }
+      this.contacts.set(record.id, record)
+      if (record.userId !== null) this.contactsByUserId.set(record.userId, record)
+      for (const anonymousId of record.anonymousIds) this.contactsByAnonymousId.set(anonymousId, record)
+    }
+    for (const audience of state.audiences) {
+      const record: AudienceRecord = {
+        id: audience.id,
+        name: audience.name,
+        createdAt: audience.created_at,
+        memberIds: new Set(audience.member_ids)
+      }
+      this.audiences.set(record.id, record)
+      this.audiencesByName.set(record.name, record)
+      for (const memberId of record.memberIds) this.contacts.get(memberId)?.audienceIds.add(record.id)
+    }
+    for (const activity of state.activities) {
+      const record: ActivityRecord = {
+        contactId: activity.contact_id,
+        event: activity.event,
+        properties: activity.properties,
+        namespace: activity.namespace,
+        timestamp: activity.timestamp,
+        messageId: activity.message_id,
+        receivedAt: activity.received_at
+      }
+      this.activities.push(record)
+      this.contacts.get(record.contactId)?.activities.push(record)
+      const key = activityKey(record.messageId ?? undefined, record.timestamp ?? undefined)
+      if (key !== undefined) this.activityKeys.add(key)
+    }
+  }
+
+  private checkAudience(audience: AudienceChange | undefined): ObjectProblem | undefined {
+    if (audience === undefined || this.audiences.has(audience.id)) return undefined
+    return { status: 404, message: `audience ${audience.id} does not exist; create it with /v1/audiences/create` }
+  }
+
+  private upsertContact(object: ValidContact, now: string): ContactRecord {
+    const contact = this.locateContact(object.userId, object.anonymousId, now)
+    if (object.traits) {
+      for (const [key, value] of Object.entries(object.traits)) contact.traits.set(key, value)
+    }
+    if (object.ip !== undefined) contact.ip = object.ip
+    if (object.location !== undefined) contact.location = object.location
+    if (object.audience) this.changeMembership(contact, object.audience)
+    contact.updatedAt = now
+    this.revision++
+    return contact
+  }
+
+  private changeMembership(contact: ContactRecord, change: AudienceChange): void {
+    const audience = this.audiences.get(change.id)
+    if (!audience) return
+    if (change.mode === AUDIENCE_UPDATE_MODES.add) {
+      audience.memberIds.add(contact.id)
+      contact.audienceIds.add(audience.id)
+    } else {
+      audience.memberIds.delete(contact.id)
+      contact.audienceIds.delete(audience.id)
+    }
+  }
+
+  /** Finds or creates the contact for these ids, applying the identity rules above. */
+  private locateContact(userId: string | undefined, anonymousId: string | undefined, now: string): ContactRecord {
+    const byUser = userId !== undefined ? this.contactsByUserId.get(userId) : undefined
+    const byAnonymous = anonymousId !== undefined ? this.contactsByAnonymousId.get(anonymousId) : undefined
+
+    if (byUser) {
+      if (byAnonymous && byAnonymous !== byUser && byAnonymous.userId === null) this.mergeInto(byUser, byAnonymous)
+      if (anonymousId !== undefined) this.attachAnonymousId(byUser, anonymousId)
+      return byUser
+    }
+    if (byAnonymous && (userId === undefined || byAnonymous.userId === null)) {
+      if (userId !== undefined) {
+        byAnonymous.userId = userId
+        this.contactsByUserId.set(userId, byAnonymous)
+      }
+      this.attachAnonymousId(byAnonymous, anonymousId!)
+      return byAnonymous
+    }
+    const contact: ContactRecord = {
+      id: randomUUID(),
+      userId: userId ?? null,
+      anonymousIds: new Set(),
+      traits: new Map(),
+      ip: null,
+      location: null,
+      audienceIds: new Set(),
+      activities: [],
+      createdAt: now,
+      updatedAt: now
+    }
+    this.contacts.set(contact.id, contact)
+    if (userId !== undefined) this.contactsByUserId.set(userId, contact)
+    if (anonymousId !== undefined) this.attachAnonymousId(contact, anonymousId)
+    return contact
+  }
+
+  /** Points the anonymous id at this contact (taking it from any other) and marks it latest. */
+  private attachAnonymousId(contact: ContactRecord, anonymousId: string): void {
+    const previous = this.contactsByAnonymousId.get(anonymousId)
+    if (previous && previous !== contact) previous.anonymousIds.delete(anonymousId)
+    contact.anonymousIds.delete(anonymousId)
+    contact.anonymousIds.add(anonymousId)
+    this.contactsByAnonymousId.set(anonymousId, contact)
+  }
+
+  /** Folds an anonymous contact into an identified one (see the identity rules above). */
+  private mergeInto(survivor: ContactRecord, absorbed: ContactRecord): void {
+    for (const [key, value] of absorbed.traits) {
+      if (!survivor.traits.has(key)) survivor.traits.set(key, value)
+    }
+    survivor.ip ??= absorbed.ip
+    survivor.location ??= absorbed.location
+    if (absorbed.createdAt < survivor.createdAt) survivor.createdAt = absorbed.createdAt
+    // Older anonymous ids go first so the survivor's recency order stays meaningful.
+    const anonymousIds = [...absorbed.anonymousIds, ...survivor.anonymousIds]
+    survivor.anonymousIds = new Set(anonymousIds)
+    for (const anonymousId of absorbed.anonymousIds) this.contactsByAnonymousId.set(anonymousId, survivor)
+    for (const audienceId of absorbed.audienceIds) {
+      const audience = this.audiences.get(audienceId)
+      audience?.memberIds.delete(absorbed.id)
+      audience?.memberIds.add(survivor.id)
+      survivor.audienceIds.add(audienceId)
+    }
+    for (const activity of absorbed.activities) {
+      activity.contactId = survivor.id
+      survivor.activities.push(activity)
+    }
+    this.contacts.delete(absorbed.id)
+  }
+
+  private contactView(record: ContactRecord): SandboxContact {
+    const anonymousIds = [...record.anonymousIds]
+    return {
+      id: record.id,
+      user_id: record.userId,
+      anonymous_id: anonymousIds.length > 0 ? anonymousIds[anonymousIds.length - 1] : null,
+      anonymous_ids: anonymousIds,
+      traits: Object.fromEntries(record.traits),
+      ip: record.ip,
+      location: record.location,
+      audience_ids: [...record.audienceIds],
+      created_at: record.createdAt,
+      updated_at: record.updatedAt
+    }
+  }
+
+  private activityView(record: ActivityRecord): SandboxActivity {
+    return {
+      contact_id: record.contactId,
+      event: record.event,
+      properties: record.properties,
+      namespace: record.namespace,
+      timestamp: record.timestamp,
+      message_id: record.messageId,
+      received_at: record.receivedAt
+    }
+  }
+
+  private audienceView(record: AudienceRecord): SandboxAudience {
+    return { id: record.id, name: record.name, created_at: record.createdAt, member_ids: [...record.memberIds] }
+  }
+}
