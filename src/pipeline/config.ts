@@ -1,0 +1,82 @@
+/**
+ * `npm start`'s configuration, from the environment. Anything wrong stops the start with one
+ * line that says which variable and what it should be.
+ */
+import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
+import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
+
+/** The key the pipeline uses with the embedded sandbox (any well-formed key is accepted there). */
+export const SANDBOX_API_KEY = 'pau-local-sandbox'
+
+export type Target =
+  | { kind: 'sandbox'; port: number; dataFile?: string }
+  | { kind: 'endpoint'; url: string }
+  | { kind: 'ortto'; apiKey: string }
+
+export interface PipelineConfig {
+  port: number
+  target: Target
+  mappingsFile?: string
+  writeKey?: string
+  flushIntervalMs: number
+  maxAttempts: number
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new ConfigError(`${name} must be a port number from 0 to 65535 (got "${raw}").`)
+  }
+  return value
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 1)
+    throw new ConfigError(`${name} must be a whole number above 0 (got "${raw}").`)
+  return value
+}
+
+export function readConfig(env: NodeJS.ProcessEnv): PipelineConfig {
+  const listenPort = port(env, 'PORT', 3000)
+  const apiKey = env.ORTTO_API_KEY || undefined
+  const endpoint = env[LOCAL_ENDPOINT_ENV] || undefined
+  if (apiKey && endpoint) {
+    throw new ConfigError(
+      `Set ORTTO_API_KEY (deliver to real Ortto) or ${LOCAL_ENDPOINT_ENV} (deliver to your own stand-in), not both.`
+    )
+  }
+  let target: Target
+  if (apiKey) {
+    if (!isWellFormedApiKey(apiKey)) {
+      throw new ConfigError(
+        'ORTTO_API_KEY is not an Ortto key: it looks like "pau-…" (p or s, a two-letter region, a hyphen, the secret).'
+      )
+    }
+    target = { kind: 'ortto', apiKey }
+  } else if (endpoint) {
+    target = { kind: 'endpoint', url: endpoint }
+  } else {
+    const sandboxPort = port(env, 'SANDBOX_PORT', listenPort === 0 ? 0 : listenPort + 1)
+    target = { kind: 'sandbox', port: sandboxPort, dataFile: env.SANDBOX_DATA || undefined }
+  }
+  return {
+    port: listenPort,
+    target,
+    mappingsFile: env.ORTTO_MAPPINGS || undefined,
+    writeKey: env.SEGMENT_WRITE_KEY || undefined,
+    flushIntervalMs: positive(env, 'FLUSH_INTERVAL_MS', 250),
+    maxAttempts: positive(env, 'RETRY_ATTEMPTS', 8)
+  }
+}

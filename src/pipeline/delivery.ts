@@ -1,0 +1,269 @@
+/**
+ * Buffers events and delivers them through `Destination.onBatch`, the entry point Segment's own
+ * runtime calls, one subscription at a time. Each (event, subscription) pair ends delivered or
+ * failed with a reason; retryable failures are retried with back-off (honouring Ortto's
+ * `try-in-seconds`) as Segment does, up to a limit. Nothing leaves the queue without a count.
+ */
+import type { Destination, SegmentEvent } from '@segment/actions-core'
+import { isRetryableStatus, retryAfterSeconds } from '../destinations/ortto/client/failures'
+import type { Settings } from '../destinations/ortto/generated-types'
+import type { MatchableSubscription } from './subscriptions'
+
+export interface DeliveryOptions {
+  destination: Destination<Settings>
+  settings: Settings
+  subscriptions: MatchableSubscription[]
+  /** Events per onBatch call (Segment's batch size for this destination). */
+  batchSize?: number
+  /** A partial batch waits at most this long before it is sent. */
+  flushIntervalMs?: number
+  /** Attempts per delivery, the first included, before a retryable failure is final. */
+  maxAttempts?: number
+  /** Back-off before retry n is min(maxBackoffMs, baseBackoffMs × 2^(n-1)), ±20 %. */
+  baseBackoffMs?: number
+  maxBackoffMs?: number
+  /** Deliveries held at once (queued + waiting to retry); past it, ingestion answers 503. */
+  maxPending?: number
+  log?: (line: string) => void
+}
+
+export interface FailureReport {
+  messageId: string
+  type: string
+  subscription: string
+  status: number
+  errortype?: string
+  message: string
+  attempts: number
+}
+
+export interface DeliveryTotals {
+  /** Events accepted for delivery. */
+  received: number
+  /** Events that matched no subscription (nothing to deliver; not an error). */
+  unsubscribed: number
+  /** Per (event, subscription) delivery: */
+  delivered: number
+  failed: number
+  retried: number
+  pending: number
+}
+
+interface Delivery {
+  event: SegmentEvent
+  attempts: number
+  notBefore: number
+}
+
+/** Thrown by `enqueue` when the pipeline holds too much already; callers answer 503. */
+export class PipelineBusyError extends Error {
+  constructor(pending: number) {
+    super(`The pipeline already holds ${pending} deliveries waiting for Ortto; try again shortly.`)
+    this.name = 'PipelineBusyError'
+  }
+}
+
+const MAX_RECENT_FAILURES = 50
+
+export class DeliveryPipeline {
+  private readonly batchSize: number
+  private readonly flushIntervalMs: number
+  private readonly maxAttempts: number
+  private readonly baseBackoffMs: number
+  private readonly maxBackoffMs: number
+  private readonly maxPending: number
+  private readonly log: (line: string) => void
+  /** Per subscription: deliveries ready to go, and ones waiting for their retry time. */
+  private readonly ready: Delivery[][]
+  private readonly waiting: Delivery[][]
+  /** Per subscription: no request before this time (set by a 429's try-in-seconds). */
+  private readonly pausedUntil: number[]
+  private readonly totals: DeliveryTotals = {
+    received: 0,
+    unsubscribed: 0,
+    delivered: 0,
+    failed: 0,
+    retried: 0,
+    pending: 0
+  }
+  private readonly recentFailures: FailureReport[] = []
+  private inFlight = 0
+  private pumping: Promise<void> | undefined
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(private readonly options: DeliveryOptions) {
+    this.batchSize = options.batchSize ?? 500
+    this.flushIntervalMs = options.flushIntervalMs ?? 250
+    this.maxAttempts = options.maxAttempts ?? 8
+    this.baseBackoffMs = options.baseBackoffMs ?? 500
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000
+    this.maxPending = options.maxPending ?? 100_000
+    this.log = options.log ?? ((line) => console.log(line))
+    this.ready = options.subscriptions.map(() => [])
+    this.waiting = options.subscriptions.map(() => [])
+    this.pausedUntil = options.subscriptions.map(() => 0)
+    this.timer = setInterval(() => void this.pump(true), this.flushIntervalMs)
+    this.timer.unref()
+  }
+
+  /** Queues events for every subscription they match. Throws PipelineBusyError when full. */
+  enqueue(events: SegmentEvent[]): { accepted: number; unsubscribed: number } {
+    if (this.pending() + events.length > this.maxPending) throw new PipelineBusyError(this.pending())
+    let unsubscribed = 0
+    for (const event of events) {
+      let matched = false
+      this.options.subscriptions.forEach((subscription, index) => {
+        if (!subscription.matches(event)) return
+        matched = true
+        this.ready[index].push({ event, attempts: 0, notBefore: 0 })
+      })
+      if (!matched) unsubscribed++
+    }
+    this.totals.received += events.length
+    this.totals.unsubscribed += unsubscribed
+    if (this.ready.some((queue) => queue.length >= this.batchSize)) void this.pump(false)
+    return { accepted: events.length, unsubscribed }
+  }
+
+  status(): DeliveryTotals & { recentFailures: FailureReport[] } {
+    return { ...this.totals, pending: this.pending(), recentFailures: [...this.recentFailures] }
+  }
+
+  /** Sends everything that is due now, partial batches included, and waits until it is done. */
+  async flush(): Promise<void> {
+    await this.pump(true)
+  }
+
+  /**
+   * Stops the timer and makes a last attempt at everything still held, retries included
+   * (their back-off is cut short). What still fails is counted as failed and logged.
+   */
+  async stop(): Promise<DeliveryTotals> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+    await this.pumping
+    this.waiting.forEach((queue, index) => {
+      for (const delivery of queue.splice(0)) this.ready[index].push({ ...delivery, attempts: this.maxAttempts - 1 })
+    })
+    this.pausedUntil.fill(0)
+    await this.pump(true)
+    const { pending, ...totals } = this.status()
+    if (pending > 0) this.log(`[delivery] ${pending} deliveries were still in flight at shutdown`)
+    return { ...totals, pending }
+  }
+
+  private pending(): number {
+    const held = (queues: Delivery[][]) => queues.reduce((sum, queue) => sum + queue.length, 0)
+    return held(this.ready) + held(this.waiting) + this.inFlight
+  }
+
+  /** One pump at a time; a caller arriving mid-pump waits for it, then pumps again. */
+  private pump(force: boolean): Promise<void> {
+    const run = async () => {
+      for (;;) {
+        const now = Date.now()
+        this.promoteDueRetries(now)
+        const index = this.ready.findIndex(
+          (queue, i) => queue.length > 0 && this.pausedUntil[i] <= now && (force || queue.length >= this.batchSize)
+        )
+        if (index < 0) return
+        const batch = this.ready[index].splice(0, this.batchSize)
+        await this.deliver(index, batch)
+      }
+    }
+    const previous = this.pumping ?? Promise.resolve()
+    const next = previous.then(run, run).finally(() => {
+      if (this.pumping === next) this.pumping = undefined
+    })
+    this.pumping = next
+    return next
+  }
+
+  private promoteDueRetries(now: number): void {
+    this.waiting.forEach((queue, index) => {
+      if (queue.length === 0) return
+      const due = queue.filter((d) => d.notBefore <= now)
+      if (due.length === 0) return
+      this.waiting[index] = queue.filter((d) => d.notBefore > now)
+      this.ready[index].push(...due)
+    })
+  }
+
+  private async deliver(index: number, batch: Delivery[]): Promise<void> {
+    const subscription = this.options.subscriptions[index]
+    const { destination, settings } = this.options
+    this.inFlight += batch.length
+    let results: Awaited<ReturnType<Destination<Settings>['onBatch']>> | undefined
+    let thrown: { status?: number; message: string } | undefined
+    try {
+      // Subscriptions ride in the settings, as Segment's runtime passes them.
+      const { partnerAction, subscribe, mapping } = subscription
+      const withSubscription = { ...settings, subscriptions: [{ partnerAction, subscribe, mapping }] }
+      results = await destination.onBatch(
+        batch.map((d) => d.event),
+        withSubscription
+      )
+    } catch (error) {
+      thrown = { status: (error as { status?: number }).status, message: (error as Error).message }
+    } finally {
+      this.inFlight -= batch.length
+      // actions-core keeps every response on the instance; a long-running process must let go.
+      destination.responses.length = 0
+    }
+    const multistatus = results?.[0]?.multistatus
+    const counts = { delivered: 0, failed: 0, retryable: 0 }
+    let example: string | undefined
+    batch.forEach((delivery, i) => {
+      const result = multistatus?.[i]
+      const status = result?.status ?? thrown?.status ?? 500
+      if (result && status >= 200 && status < 300) {
+        counts.delivered++
+        this.totals.delivered++
+        return
+      }
+      const message =
+        (result && 'errormessage' in result ? result.errormessage : undefined) ??
+        thrown?.message ??
+        'the destination returned no result for this event'
+      const attempts = delivery.attempts + 1
+      if (isRetryableStatus(status) && attempts < this.maxAttempts) {
+        counts.retryable++
+        this.totals.retried++
+        const waitMs = this.retryDelay(attempts, result?.body)
+        this.waiting[index].push({ event: delivery.event, attempts, notBefore: Date.now() + waitMs })
+        return
+      }
+      counts.failed++
+      this.totals.failed++
+      example ??= `${status} ${message}`
+      this.recordFailure({
+        messageId: String(delivery.event.messageId ?? ''),
+        type: String(delivery.event.type),
+        subscription: subscription.name,
+        status,
+        errortype: result && 'errortype' in result ? result.errortype : undefined,
+        message,
+        attempts
+      })
+    })
+    const retryAfter = multistatus?.map((r) => (r.status === 429 ? retryAfterSeconds(r.body) : undefined)).find(Boolean)
+    if (retryAfter) this.pausedUntil[index] = Date.now() + retryAfter * 1000
+    this.log(
+      `[delivery] ${subscription.partnerAction}: ${batch.length} events — ${counts.delivered} delivered, ` +
+        `${counts.failed} failed, ${counts.retryable} retryable${example ? ` (e.g. ${example})` : ''}`
+    )
+  }
+
+  private retryDelay(attempt: number, body: unknown): number {
+    // Ortto's try-in-seconds is a floor (never come back sooner); our own back-off is spread ±20 %.
+    const seconds = retryAfterSeconds(body)
+    if (seconds !== undefined) return Math.round(seconds * 1000 * (1 + Math.random() * 0.2))
+    const base = Math.min(this.maxBackoffMs, this.baseBackoffMs * 2 ** (attempt - 1))
+    return Math.round(base * (0.8 + Math.random() * 0.4))
+  }
+
+  private recordFailure(report: FailureReport): void {
+    this.recentFailures.push(report)
+    if (this.recentFailures.length > MAX_RECENT_FAILURES) this.recentFailures.shift()
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Starts the local pipeline: Segment calls in, this destination's delivery through
+ * `Destination.onBatch`, Ortto (or the embedded sandbox) out. Used by `npm start` and by tests.
+ */
+import { Destination, type JSONObject } from '@segment/actions-core'
+import definition from '../destinations/ortto'
+import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
+import type { Settings } from '../destinations/ortto/generated-types'
+import { startSandbox, type Sandbox } from '../sandbox'
+import { CliRoutes } from './cli-routes'
+import { ConfigError, SANDBOX_API_KEY, type PipelineConfig } from './config'
+import { DeliveryPipeline, type DeliveryTotals } from './delivery'
+import { PipelineServer } from './server'
+import { loadMappingFile, presetSubscriptions, type MatchableSubscription } from './subscriptions'
+
+export interface Pipeline {
+  url: string
+  /** Where deliveries go, in words (printed at start, shown by /status). */
+  destinationLabel: string
+  sandbox?: Sandbox
+  subscriptions: MatchableSubscription[]
+  delivery: DeliveryPipeline
+  /** Stops taking calls, delivers what is held, stops the sandbox. */
+  stop(): Promise<DeliveryTotals>
+}
+
+interface HookOutputs {
+  inputs?: { audience_name?: unknown }
+  outputs?: { audience_id?: unknown }
+}
+
+/**
+ * A mapping saved in Segment's UI carries the Associate Audience hook's outputs. A mapping file may
+ * carry only its inputs (`onMappingSave.inputs.audience_name`); the hook then runs here, as it
+ * would when the mapping is saved, and its outputs are kept with the mapping.
+ */
+async function runMappingHooks(
+  destination: Destination<Settings>,
+  settings: Settings,
+  subscriptions: MatchableSubscription[]
+) {
+  for (const subscription of subscriptions) {
+    const saved = subscription.mapping.onMappingSave as HookOutputs | undefined
+    if (!saved?.inputs?.audience_name || saved.outputs?.audience_id) continue
+    const result = await destination.actions[subscription.partnerAction].executeHook('onMappingSave', {
+      settings,
+      payload: undefined,
+      hookInputs: saved.inputs
+    })
+    if (result.error || !result.savedData) {
+      throw new ConfigError(
+        `Mapping "${subscription.name}": ${result.error?.message ?? 'the audience hook saved nothing'}`
+      )
+    }
+    subscription.mapping = {
+      ...subscription.mapping,
+      onMappingSave: { ...saved, outputs: result.savedData as JSONObject } as JSONObject
+    }
+  }
+}
+
+export async function startPipeline(
+  config: PipelineConfig,
+  log: (line: string) => void = console.log
+): Promise<Pipeline> {
+  let sandbox: Sandbox | undefined
+  let apiKey = SANDBOX_API_KEY
+  let destinationLabel: string
+  const target = config.target
+  if (target.kind === 'sandbox') {
+    sandbox = await startSandbox({ port: target.port, dataFile: target.dataFile })
+    // The destination reads no key from the environment; this only says where requests go.
+    process.env[LOCAL_ENDPOINT_ENV] = sandbox.url
+    destinationLabel = `the embedded Ortto sandbox at ${sandbox.url}`
+  } else if (target.kind === 'endpoint') {
+    destinationLabel = `the Ortto stand-in at ${target.url} (${LOCAL_ENDPOINT_ENV})`
+  } else {
+    apiKey = target.apiKey
+    const region = apiKey.slice(1, 3)
+    destinationLabel = `Ortto (${apiKey[0] === 'p' ? 'production' : 'staging'}, region ${region})`
+  }
+
+  try {
+    const settings: Settings = { api_key: apiKey }
+    const destination = new Destination(definition)
+    const subscriptions = config.mappingsFile
+      ? loadMappingFile(config.mappingsFile, definition)
+      : presetSubscriptions(definition)
+    await runMappingHooks(destination, settings, subscriptions)
+    const delivery = new DeliveryPipeline({
+      destination,
+      settings,
+      subscriptions,
+      flushIntervalMs: config.flushIntervalMs,
+      maxAttempts: config.maxAttempts,
+      log
+    })
+    const server = new PipelineServer({
+      delivery,
+      cli: new CliRoutes(definition, settings),
+      sandbox,
+      writeKey: config.writeKey,
+      log,
+      describe: () => ({
+        destination: destinationLabel,
+        mappings: subscriptions.map(({ name, partnerAction, subscribe }) => ({ name, partnerAction, subscribe }))
+      })
+    })
+    const url = await server.listen(config.port)
+    let stopping: Promise<DeliveryTotals> | undefined
+    return {
+      url,
+      destinationLabel,
+      sandbox,
+      subscriptions,
+      delivery,
+      stop: () =>
+        (stopping ??= (async () => {
+          await server.close()
+          const totals = await delivery.stop()
+          await sandbox?.stop()
+          if (sandbox) delete process.env[LOCAL_ENDPOINT_ENV]
+          return totals
+        })())
+    }
+  } catch (error) {
+    await sandbox?.stop()
+    throw error
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The local pipeline's HTTP server: Segment's HTTP Tracking API in front, the destination's
+ * delivery pipeline behind, plus the CLI `serve` routes, `/status`, and the embedded sandbox's
+ * inspection routes. Bad input gets a 4xx with the reason and the server keeps serving.
+ */
+import * as http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { errorBody, readBody, sendText } from '../http/http-io'
+import { parseJson } from '../destinations/ortto/client/json'
+import type { Sandbox } from '../sandbox'
+import type { CliRoutes } from './cli-routes'
+import { PipelineBusyError, type DeliveryPipeline } from './delivery'
+import { InputError, isEventType, parseBatch, parseEvent, type ParsedEvent } from './segment-events'
+
+/** Segment's own API takes 32 kB per call and 500 kB per batch; a little headroom on top. */
+const MAX_INGEST_BYTES = 512 * 1024
+/** Tester calls may carry a batch of whole events. */
+const MAX_CLI_BYTES = 4 * 1024 * 1024
+/** A client that has not sent its whole request by then is cut off (slow-client protection). */
+const REQUEST_TIMEOUT_MS = 30_000
+
+/** Origins allowed to call from a browser: Segment's app, where the hosted Actions Tester runs. */
+const ALLOWED_ORIGINS = new Set(['https://app.segment.com', 'https://app.eu1.segmentapis.com'])
+
+export interface PipelineServerOptions {
+  delivery: DeliveryPipeline
+  cli: CliRoutes
+  /** The embedded sandbox, whose /sandbox/* routes are also served on this port. */
+  sandbox?: Sandbox
+  /** When set, Segment calls must carry it as their basic-auth user (Segment's write key). */
+  writeKey?: string
+  /** Shown by GET /status. */
+  describe: () => Record<string, unknown>
+  log: (line: string) => void
+}
+
+function writeKeyOf(header: string | undefined): string | undefined {
+  const match = header ? /^Basic\s+(.+)$/i.exec(header) : null
+  if (!match) return undefined
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
+  return decoded.split(':')[0]
+}
+
+function corsHeaders(req: http.IncomingMessage): Record<string, string> {
+  const origin = req.headers.origin
+  if (!origin || !ALLOWED_ORIGINS.has(origin)) return {}
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-allow-methods': 'GET, POST, OPTIONS',
+    'access-control-allow-headers': 'authorization, content-type',
+    vary: 'origin'
+  }
+}
+
+export class PipelineServer {
+  readonly server: http.Server
+  /** Calls taken in, and calls refused with a reason (never passed on). */
+  private readonly ingest = { calls: 0, rejected: 0 }
+
+  constructor(private readonly options: PipelineServerOptions) {
+    this.server = http.createServer((req, res) => {
+      this.route(req, res).catch((error: unknown) => this.fail(res, req, error))
+    })
+    this.server.requestTimeout = REQUEST_TIMEOUT_MS
+    this.server.headersTimeout = REQUEST_TIMEOUT_MS
+  }
+
+  listen(port: number, host = '127.0.0.1'): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject)
+        resolve(`http://${host}:${(this.server.address() as AddressInfo).port}`)
+      })
+    })
+  }
+
+  /** Stops taking connections; requests already in progress finish. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve())
+      this.server.closeIdleConnections()
+    })
+  }
+
+  private fail(res: http.ServerResponse, req: http.IncomingMessage, error: unknown): void {
+    const status = error instanceof InputError ? error.status : error instanceof PipelineBusyError ? 503 : 500
+    const message =
+      status === 500 ? `the server failed to handle this request: ${String(error)}` : (error as Error).message
+    if (status === 500) this.options.log(`[server] ${message}`)
+    sendText(res, status, errorBody(ERROR_CODES[status] ?? 'bad-request', message), corsHeaders(req))
+  }
+
+  private async readJson(req: http.IncomingMessage, limit: number): Promise<unknown> {
+    const body = await readBody(req, limit)
+    if (body.kind === 'aborted') throw new InputError('the request was aborted before its body arrived')
+    if (body.kind === 'too-large') {
+      throw new InputError(`the body is ${body.bytes} bytes; this route takes at most ${limit} bytes`, 413)
+    }
+    const parsed = parseJson(body.text)
+    if (parsed === undefined) throw new InputError('the body is not valid JSON')
+    return parsed
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET'
+    const path = (req.url ?? '/').split('?')[0]
+    const reply = (status: number, value: unknown) => sendText(res, status, JSON.stringify(value), corsHeaders(req))
+
+    if (method === 'OPTIONS') return sendText(res, 204, '', corsHeaders(req))
+    if (path.startsWith('/sandbox/') && this.options.sandbox) return this.options.sandbox.handle(req, res)
+    if (path === '/status') {
+      return reply(200, { ...this.options.describe(), ingest: this.ingest, delivery: this.options.delivery.status() })
+    }
+    if (path === '/') return reply(200, { routes: ROUTES })
+
+    const segmentCall = /^\/v1\/([a-z]+)$/.exec(path)
+    if (segmentCall) {
+      if (method !== 'POST') throw new InputError(`${path} takes POST`, 405)
+      const [, call] = segmentCall
+      if (call !== 'batch' && !isEventType(call)) throw new InputError(`no such Segment call: /v1/${call}`, 404)
+      this.checkWriteKey(req)
+      const body = await this.readJson(req, MAX_INGEST_BYTES)
+      const { events, rejected } = call === 'batch' ? parseBatch(body) : single(parseEvent(body, call))
+      this.ingest.calls += events.length + rejected.length
+      this.ingest.rejected += rejected.length
+      if (events.length === 0) {
+        const reason =
+          call === 'batch' ? `no call in the batch could be used: ${describeRejected(rejected)}` : rejected[0].reason
+        throw new InputError(reason)
+      }
+      const { unsubscribed } = this.options.delivery.enqueue(events)
+      return reply(200, { success: true, accepted: events.length, unsubscribed, rejected })
+    }
+
+    if (this.options.cli.handles(path)) {
+      const body = method === 'POST' ? await this.readJson(req, MAX_CLI_BYTES) : undefined
+      const answer = await this.options.cli.answer(method, path, body)
+      return reply(answer.status, answer.body)
+    }
+    throw new InputError(`no such route: ${method} ${path}; GET / lists the routes`, 404)
+  }
+
+  private checkWriteKey(req: http.IncomingMessage): void {
+    const expected = this.options.writeKey
+    if (expected === undefined) return
+    if (writeKeyOf(req.headers.authorization) !== expected) {
+      throw new InputError('missing or wrong write key: send it as the basic-auth user name', 401)
+    }
+  }
+}
+
+const single = (parsed: ParsedEvent) =>
+  parsed.ok ? { events: [parsed.event], rejected: [] } : { events: [], rejected: [{ index: 0, reason: parsed.reason }] }
+
+const ERROR_CODES: Record<number, string> = {
+  401: 'unauthorized',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  413: 'too-large',
+  500: 'internal',
+  503: 'busy'
+}
+
+const describeRejected = (rejected: Array<{ index: number; reason: string }>) =>
+  rejected
+    .slice(0, 5)
+    .map(({ index, reason }) => `#${index}: ${reason}`)
+    .join('; ') + (rejected.length > 5 ? `; and ${rejected.length - 5} more` : '')
+
+const ROUTES = {
+  'POST /v1/identify | /v1/track | /v1/page | /v1/screen | /v1/group | /v1/alias':
+    "one call, in the body shape of Segment's HTTP Tracking API",
+  'POST /v1/batch': '{"batch": [calls]}',
+  'GET /status': 'delivery totals and recent failures',
+  'GET /sandbox/contacts | activities | audiences | stats': 'what the embedded Ortto sandbox holds (sandbox mode)',
+  'GET /manifest': 'the destination catalog metadata (action-destinations CLI serve route)',
+  'POST /authenticate': 'body = settings; runs testAuthentication',
+  'POST /<action>': '{payload, settings, mapping}; payload an event or an array of events',
+  'POST /<action>/hooks/<hook>': '{settings, hookInputs}'
+}
