@@ -102,7 +102,9 @@ export class DeliveryPipeline {
     this.ready = options.subscriptions.map(() => [])
     this.waiting = options.subscriptions.map(() => [])
     this.pausedUntil = options.subscriptions.map(() => 0)
-    this.timer = setInterval(() => void this.pump(true), this.flushIntervalMs)
+    this.timer = setInterval(() => {
+      this.pump(true).catch((error: unknown) => this.log(`[delivery] internal error: ${String(error)}`))
+    }, this.flushIntervalMs)
     this.timer.unref()
   }
 
@@ -121,7 +123,9 @@ export class DeliveryPipeline {
     }
     this.totals.received += events.length
     this.totals.unsubscribed += unsubscribed
-    if (this.ready.some((queue) => queue.length >= this.batchSize)) void this.pump(false)
+    if (this.ready.some((queue) => queue.length >= this.batchSize)) {
+      this.pump(false).catch((error: unknown) => this.log(`[delivery] internal error: ${String(error)}`))
+    }
     return { accepted: events.length, unsubscribed }
   }
 
@@ -138,7 +142,7 @@ export class DeliveryPipeline {
    * Stops the timer and makes a last attempt at everything still held, retries included
    * (their back-off is cut short). What still fails is counted as failed and logged.
    */
-  async stop(): Promise<DeliveryTotals> {
+  async stop(): Promise<DeliveryTotals & { recentFailures: FailureReport[] }> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
     await this.pumping
@@ -147,9 +151,20 @@ export class DeliveryPipeline {
     })
     this.pausedUntil.fill(0)
     await this.pump(true)
-    const { pending, ...totals } = this.status()
-    if (pending > 0) this.log(`[delivery] ${pending} deliveries were still in flight at shutdown`)
-    return { ...totals, pending }
+    // A rate limit during that last attempt leaves deliveries unsent: they end as failed, with why.
+    let unsent = 0
+    this.ready.forEach((queue, index) => {
+      for (const delivery of queue.splice(0)) {
+        unsent++
+        this.fail(index, delivery, {
+          status: 429,
+          message: 'the pipeline stopped while Ortto was rate limiting; this event was not sent',
+          attempts: delivery.attempts
+        })
+      }
+    })
+    if (unsent > 0) this.log(`[delivery] ${unsent} deliveries were not sent before shutdown (rate limited)`)
+    return this.status()
   }
 
   private pending(): number {
@@ -234,17 +249,9 @@ export class DeliveryPipeline {
         return
       }
       counts.failed++
-      this.totals.failed++
       example ??= `${status} ${message}`
-      this.recordFailure({
-        messageId: String(delivery.event.messageId ?? ''),
-        type: String(delivery.event.type),
-        subscription: subscription.name,
-        status,
-        errortype: result && 'errortype' in result ? result.errortype : undefined,
-        message,
-        attempts
-      })
+      const errortype = result && 'errortype' in result ? result.errortype : undefined
+      this.fail(index, delivery, { status, errortype, message, attempts })
     })
     const retryAfter = multistatus?.map((r) => (r.status === 429 ? retryAfterSeconds(r.body) : undefined)).find(Boolean)
     if (retryAfter) this.pausedUntil[index] = Date.now() + retryAfter * 1000
@@ -262,8 +269,19 @@ export class DeliveryPipeline {
     return Math.round(base * (0.8 + Math.random() * 0.4))
   }
 
-  private recordFailure(report: FailureReport): void {
-    this.recentFailures.push(report)
+  /** A delivery that ends failed: counted, and kept among the recent failures with its reason. */
+  private fail(
+    index: number,
+    delivery: Delivery,
+    outcome: Pick<FailureReport, 'status' | 'errortype' | 'message' | 'attempts'>
+  ): void {
+    this.totals.failed++
+    this.recentFailures.push({
+      messageId: String(delivery.event.messageId ?? ''),
+      type: String(delivery.event.type),
+      subscription: this.options.subscriptions[index].name,
+      ...outcome
+    })
     if (this.recentFailures.length > MAX_RECENT_FAILURES) this.recentFailures.shift()
   }
 }
