@@ -20,6 +20,10 @@ export interface PipelineConfig {
   writeKey?: string
   flushIntervalMs: number
   maxAttempts: number
+  /** Deadline per delivery call to Ortto; actions-core's 10 s per request when unset. */
+  deliveryTimeoutMs?: number
+  /** How long a client may take to send one request (default 30 s). */
+  clientTimeoutMs?: number
 }
 
 export class ConfigError extends Error {
@@ -77,6 +81,7 @@ export function readConfig(env: NodeJS.ProcessEnv): PipelineConfig {
     mappingsFile: env.ORTTO_MAPPINGS || undefined,
     writeKey: env.SEGMENT_WRITE_KEY || undefined,
     flushIntervalMs: positive(env, 'FLUSH_INTERVAL_MS', 250),
-    maxAttempts: positive(env, 'RETRY_ATTEMPTS', 8)
+    maxAttempts: positive(env, 'RETRY_ATTEMPTS', 8),
+    deliveryTimeoutMs: env.DELIVERY_TIMEOUT_MS ? positive(env, 'DELIVERY_TIMEOUT_MS', 10_000) : undefined
   }
 }

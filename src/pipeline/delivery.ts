@@ -24,7 +24,14 @@ export interface DeliveryOptions {
   maxBackoffMs?: number
   /** Deliveries held at once (queued + waiting to retry); past it, ingestion answers 503. */
   maxPending?: number
+  /**
+   * Deadline for one onBatch call, passed as its abort signal (what Segment's runtime does). Without
+   * it, actions-core's own time-out (10 s per request) applies.
+   */
+  requestTimeoutMs?: number
   log?: (line: string) => void
+  /** Called for every delivery that ends failed (recentFailures keeps only the last 50). */
+  onFailure?: (report: FailureReport) => void
 }
 
 export interface FailureReport {
@@ -216,7 +223,8 @@ export class DeliveryPipeline {
       const withSubscription = { ...settings, subscriptions: [{ partnerAction, subscribe, mapping }] }
       results = await destination.onBatch(
         batch.map((d) => d.event),
-        withSubscription
+        withSubscription,
+        this.options.requestTimeoutMs ? { signal: AbortSignal.timeout(this.options.requestTimeoutMs) } : undefined
       )
     } catch (error) {
       thrown = { status: (error as { status?: number }).status, message: (error as Error).message }
@@ -276,12 +284,14 @@ export class DeliveryPipeline {
     outcome: Pick<FailureReport, 'status' | 'errortype' | 'message' | 'attempts'>
   ): void {
     this.totals.failed++
-    this.recentFailures.push({
+    const report: FailureReport = {
       messageId: String(delivery.event.messageId ?? ''),
       type: String(delivery.event.type),
       subscription: this.options.subscriptions[index].name,
       ...outcome
-    })
+    }
+    this.recentFailures.push(report)
     if (this.recentFailures.length > MAX_RECENT_FAILURES) this.recentFailures.shift()
+    this.options.onFailure?.(report)
   }
 }

@@ -9,7 +9,7 @@ import type { Settings } from '../destinations/ortto/generated-types'
 import { startSandbox, type Sandbox } from '../sandbox'
 import { CliRoutes } from './cli-routes'
 import { ConfigError, SANDBOX_API_KEY, type PipelineConfig } from './config'
-import { DeliveryPipeline, type DeliveryTotals } from './delivery'
+import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
 import { PipelineServer } from './server'
 import { loadMappingFile, presetSubscriptions, type MatchableSubscription } from './subscriptions'
 
@@ -59,9 +59,15 @@ async function runMappingHooks(
   }
 }
 
+export interface PipelineHooks {
+  /** Every delivery that ends failed, with its reason (see DeliveryOptions.onFailure). */
+  onFailure?: DeliveryOptions['onFailure']
+}
+
 export async function startPipeline(
   config: PipelineConfig,
-  log: (line: string) => void = console.log
+  log: (line: string) => void = console.log,
+  options: PipelineHooks = {}
 ): Promise<Pipeline> {
   let sandbox: Sandbox | undefined
   let apiKey = SANDBOX_API_KEY
@@ -93,13 +99,16 @@ export async function startPipeline(
       subscriptions,
       flushIntervalMs: config.flushIntervalMs,
       maxAttempts: config.maxAttempts,
-      log
+      requestTimeoutMs: config.deliveryTimeoutMs,
+      log,
+      onFailure: options.onFailure
     })
     const server = new PipelineServer({
       delivery,
       cli: new CliRoutes(definition, settings),
       sandbox,
       writeKey: config.writeKey,
+      requestTimeoutMs: config.clientTimeoutMs,
       log,
       describe: () => ({
         destination: destinationLabel,

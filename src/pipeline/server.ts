@@ -16,7 +16,7 @@ import { InputError, isEventType, parseBatch, parseEvent, type ParsedEvent } fro
 const MAX_INGEST_BYTES = 512 * 1024
 /** Tester calls may carry a batch of whole events. */
 const MAX_CLI_BYTES = 4 * 1024 * 1024
-/** A client that has not sent its whole request by then is cut off (slow-client protection). */
+/** Default for `requestTimeoutMs`. */
 const REQUEST_TIMEOUT_MS = 30_000
 
 /** Origins allowed to call from a browser: Segment's app, where the hosted Actions Tester runs. */
@@ -29,6 +29,8 @@ export interface PipelineServerOptions {
   sandbox?: Sandbox
   /** When set, Segment calls must carry it as their basic-auth user (Segment's write key). */
   writeKey?: string
+  /** A client that has not sent its whole request by then gets 408 (slow-client protection). */
+  requestTimeoutMs?: number
   /** Shown by GET /status. */
   describe: () => Record<string, unknown>
   log: (line: string) => void
@@ -61,8 +63,8 @@ export class PipelineServer {
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => this.fail(res, req, error))
     })
-    this.server.requestTimeout = REQUEST_TIMEOUT_MS
-    this.server.headersTimeout = REQUEST_TIMEOUT_MS
+    this.server.requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+    this.server.headersTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
   }
 
   listen(port: number, host = '127.0.0.1'): Promise<string> {
