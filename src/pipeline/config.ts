@@ -24,6 +24,9 @@ export interface PipelineConfig {
   deliveryTimeoutMs?: number
   /** How long a client may take to send one request (default 30 s). */
   clientTimeoutMs?: number
+  /** Retry back-off bounds (DeliveryOptions); tests shorten them. */
+  baseBackoffMs?: number
+  maxBackoffMs?: number
 }
 
 export class ConfigError extends Error {

@@ -100,6 +100,8 @@ export async function startPipeline(
       flushIntervalMs: config.flushIntervalMs,
       maxAttempts: config.maxAttempts,
       requestTimeoutMs: config.deliveryTimeoutMs,
+      baseBackoffMs: config.baseBackoffMs,
+      maxBackoffMs: config.maxBackoffMs,
       log,
       onFailure: options.onFailure
     })

@@ -60,11 +60,15 @@ export class PipelineServer {
   private readonly ingest = { calls: 0, rejected: 0 }
 
   constructor(private readonly options: PipelineServerOptions) {
-    this.server = http.createServer((req, res) => {
-      this.route(req, res).catch((error: unknown) => this.fail(res, req, error))
-    })
-    this.server.requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
-    this.server.headersTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+    const timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+    // Node checks for overdue requests every connectionsCheckingInterval (30 s by default).
+    const checkEvery = Math.max(100, Math.min(1_000, Math.floor(timeout / 4)))
+    this.server = http.createServer(
+      { requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: checkEvery },
+      (req, res) => {
+        this.route(req, res).catch((error: unknown) => this.fail(res, req, error))
+      }
+    )
   }
 
   listen(port: number, host = '127.0.0.1'): Promise<string> {

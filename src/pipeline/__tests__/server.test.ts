@@ -1,0 +1,502 @@
+/**
+ * The pipeline's HTTP front door over real sockets: Segment's HTTP Tracking API, its error answers
+ * (each a real HTTP error with the reason as JSON), size limits, write-key check, CORS and the
+ * inspection routes. After every bad request the server keeps serving.
+ */
+import { request as httpRequest } from 'node:http'
+import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
+import type { Sandbox, SandboxStats } from '../../sandbox'
+import type { PipelineConfig } from '../config'
+import { startPipeline, type Pipeline } from '../index'
+import { call, get, post, waitFor, type Answer } from '../../../test/helpers/pipeline-helpers'
+
+let pipeline: Pipeline | undefined
+let logLines: string[]
+
+async function start(overrides: Partial<PipelineConfig> = {}): Promise<Pipeline> {
+  pipeline = await startPipeline(
+    { port: 0, target: { kind: 'sandbox', port: 0 }, flushIntervalMs: 50, maxAttempts: 3, ...overrides },
+    (line) => logLines.push(line)
+  )
+  return pipeline
+}
+
+beforeEach(() => {
+  logLines = []
+})
+
+afterEach(async () => {
+  await pipeline?.stop()
+  pipeline = undefined
+  delete process.env[LOCAL_ENDPOINT_ENV]
+})
+
+const sandboxOf = (p: Pipeline) => p.sandbox as Sandbox
+const errorOf = (answer: Answer) => answer.json as { error: { code: string; message: string } }
+
+const settled = (p: Pipeline, count: number) =>
+  waitFor(`${count} settled deliveries`, () => {
+    const status = p.delivery.status()
+    return status.delivered + status.failed >= count && status.pending === 0 && status
+  })
+
+/** A raw POST with node:http, for bodies fetch would be slow or awkward with. */
+function rawPost(url: string, route: string, body: Buffer): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${url}${route}`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+        res.on('error', reject)
+      }
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+describe('Segment calls that cannot be used get a 400 with the reason', () => {
+  beforeEach(async () => {
+    await start()
+  })
+
+  it.each([
+    ['/v1/identify', '{"userId": "ada",', 'the body is not valid JSON'],
+    ['/v1/track', '', 'the body is not valid JSON'],
+    ['/v1/batch', 'batch', 'the body is not valid JSON'],
+    ['/v1/identify', '[{"userId": "ada"}]', 'a Segment call must be a JSON object'],
+    ['/v1/identify', '"ada"', 'a Segment call must be a JSON object'],
+    ['/v1/identify', 'null', 'a Segment call must be a JSON object'],
+    ['/v1/identify', '{"traits": {"email": "a@b.c"}}', 'a identify call needs a userId or an anonymousId'],
+    ['/v1/identify', '{"userId": "   ", "anonymousId": ""}', 'a identify call needs a userId or an anonymousId'],
+    ['/v1/track', '{"userId": "ada"}', 'a track call needs a non-empty "event" name'],
+    ['/v1/track', '{"userId": "ada", "event": "  "}', 'a track call needs a non-empty "event" name'],
+    ['/v1/track', '{"userId": "ada", "event": 42}', 'a track call needs a non-empty "event" name'],
+    [
+      '/v1/identify',
+      '{"type": "track", "userId": "ada", "event": "x"}',
+      '"type" is "track" but the call was sent to /v1/identify'
+    ],
+    ['/v1/identify', '{"userId": "ada", "traits": "vip"}', '"traits" must be an object'],
+    ['/v1/track', '{"userId": "ada", "event": "x", "properties": [1]}', '"properties" must be an object'],
+    ['/v1/track', '{"userId": "ada", "event": "x", "context": null}', '"context" must be an object'],
+    ['/v1/batch', '{"batch": {"type": "identify"}}', 'a batch call must be a JSON object with a "batch" array'],
+    ['/v1/batch', '[{"type": "identify", "userId": "ada"}]', 'a batch call must be a JSON object with a "batch" array']
+  ])('POST %s %s → 400 "%s"', async (route, body, reason) => {
+    const p = pipeline as Pipeline
+    const answer = await post(p.url, route, body)
+    expect(answer.status).toBe(400)
+    expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(answer.json).toEqual({ error: { code: 'bad-request', message: reason } })
+
+    // Nothing was queued, and the server still serves.
+    expect(p.delivery.status().received).toBe(0)
+    const next = await post(p.url, '/v1/identify', { userId: 'after-the-bad-one' })
+    expect(next.status).toBe(200)
+  })
+
+  it('counts refused calls in /status ingest', async () => {
+    const p = pipeline as Pipeline
+    await post(p.url, '/v1/identify', { traits: {} })
+    await post(p.url, '/v1/identify', { userId: 'ok' })
+    const status = await get(p.url, '/status')
+    expect((status.json as { ingest: unknown }).ingest).toEqual({ calls: 2, rejected: 1 })
+  })
+})
+
+describe('routes and methods', () => {
+  beforeEach(async () => {
+    await start()
+  })
+
+  it.each([
+    ['POST', '/v1/identity', 'no such Segment call: /v1/identity'],
+    ['POST', '/v1/delete', 'no such Segment call: /v1/delete'],
+    ['GET', '/nope', 'no such route: GET /nope; GET / lists the routes'],
+    ['POST', '/v2/track', 'no such route: POST /v2/track; GET / lists the routes'],
+    ['POST', '/sendEmail', 'no such route: POST /sendEmail; GET / lists the routes'],
+    ['POST', '/v1/Track', 'no such route: POST /v1/Track; GET / lists the routes']
+  ])('%s %s → 404 "%s"', async (method, route, message) => {
+    const p = pipeline as Pipeline
+    const answer = await call(p.url, method, route, { body: method === 'POST' ? { userId: 'ada' } : undefined })
+    expect(answer.status).toBe(404)
+    expect(answer.json).toEqual({ error: { code: 'not-found', message } })
+  })
+
+  // Names every object inherits are not actions of this destination.
+  it.each(['constructor', 'toString', 'hasOwnProperty', '__proto__'])(
+    'POST /%s (an inherited property name, not an action) → 404',
+    async (name) => {
+      const p = pipeline as Pipeline
+      const answer = await post(p.url, `/${name}`, { payload: { type: 'track', userId: 'ada', event: 'x' } })
+      expect(answer.status).toBe(404)
+      expect(answer.json).toEqual({
+        error: { code: 'not-found', message: `no such route: POST /${name}; GET / lists the routes` }
+      })
+    }
+  )
+
+  it.each([
+    ['GET', '/v1/track', '/v1/track takes POST'],
+    ['PUT', '/v1/identify', '/v1/identify takes POST'],
+    ['GET', '/v1/batch', '/v1/batch takes POST'],
+    ['POST', '/manifest', 'GET /manifest takes no body'],
+    ['GET', '/authenticate', '/authenticate takes POST'],
+    ['GET', '/trackActivity', '/trackActivity takes POST'],
+    ['DELETE', '/upsertContact/hooks/onMappingSave', '/upsertContact/hooks/onMappingSave takes POST']
+  ])('%s %s → 405 "%s"', async (method, route, message) => {
+    const p = pipeline as Pipeline
+    const answer = await call(p.url, method, route, { body: method === 'GET' ? undefined : {} })
+    expect(answer.status).toBe(405)
+    expect(answer.json).toEqual({ error: { code: 'method-not-allowed', message } })
+  })
+
+  it('POST /status is a wrong method → 405', async () => {
+    const answer = await post((pipeline as Pipeline).url, '/status', {})
+    expect(answer.status).toBe(405)
+    expect(errorOf(answer).error.code).toBe('method-not-allowed')
+  })
+
+  it('GET / lists the routes', async () => {
+    const answer = await get((pipeline as Pipeline).url, '/')
+    expect(answer.status).toBe(200)
+    expect(Object.keys((answer.json as { routes: Record<string, string> }).routes)).toEqual([
+      'POST /v1/identify | /v1/track | /v1/page | /v1/screen | /v1/group | /v1/alias',
+      'POST /v1/batch',
+      'GET /status',
+      'GET /sandbox/contacts | activities | audiences | stats',
+      'GET /manifest',
+      'POST /authenticate',
+      'POST /<action>',
+      'POST /<action>/hooks/<hook>'
+    ])
+  })
+})
+
+describe('body size limits', () => {
+  beforeEach(async () => {
+    await start()
+  })
+
+  it('answers 413 for a body just over 512 kB, and takes one of exactly 512 kB', async () => {
+    const p = pipeline as Pipeline
+    const limit = 512 * 1024
+    const make = (bytes: number) => {
+      const head = '{"userId": "big", "traits": {"note": "'
+      const tail = '"}}'
+      return head + 'x'.repeat(bytes - head.length - tail.length) + tail
+    }
+    const over = await post(p.url, '/v1/identify', make(limit + 1))
+    expect(over.status).toBe(413)
+    expect(over.json).toEqual({
+      error: { code: 'too-large', message: `the body is ${limit + 1} bytes; this route takes at most ${limit} bytes` }
+    })
+
+    const atLimit = await post(p.url, '/v1/identify', make(limit))
+    expect(atLimit.status).toBe(200)
+    expect(atLimit.json).toEqual({ success: true, accepted: 1, unsubscribed: 0, rejected: [] })
+  })
+
+  it('answers 413 for a 10 MB body and still answers the next request', async () => {
+    const p = pipeline as Pipeline
+    const tenMegabytes = Buffer.alloc(10 * 1024 * 1024, 'a')
+    const answer = await rawPost(p.url, '/v1/batch', tenMegabytes)
+    expect(answer.status).toBe(413)
+    expect(JSON.parse(answer.text)).toEqual({
+      error: {
+        code: 'too-large',
+        message: `the body is ${10 * 1024 * 1024} bytes; this route takes at most ${512 * 1024} bytes`
+      }
+    })
+    const next = await post(p.url, '/v1/track', { userId: 'ada', event: 'Still Served' })
+    expect(next.status).toBe(200)
+    expect(p.delivery.status().received).toBe(1)
+  })
+})
+
+describe('/v1/batch', () => {
+  beforeEach(async () => {
+    await start()
+  })
+
+  it('answers 200 listing the refused calls by index and reason, and delivers the others', async () => {
+    const p = pipeline as Pipeline
+    const answer = await post(p.url, '/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'u1', traits: { plan: 'pro' } },
+        { type: 'identify', traits: { plan: 'none' } },
+        { type: 'track', userId: 'u1', event: 'Upgraded', properties: { to: 'pro' } },
+        { type: 'track', userId: 'u1' },
+        { type: 'purchase', userId: 'u1' },
+        'not a call',
+        { type: 'page', userId: 'u1', name: 'Home' }
+      ]
+    })
+    expect(answer.status).toBe(200)
+    expect(answer.json).toEqual({
+      success: true,
+      accepted: 3,
+      unsubscribed: 1,
+      rejected: [
+        { index: 1, reason: 'a identify call needs a userId or an anonymousId' },
+        { index: 3, reason: 'a track call needs a non-empty "event" name' },
+        {
+          index: 4,
+          reason: '"type" must be one of identify, track, page, screen, group, alias (got "purchase")'
+        },
+        { index: 5, reason: 'a Segment call must be a JSON object' }
+      ]
+    })
+
+    await settled(p, 2)
+    const state = sandboxOf(p).snapshot()
+    expect(state.contacts.map((c) => [c.user_id, c.traits])).toEqual([['u1', { plan: 'pro' }]])
+    expect(state.activities.map((a) => [a.event, a.properties])).toEqual([['Upgraded', { to: 'pro' }]])
+    expect(p.delivery.status()).toMatchObject({ received: 3, unsubscribed: 1, delivered: 2, failed: 0 })
+    const status = await get(p.url, '/status')
+    expect((status.json as { ingest: unknown }).ingest).toEqual({ calls: 7, rejected: 4 })
+  })
+
+  it('answers 400 when no call in the batch can be used, naming the first five', async () => {
+    const p = pipeline as Pipeline
+    const batch = Array.from({ length: 7 }, (_, i) => ({ type: 'identify', traits: { n: i } }))
+    const answer = await post(p.url, '/v1/batch', { batch })
+    expect(answer.status).toBe(400)
+    const one = 'a identify call needs a userId or an anonymousId'
+    expect(answer.json).toEqual({
+      error: {
+        code: 'bad-request',
+        message:
+          `no call in the batch could be used: #0: ${one}; #1: ${one}; #2: ${one}; #3: ${one}; #4: ${one}` +
+          '; and 2 more'
+      }
+    })
+    expect(p.delivery.status().received).toBe(0)
+  })
+
+  it('answers 400 for an empty batch, with a reason that is not left blank', async () => {
+    const answer = await post((pipeline as Pipeline).url, '/v1/batch', { batch: [] })
+    expect(answer.status).toBe(400)
+    const { code, message } = errorOf(answer).error
+    expect(code).toBe('bad-request')
+    // The reason must say something after its colon (today it ends "could be used: ").
+    expect(message).not.toMatch(/:\s*$/)
+  })
+
+  it("fills each call's context from the batch's shared context (the call's own keys win)", async () => {
+    const p = pipeline as Pipeline
+    const answer = await post(p.url, '/v1/batch', {
+      context: { ip: '10.0.0.1', traits: { plan: 'shared' } },
+      batch: [
+        { type: 'identify', userId: 'shared-ip', traits: { a: 1 } },
+        { type: 'identify', userId: 'own-ip', traits: { b: 2 }, context: { ip: '10.0.0.2' } }
+      ]
+    })
+    expect(answer.status).toBe(200)
+    await settled(p, 2)
+    const contacts = sandboxOf(p).snapshot().contacts
+    expect(contacts.map((c) => [c.user_id, c.ip, c.traits])).toEqual([
+      ['shared-ip', '10.0.0.1', { a: 1 }],
+      ['own-ip', '10.0.0.2', { b: 2 }]
+    ])
+  })
+
+  it('fills in messageId and timestamp when a call has none, keeps them when it has', async () => {
+    const p = pipeline as Pipeline
+    const before = Date.now()
+    await post(p.url, '/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'ts', event: 'Given', messageId: 'm-given', timestamp: '2024-01-02T03:04:05.000Z' },
+        { type: 'track', userId: 'ts', event: 'Filled' }
+      ]
+    })
+    await settled(p, 2)
+    const activities = sandboxOf(p).snapshot().activities
+    expect(activities[0]).toMatchObject({
+      event: 'Given',
+      message_id: 'm-given',
+      timestamp: '2024-01-02T03:04:05.000Z'
+    })
+    expect(activities[1].event).toBe('Filled')
+    expect(activities[1].message_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    expect(Date.parse(activities[1].timestamp as string)).toBeGreaterThanOrEqual(before - 1000)
+  })
+})
+
+describe('write key (SEGMENT_WRITE_KEY)', () => {
+  beforeEach(async () => {
+    await start({ writeKey: 'wk-right' })
+  })
+
+  const refused = {
+    error: { code: 'unauthorized', message: 'missing or wrong write key: send it as the basic-auth user name' }
+  }
+
+  it.each([
+    ['no Authorization header', {}],
+    ['a wrong write key', { writeKey: 'wk-wrong' }],
+    ['the right key with a suffix', { writeKey: 'wk-right-not' }],
+    ['a prefix of the right key', { writeKey: 'wk-righ' }],
+    ['a Bearer header', { headers: { authorization: 'Bearer wk-right' } }],
+    ['basic auth that is not base64 of "key:"', { headers: { authorization: 'Basic' } }]
+  ])('answers 401 for %s', async (_why, options) => {
+    const p = pipeline as Pipeline
+    for (const route of ['/v1/identify', '/v1/batch']) {
+      const body = route === '/v1/batch' ? { batch: [{ type: 'identify', userId: 'x' }] } : { userId: 'x' }
+      const answer = await post(p.url, route, body, options)
+      expect(answer.status).toBe(401)
+      expect(answer.json).toEqual(refused)
+      expect(answer.text).not.toContain('wk-right"')
+    }
+    expect(p.delivery.status().received).toBe(0)
+  })
+
+  it('answers 200 with the right key (as curl -u key: sends it), with or without a password', async () => {
+    const p = pipeline as Pipeline
+    const plain = await post(p.url, '/v1/identify', { userId: 'x' }, { writeKey: 'wk-right' })
+    expect(plain.status).toBe(200)
+    const withPassword = await post(
+      p.url,
+      '/v1/track',
+      { userId: 'x', event: 'E' },
+      { headers: { authorization: `Basic ${Buffer.from('wk-right:ignored').toString('base64')}` } }
+    )
+    expect(withPassword.status).toBe(200)
+    expect(p.delivery.status().received).toBe(2)
+  })
+
+  it('does not ask for the write key on /status, /manifest or the sandbox routes', async () => {
+    const p = pipeline as Pipeline
+    expect((await get(p.url, '/status')).status).toBe(200)
+    expect((await get(p.url, '/manifest')).status).toBe(200)
+    expect((await get(p.url, '/sandbox/contacts')).status).toBe(200)
+  })
+})
+
+describe('CORS', () => {
+  beforeEach(async () => {
+    await start()
+  })
+
+  const preflight = (origin: string, route = '/trackActivity') =>
+    call((pipeline as Pipeline).url, 'OPTIONS', route, {
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type'
+      }
+    })
+
+  it.each(['https://app.segment.com', 'https://app.eu1.segmentapis.com'])(
+    "allows Segment's app origin %s",
+    async (origin) => {
+      const answer = await preflight(origin)
+      expect(answer.status).toBe(204)
+      expect(answer.text).toBe('')
+      expect(answer.headers.get('access-control-allow-origin')).toBe(origin)
+      expect(answer.headers.get('access-control-allow-methods')).toBe('GET, POST, OPTIONS')
+      expect(answer.headers.get('access-control-allow-headers')).toBe('authorization, content-type')
+      expect(answer.headers.get('vary')).toBe('origin')
+    }
+  )
+
+  it.each(['https://evil.example.com', 'http://app.segment.com', 'https://app.segment.com.evil.example', 'null'])(
+    'gives no CORS headers to origin %s',
+    async (origin) => {
+      const answer = await preflight(origin)
+      expect(answer.status).toBe(204)
+      expect(answer.headers.get('access-control-allow-origin')).toBeNull()
+      expect(answer.headers.get('access-control-allow-methods')).toBeNull()
+    }
+  )
+
+  it('puts the allow-origin header on answers and on errors for an allowed origin', async () => {
+    const p = pipeline as Pipeline
+    const origin = 'https://app.segment.com'
+    const ok = await get(p.url, '/manifest', { headers: { origin } })
+    expect(ok.headers.get('access-control-allow-origin')).toBe(origin)
+    const bad = await post(p.url, '/trackActivity', 'not json', { headers: { origin } })
+    expect(bad.status).toBe(400)
+    expect(bad.headers.get('access-control-allow-origin')).toBe(origin)
+    const other = await get(p.url, '/manifest', { headers: { origin: 'https://evil.example.com' } })
+    expect(other.status).toBe(200)
+    expect(other.headers.get('access-control-allow-origin')).toBeNull()
+  })
+})
+
+describe('/status and the sandbox routes on the main port', () => {
+  beforeEach(async () => {
+    await start()
+  })
+
+  it('/status describes the target, the mappings, ingest and delivery totals', async () => {
+    const p = pipeline as Pipeline
+    const sandbox = sandboxOf(p)
+    const empty = await get(p.url, '/status')
+    expect(empty.status).toBe(200)
+    expect(empty.json).toEqual({
+      destination: `the embedded Ortto sandbox at ${sandbox.url}`,
+      mappings: [
+        { name: 'Upsert Contact', partnerAction: 'upsertContact', subscribe: 'type = "identify"' },
+        { name: 'Track Activity', partnerAction: 'trackActivity', subscribe: 'type = "track"' }
+      ],
+      ingest: { calls: 0, rejected: 0 },
+      delivery: { received: 0, unsubscribed: 0, delivered: 0, failed: 0, retried: 0, pending: 0, recentFailures: [] }
+    })
+
+    await post(p.url, '/v1/identify', { userId: 'rejected-by-ortto', traits: { bio: 'b'.repeat(5000) } })
+    await settled(p, 1)
+    const after = await get(p.url, '/status')
+    expect(after.json).toMatchObject({
+      ingest: { calls: 1, rejected: 0 },
+      delivery: {
+        received: 1,
+        delivered: 0,
+        failed: 1,
+        retried: 0,
+        pending: 0,
+        recentFailures: [
+          {
+            messageId: expect.any(String),
+            type: 'identify',
+            subscription: 'Upsert Contact',
+            status: 400,
+            message:
+              'Ortto rejected this event (400): traits.bio is 5000 characters long; text fields take at most 4000 characters',
+            attempts: 1
+          }
+        ]
+      }
+    })
+  })
+
+  it('serves /sandbox/stats, /sandbox/contacts and /sandbox/activities on the main port', async () => {
+    const p = pipeline as Pipeline
+    await post(p.url, '/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'a' },
+        { type: 'track', userId: 'a', event: 'E' }
+      ]
+    })
+    await settled(p, 2)
+    const stats = await get(p.url, '/sandbox/stats')
+    expect(stats.status).toBe(200)
+    expect(stats.json).toEqual(sandboxOf(p).stats())
+    expect(stats.json as SandboxStats).toMatchObject({
+      requests: 2,
+      byRoute: { 'POST /v1/identify': 1, 'POST /v1/track': 1 },
+      byStatus: { '200': 2 },
+      objectsReceived: 2,
+      objectsAccepted: 2
+    })
+    const contacts = await get(p.url, '/sandbox/contacts?user_id=a')
+    expect((contacts.json as { contacts: Array<{ user_id: string }> }).contacts.map((c) => c.user_id)).toEqual(['a'])
+    const activities = await get(p.url, '/sandbox/activities')
+    expect((activities.json as { activities: Array<{ event: string }> }).activities.map((a) => a.event)).toEqual(['E'])
+    const unknown = await get(p.url, '/sandbox/nothing')
+    expect(unknown.status).toBe(404)
+  })
+})
