@@ -2,7 +2,7 @@
  * `npm start`'s configuration, from the environment. Anything wrong stops the start with one
  * line that says which variable and what it should be.
  */
-import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
+import { isWellFormedApiKey, localOrigin } from '../destinations/ortto/client/api-key'
 import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
 
 /** The key the pipeline uses with the embedded sandbox (any well-formed key is accepted there). */
@@ -73,8 +73,15 @@ export function readConfig(env: NodeJS.ProcessEnv): PipelineConfig {
     }
     target = { kind: 'ortto', apiKey }
   } else if (endpoint) {
-    target = { kind: 'endpoint', url: endpoint }
+    try {
+      target = { kind: 'endpoint', url: localOrigin(endpoint) }
+    } catch (error) {
+      throw new ConfigError((error as Error).message)
+    }
   } else {
+    if (listenPort === 65535 && !env.SANDBOX_PORT) {
+      throw new ConfigError('PORT is 65535, so the sandbox has no PORT+1 to take; set SANDBOX_PORT.')
+    }
     const sandboxPort = port(env, 'SANDBOX_PORT', listenPort === 0 ? 0 : listenPort + 1)
     target = { kind: 'sandbox', port: sandboxPort, dataFile: env.SANDBOX_DATA || undefined }
   }

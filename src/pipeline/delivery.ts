@@ -95,6 +95,7 @@ export class DeliveryPipeline {
   }
   private readonly recentFailures: FailureReport[] = []
   private inFlight = 0
+  private stopping = false
   private pumping: Promise<void> | undefined
   private timer: NodeJS.Timeout | undefined
 
@@ -153,9 +154,9 @@ export class DeliveryPipeline {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
     await this.pumping
-    this.waiting.forEach((queue, index) => {
-      for (const delivery of queue.splice(0)) this.ready[index].push({ ...delivery, attempts: this.maxAttempts - 1 })
-    })
+    // From here on a retryable failure is final, and back-off and rate-limit pauses are cut short.
+    this.stopping = true
+    this.waiting.forEach((queue, index) => this.ready[index].push(...queue.splice(0)))
     this.pausedUntil.fill(0)
     await this.pump(true)
     // A rate limit during that last attempt leaves deliveries unsent: they end as failed, with why.
@@ -249,7 +250,7 @@ export class DeliveryPipeline {
         thrown?.message ??
         'the destination returned no result for this event'
       const attempts = delivery.attempts + 1
-      if (isRetryableStatus(status) && attempts < this.maxAttempts) {
+      if (isRetryableStatus(status) && attempts < this.maxAttempts && !this.stopping) {
         counts.retryable++
         this.totals.retried++
         const waitMs = this.retryDelay(attempts, result?.body)

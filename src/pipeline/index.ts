@@ -59,6 +59,9 @@ async function runMappingHooks(
   }
 }
 
+/** Pipelines running in this process that point ORTTO_LOCAL_ENDPOINT at their own target. */
+let pipelinesWithEndpoint = 0
+
 export interface PipelineHooks {
   /** Every delivery that ends failed, with its reason (see DeliveryOptions.onFailure). */
   onFailure?: DeliveryOptions['onFailure']
@@ -73,10 +76,19 @@ export async function startPipeline(
   let apiKey = SANDBOX_API_KEY
   let destinationLabel: string
   const target = config.target
+  // ORTTO_LOCAL_ENDPOINT is the only way to point the destination elsewhere, and it is process-wide:
+  // one pipeline with its own endpoint per process.
+  const endpointBefore = process.env[LOCAL_ENDPOINT_ENV]
+  if (target.kind === 'ortto' && endpointBefore) {
+    throw new ConfigError(
+      `${LOCAL_ENDPOINT_ENV} is set, so events would not reach Ortto; unset it to use ORTTO_API_KEY.`
+    )
+  }
+  if (target.kind !== 'ortto' && pipelinesWithEndpoint > 0) {
+    throw new ConfigError(`Another pipeline in this process already owns ${LOCAL_ENDPOINT_ENV}; stop it first.`)
+  }
   if (target.kind === 'sandbox') {
     sandbox = await startSandbox({ port: target.port, dataFile: target.dataFile })
-    // The destination reads no key from the environment; this only says where requests go.
-    process.env[LOCAL_ENDPOINT_ENV] = sandbox.url
     destinationLabel = `the embedded Ortto sandbox at ${sandbox.url}`
   } else if (target.kind === 'endpoint') {
     destinationLabel = `the Ortto stand-in at ${target.url} (${LOCAL_ENDPOINT_ENV})`
@@ -84,6 +96,18 @@ export async function startPipeline(
     apiKey = target.apiKey
     const region = apiKey.slice(1, 3)
     destinationLabel = `Ortto (${apiKey[0] === 'p' ? 'production' : 'staging'}, region ${region})`
+  }
+  const endpoint = sandbox?.url ?? (target.kind === 'endpoint' ? target.url : undefined)
+  const restoreEndpoint = () => {
+    if (endpoint === undefined) return
+    pipelinesWithEndpoint--
+    if (endpointBefore === undefined) delete process.env[LOCAL_ENDPOINT_ENV]
+    else process.env[LOCAL_ENDPOINT_ENV] = endpointBefore
+  }
+  if (endpoint !== undefined) {
+    pipelinesWithEndpoint++
+    // The destination reads no key from the environment; this only says where requests go.
+    process.env[LOCAL_ENDPOINT_ENV] = endpoint
   }
 
   try {
@@ -130,12 +154,13 @@ export async function startPipeline(
           await server.close()
           const totals = await delivery.stop()
           await sandbox?.stop()
-          if (sandbox) delete process.env[LOCAL_ENDPOINT_ENV]
+          restoreEndpoint()
           return totals
         })())
     }
   } catch (error) {
     await sandbox?.stop()
+    restoreEndpoint()
     throw error
   }
 }

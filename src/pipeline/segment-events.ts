@@ -31,7 +31,7 @@ export function parseEvent(body: unknown, routeType?: EventType): ParsedEvent {
     return { ok: false, reason: `"type" is ${JSON.stringify(body.type)} but the call was sent to /v1/${routeType}` }
   }
   if (!hasId(body.userId) && !hasId(body.anonymousId)) {
-    return { ok: false, reason: `a ${type} call needs a userId or an anonymousId` }
+    return { ok: false, reason: `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} call needs a userId or an anonymousId` }
   }
   if (type === 'track' && (typeof body.event !== 'string' || body.event.trim() === '')) {
     return { ok: false, reason: 'a track call needs a non-empty "event" name' }

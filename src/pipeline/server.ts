@@ -115,6 +115,9 @@ export class PipelineServer {
 
     if (method === 'OPTIONS') return sendText(res, 204, '', corsHeaders(req))
     if (path.startsWith('/sandbox/') && this.options.sandbox) return this.options.sandbox.handle(req, res)
+    if (path === '/status' || path === '/') {
+      if (method !== 'GET') throw new InputError(`GET ${path} takes no other method`, 405)
+    }
     if (path === '/status') {
       return reply(200, { ...this.options.describe(), ingest: this.ingest, delivery: this.options.delivery.status() })
     }
@@ -132,7 +135,11 @@ export class PipelineServer {
       this.ingest.rejected += rejected.length
       if (events.length === 0) {
         const reason =
-          call === 'batch' ? `no call in the batch could be used: ${describeRejected(rejected)}` : rejected[0].reason
+          rejected.length === 0
+            ? 'the batch is empty'
+            : call === 'batch'
+              ? `no call in the batch could be used: ${describeRejected(rejected)}`
+              : rejected[0].reason
         throw new InputError(reason)
       }
       const { unsubscribed } = this.options.delivery.enqueue(events)

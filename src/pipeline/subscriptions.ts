@@ -76,7 +76,7 @@ export function loadMappingFile<S>(file: string, definition: DestinationDefiniti
     const where = `entry ${index}`
     if (!isRecord(entry)) throw new MappingFileError(file, `${where} is not an object`)
     const { partnerAction, subscribe, mapping, name } = entry
-    if (typeof partnerAction !== 'string' || !(partnerAction in definition.actions)) {
+    if (typeof partnerAction !== 'string' || !Object.hasOwn(definition.actions, partnerAction)) {
       const known = Object.keys(definition.actions).join(', ')
       throw new MappingFileError(
         file,

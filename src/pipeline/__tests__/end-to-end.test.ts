@@ -52,6 +52,8 @@ async function start(overrides: Partial<Parameters<typeof startPipeline>[0]> = {
       target: { kind: 'sandbox', port: 0 },
       flushIntervalMs: 50,
       maxAttempts: 3,
+      baseBackoffMs: 10,
+      maxBackoffMs: 50,
       mappingsFile: writeJson(temp.file('mappings.json'), MAPPINGS),
       ...overrides
     },
@@ -211,27 +213,21 @@ describe('Segment library → pipeline → destination → embedded sandbox', ()
     expect(standIn.snapshot().contacts.map((c) => c.user_id)).toEqual(['grace'])
   })
 
-  it('two pipelines in one process each deliver to their own sandbox', async () => {
+  it('refuses a second pipeline with its own endpoint in the same process (ORTTO_LOCAL_ENDPOINT is process-wide)', async () => {
     const first = await start({ mappingsFile: undefined })
-    const second = await start({ mappingsFile: undefined })
-
+    await expect(start({ mappingsFile: undefined })).rejects.toThrow(/already owns ORTTO_LOCAL_ENDPOINT/)
+    // The refused start changed nothing: the first pipeline still delivers to its own sandbox.
     await post(first.url, '/v1/identify', { userId: 'first-user' })
-    await delivered(first, 1)
-    await post(second.url, '/v1/identify', { userId: 'second-user' })
-    await delivered(second, 1)
-
-    expect((first.sandbox as Sandbox).snapshot().contacts.map((c) => c.user_id)).toEqual(['first-user'])
-    expect((second.sandbox as Sandbox).snapshot().contacts.map((c) => c.user_id)).toEqual(['second-user'])
-  })
-
-  it("stopping one pipeline does not redirect another one's deliveries", async () => {
-    const first = await start({ mappingsFile: undefined })
-    const second = await start({ mappingsFile: undefined })
-    await second.stop()
-
-    await post(first.url, '/v1/identify', { userId: 'still-here' })
     const status = await delivered(first, 1)
     expect(status.recentFailures).toEqual([])
-    expect((first.sandbox as Sandbox).snapshot().contacts.map((c) => c.user_id)).toEqual(['still-here'])
+    expect((first.sandbox as Sandbox).snapshot().contacts.map((c) => c.user_id)).toEqual(['first-user'])
+  })
+
+  it('gives ORTTO_LOCAL_ENDPOINT back as it found it when it stops', async () => {
+    const before = process.env.ORTTO_LOCAL_ENDPOINT
+    const pipeline = await start({ mappingsFile: undefined })
+    expect(process.env.ORTTO_LOCAL_ENDPOINT).toBe((pipeline.sandbox as Sandbox).url)
+    await pipeline.stop()
+    expect(process.env.ORTTO_LOCAL_ENDPOINT).toBe(before)
   })
 })

@@ -70,8 +70,8 @@ describe('Segment calls that cannot be used get a 400 with the reason', () => {
     ['/v1/identify', '[{"userId": "ada"}]', 'a Segment call must be a JSON object'],
     ['/v1/identify', '"ada"', 'a Segment call must be a JSON object'],
     ['/v1/identify', 'null', 'a Segment call must be a JSON object'],
-    ['/v1/identify', '{"traits": {"email": "a@b.c"}}', 'a identify call needs a userId or an anonymousId'],
-    ['/v1/identify', '{"userId": "   ", "anonymousId": ""}', 'a identify call needs a userId or an anonymousId'],
+    ['/v1/identify', '{"traits": {"email": "a@b.c"}}', 'an identify call needs a userId or an anonymousId'],
+    ['/v1/identify', '{"userId": "   ", "anonymousId": ""}', 'an identify call needs a userId or an anonymousId'],
     ['/v1/track', '{"userId": "ada"}', 'a track call needs a non-empty "event" name'],
     ['/v1/track', '{"userId": "ada", "event": "  "}', 'a track call needs a non-empty "event" name'],
     ['/v1/track', '{"userId": "ada", "event": 42}', 'a track call needs a non-empty "event" name'],
@@ -241,7 +241,7 @@ describe('/v1/batch', () => {
       accepted: 3,
       unsubscribed: 1,
       rejected: [
-        { index: 1, reason: 'a identify call needs a userId or an anonymousId' },
+        { index: 1, reason: 'an identify call needs a userId or an anonymousId' },
         { index: 3, reason: 'a track call needs a non-empty "event" name' },
         {
           index: 4,
@@ -265,7 +265,7 @@ describe('/v1/batch', () => {
     const batch = Array.from({ length: 7 }, (_, i) => ({ type: 'identify', traits: { n: i } }))
     const answer = await post(p.url, '/v1/batch', { batch })
     expect(answer.status).toBe(400)
-    const one = 'a identify call needs a userId or an anonymousId'
+    const one = 'an identify call needs a userId or an anonymousId'
     expect(answer.json).toEqual({
       error: {
         code: 'bad-request',

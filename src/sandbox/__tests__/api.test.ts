@@ -1,7 +1,7 @@
 import { MAX_OBJECTS_PER_REQUEST, MAX_REQUEST_BYTES } from '../../destinations/ortto/constants'
 import { startSandbox, type Sandbox } from '../index'
 import { MAX_ACTIVITY_BYTES, MAX_TEXT_LENGTH } from '../limits'
-import { TEST_API_KEY, callSandbox, getJson, postJson } from '../test-client'
+import { TEST_API_KEY, callSandbox, getJson, postJson } from '../../../test/helpers/http-client'
 
 let sandbox: Sandbox
 

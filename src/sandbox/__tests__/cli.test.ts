@@ -4,7 +4,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { DEFAULT_CLI_PORT, USAGE, parseCliArgs, runCli, type CliOutput } from '../cli'
 import type { Sandbox } from '../index'
-import { getJson } from '../test-client'
+import { getJson } from '../../../test/helpers/http-client'
 
 function capture(): CliOutput & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = []

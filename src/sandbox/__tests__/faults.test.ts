@@ -1,7 +1,7 @@
 import { readBatchAnswer } from '../../destinations/ortto/client/batch-answer'
 import { FaultInjector, FaultOptionsError, mulberry32, parseFaultOptions } from '../faults'
 import { startSandbox, type FaultOptions, type Sandbox } from '../index'
-import { getJson, postJson } from '../test-client'
+import { getJson, postJson } from '../../../test/helpers/http-client'
 
 let sandbox: Sandbox
 

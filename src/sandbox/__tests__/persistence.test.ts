@@ -3,7 +3,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { SandboxDataError, startSandbox, type Sandbox, type SandboxState } from '../index'
 import { DataFileWriter, loadDataFile } from '../persistence'
-import { postJson } from '../test-client'
+import { postJson } from '../../../test/helpers/http-client'
 
 let folder: string
 let dataFile: string

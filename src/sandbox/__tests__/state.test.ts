@@ -1,7 +1,7 @@
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startSandbox, type Sandbox, type SandboxContact } from '../index'
-import { callSandbox, getJson, postJson } from '../test-client'
+import { callSandbox, getJson, postJson } from '../../../test/helpers/http-client'
 
 let sandbox: Sandbox
 

@@ -63,10 +63,14 @@ export function parseApiKey(apiKey: unknown): ParsedApiKey {
 export function apiOrigin(apiKey: unknown): string {
   const { origin } = parseApiKey(apiKey)
   const local = process.env[LOCAL_ENDPOINT_ENV]
-  if (local === undefined || local === '') return origin
+  return local === undefined || local === '' ? origin : localOrigin(local)
+}
+
+/** The origin an ORTTO_LOCAL_ENDPOINT value names; throws a clear error for anything else. */
+export function localOrigin(value: string): string {
   let url: URL
   try {
-    url = new URL(local)
+    url = new URL(value)
   } catch {
     throw new Error(
       `${LOCAL_ENDPOINT_ENV} is not a URL; set it to an origin such as http://127.0.0.1:4318 or unset it.`

@@ -1,0 +1,398 @@
+/**
+ * `npm start`'s configuration (readConfig), the mapping file (loadMappingFile, presetSubscriptions),
+ * and the pipeline's start/stop with a sandbox data file.
+ */
+import { writeFileSync } from 'node:fs'
+import { defaultValues, type SegmentEvent } from '@segment/actions-core'
+import definition from '../../destinations/ortto'
+import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
+import { SandboxDataError, type Sandbox } from '../../sandbox'
+import { ConfigError, readConfig, type PipelineConfig } from '../config'
+import { startPipeline, type Pipeline } from '../index'
+import { MappingFileError, loadMappingFile, presetSubscriptions } from '../subscriptions'
+import { get, post, tempDir, waitFor, writeJson } from '../../../test/helpers/pipeline-helpers'
+
+let temp: ReturnType<typeof tempDir>
+const running: Pipeline[] = []
+
+beforeEach(() => {
+  temp = tempDir()
+  delete process.env[LOCAL_ENDPOINT_ENV]
+})
+
+afterEach(async () => {
+  for (const pipeline of running.splice(0)) await pipeline.stop()
+  delete process.env[LOCAL_ENDPOINT_ENV]
+  temp.remove()
+})
+
+/** The ConfigError readConfig throws for `env`, or fails the test when it throws none. */
+function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    readConfig(env)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return error as ConfigError
+  }
+  throw new Error(`readConfig(${JSON.stringify(env)}) did not throw`)
+}
+
+describe('readConfig', () => {
+  it('has defaults for everything: PORT 3000, the embedded sandbox on PORT+1', () => {
+    expect(readConfig({})).toEqual({
+      port: 3000,
+      target: { kind: 'sandbox', port: 3001, dataFile: undefined },
+      mappingsFile: undefined,
+      writeKey: undefined,
+      flushIntervalMs: 250,
+      maxAttempts: 8
+    })
+  })
+
+  it('treats empty variables as unset', () => {
+    expect(
+      readConfig({
+        PORT: '',
+        SANDBOX_PORT: '',
+        ORTTO_API_KEY: '',
+        ORTTO_LOCAL_ENDPOINT: '',
+        ORTTO_MAPPINGS: '',
+        SEGMENT_WRITE_KEY: '',
+        SANDBOX_DATA: '',
+        FLUSH_INTERVAL_MS: '',
+        RETRY_ATTEMPTS: ''
+      })
+    ).toEqual(readConfig({}))
+  })
+
+  it.each([
+    [{ PORT: '4000' }, 4000, 4001],
+    [{ PORT: '0' }, 0, 0],
+    [{ PORT: '4000', SANDBOX_PORT: '5000' }, 4000, 5000],
+    [{ SANDBOX_PORT: '0' }, 3000, 0],
+    [{ PORT: '65534' }, 65534, 65535]
+  ])('reads ports from %j', (env, port, sandboxPort) => {
+    const config = readConfig(env)
+    expect(config.port).toBe(port)
+    expect(config.target).toEqual({ kind: 'sandbox', port: sandboxPort, dataFile: undefined })
+  })
+
+  it('never derives a sandbox port above 65535 (PORT=65535)', () => {
+    let config: PipelineConfig | undefined
+    try {
+      config = readConfig({ PORT: '65535' })
+    } catch (error) {
+      // Refusing is fine too, as long as it says which variable to change.
+      expect(error).toBeInstanceOf(ConfigError)
+      expect((error as Error).message).toMatch(/SANDBOX_PORT|PORT/)
+      return
+    }
+    expect(config.target.kind).toBe('sandbox')
+    expect((config.target as { port: number }).port).toBeLessThanOrEqual(65535)
+  })
+
+  it.each(['abc', '70000', '-1', '3.5', '65536'])('refuses PORT=%s with a ConfigError naming it', (value) => {
+    expect(configErrorOf({ PORT: value }).message).toBe(`PORT must be a port number from 0 to 65535 (got "${value}").`)
+  })
+
+  it('refuses a bad SANDBOX_PORT', () => {
+    expect(configErrorOf({ SANDBOX_PORT: 'x' }).message).toBe(
+      'SANDBOX_PORT must be a port number from 0 to 65535 (got "x").'
+    )
+  })
+
+  it('reads the sandbox data file, mapping file and write key', () => {
+    expect(
+      readConfig({ SANDBOX_DATA: '/tmp/sandbox.json', ORTTO_MAPPINGS: '/tmp/m.json', SEGMENT_WRITE_KEY: 'wk' })
+    ).toMatchObject({
+      target: { kind: 'sandbox', port: 3001, dataFile: '/tmp/sandbox.json' },
+      mappingsFile: '/tmp/m.json',
+      writeKey: 'wk'
+    })
+  })
+
+  it.each([
+    ['pau-live-secret', 'pau-live-secret'],
+    ['sus-staging-secret', 'sus-staging-secret']
+  ])('ORTTO_API_KEY=%s → deliver to Ortto', (key) => {
+    expect(readConfig({ ORTTO_API_KEY: key, SANDBOX_DATA: '/tmp/ignored.json' }).target).toEqual({
+      kind: 'ortto',
+      apiKey: key
+    })
+  })
+
+  it.each([
+    'Pau-secretKeyValue',
+    'xau-secretKeyValue',
+    'pau_secretKeyValue',
+    'pAU-secretKeyValue',
+    ' pau-secretKeyValue'
+  ])('refuses a malformed ORTTO_API_KEY (%j) without echoing it', (key) => {
+    const error = configErrorOf({ ORTTO_API_KEY: key })
+    expect(error.message).toBe(
+      'ORTTO_API_KEY is not an Ortto key: it looks like "pau-…" (p or s, a two-letter region, a hyphen, the secret).'
+    )
+    expect(error.message).not.toContain('secretKeyValue')
+  })
+
+  it('refuses ORTTO_API_KEY together with ORTTO_LOCAL_ENDPOINT', () => {
+    const error = configErrorOf({ ORTTO_API_KEY: 'pau-secretKeyValue', ORTTO_LOCAL_ENDPOINT: 'http://127.0.0.1:4318' })
+    expect(error.message).toBe(
+      'Set ORTTO_API_KEY (deliver to real Ortto) or ORTTO_LOCAL_ENDPOINT (deliver to your own stand-in), not both.'
+    )
+    expect(error.message).not.toContain('secretKeyValue')
+  })
+
+  it('ORTTO_LOCAL_ENDPOINT → deliver to that stand-in', () => {
+    expect(readConfig({ ORTTO_LOCAL_ENDPOINT: 'http://127.0.0.1:4318' }).target).toEqual({
+      kind: 'endpoint',
+      url: 'http://127.0.0.1:4318'
+    })
+  })
+
+  it.each(['127.0.0.1:4318', 'not a url', 'ftp://127.0.0.1:4318'])(
+    'refuses ORTTO_LOCAL_ENDPOINT=%s at start (it is not an http(s) origin)',
+    (url) => {
+      expect(configErrorOf({ ORTTO_LOCAL_ENDPOINT: url }).message).toMatch(/ORTTO_LOCAL_ENDPOINT/)
+    }
+  )
+
+  it.each([
+    [{ RETRY_ATTEMPTS: '3' }, { maxAttempts: 3 }],
+    [{ RETRY_ATTEMPTS: '1' }, { maxAttempts: 1 }],
+    [{ FLUSH_INTERVAL_MS: '50' }, { flushIntervalMs: 50 }],
+    [{ DELIVERY_TIMEOUT_MS: '2500' }, { deliveryTimeoutMs: 2500 }],
+    [{}, { deliveryTimeoutMs: undefined }]
+  ])('reads %j', (env, expected) => {
+    expect(readConfig(env)).toMatchObject(expected)
+  })
+
+  it.each([
+    ['RETRY_ATTEMPTS', '0'],
+    ['RETRY_ATTEMPTS', 'many'],
+    ['RETRY_ATTEMPTS', '2.5'],
+    ['RETRY_ATTEMPTS', '-3'],
+    ['FLUSH_INTERVAL_MS', '0'],
+    ['FLUSH_INTERVAL_MS', '1s'],
+    ['DELIVERY_TIMEOUT_MS', '0'],
+    ['DELIVERY_TIMEOUT_MS', 'soon']
+  ])('refuses %s=%s', (name, value) => {
+    expect(configErrorOf({ [name]: value }).message).toBe(`${name} must be a whole number above 0 (got "${value}").`)
+  })
+})
+
+describe('presetSubscriptions', () => {
+  it("are the destination's presets with their default mappings", () => {
+    const presets = presetSubscriptions(definition)
+    expect(presets.map(({ name, partnerAction, subscribe }) => ({ name, partnerAction, subscribe }))).toEqual([
+      { name: 'Upsert Contact', partnerAction: 'upsertContact', subscribe: 'type = "identify"' },
+      { name: 'Track Activity', partnerAction: 'trackActivity', subscribe: 'type = "track"' }
+    ])
+    expect(presets[0].mapping).toEqual(defaultValues(definition.actions.upsertContact.fields))
+    expect(presets[1].mapping).toEqual(defaultValues(definition.actions.trackActivity.fields))
+    const identifyEvent = { type: 'identify', userId: 'a' } as SegmentEvent
+    const trackEvent = { type: 'track', userId: 'a', event: 'E' } as SegmentEvent
+    expect([presets[0].matches(identifyEvent), presets[0].matches(trackEvent)]).toEqual([true, false])
+    expect([presets[1].matches(identifyEvent), presets[1].matches(trackEvent)]).toEqual([false, true])
+  })
+})
+
+describe('loadMappingFile', () => {
+  const SHAPE =
+    'It must hold a JSON array of {"partnerAction": "trackActivity" | "upsertContact", "subscribe": "<FQL>", "mapping": {…}}.'
+
+  function errorOf(content: unknown): MappingFileError {
+    const file = writeJson(temp.file('mappings.json'), content)
+    try {
+      loadMappingFile(file, definition)
+    } catch (error) {
+      expect(error).toBeInstanceOf(MappingFileError)
+      return error as MappingFileError
+    }
+    throw new Error('loadMappingFile did not throw')
+  }
+
+  it('says a missing file cannot be read', () => {
+    const file = temp.file('missing.json')
+    expect(() => loadMappingFile(file, definition)).toThrow(new MappingFileError(file, 'cannot be read (ENOENT)'))
+    expect(() => loadMappingFile(file, definition)).toThrow(`Mapping file ${file}: cannot be read (ENOENT). ${SHAPE}`)
+  })
+
+  it('says a file that is not JSON is not JSON', () => {
+    const error = errorOf('[{"partnerAction": "upsertContact",')
+    expect(error.message).toMatch(/^Mapping file .*mappings\.json: is not JSON \(.+\)\. It must hold a JSON array/)
+  })
+
+  it.each([
+    ['an object', { partnerAction: 'upsertContact', subscribe: 'type = "identify"' }],
+    ['an empty array', []],
+    ['a string', '"upsertContact"']
+  ])('refuses %s: not a non-empty array', (_why, content) => {
+    expect(errorOf(content).message).toBe(
+      `Mapping file ${temp.file('mappings.json')}: is not a non-empty array. ${SHAPE}`
+    )
+  })
+
+  it.each([
+    [['upsertContact'], 'entry 0 is not an object'],
+    [
+      [{ partnerAction: 'sendEmail', subscribe: 'type = "track"' }],
+      'entry 0 has partnerAction "sendEmail"; use one of upsertContact, trackActivity'
+    ],
+    [[{ subscribe: 'type = "track"' }], 'entry 0 has partnerAction undefined; use one of upsertContact, trackActivity'],
+    [
+      [
+        { partnerAction: 'upsertContact', subscribe: 'type = "identify"' },
+        { partnerAction: 'trackActivity', subscribe: 42 }
+      ],
+      'entry 1 has no "subscribe" FQL string'
+    ],
+    [
+      [{ partnerAction: 'trackActivity', subscribe: 'type = "track"', mapping: ['event'] }],
+      'entry 0 has a "mapping" that is not an object'
+    ]
+  ])('refuses %j: %s', (content, problem) => {
+    expect(errorOf(content).message).toBe(`Mapping file ${temp.file('mappings.json')}: ${problem}. ${SHAPE}`)
+  })
+
+  it.each(['constructor', 'toString', 'hasOwnProperty', '__proto__'])(
+    'refuses partnerAction %j (inherited by every object, not an action)',
+    (name) => {
+      expect(errorOf([{ partnerAction: name, subscribe: 'type = "track"' }]).message).toBe(
+        `Mapping file ${temp.file('mappings.json')}: entry 0 has partnerAction "${name}"; ` +
+          `use one of upsertContact, trackActivity. ${SHAPE}`
+      )
+    }
+  )
+
+  it.each(['event = "unterminated', 'typo "x"', '(type = "track"', ''])('refuses the invalid FQL %j', (fql) => {
+    const message = errorOf([{ partnerAction: 'trackActivity', subscribe: fql }]).message
+    expect(message).toMatch(
+      new RegExp(`^Mapping file .*mappings\\.json: entry 0 has an invalid "subscribe": .+\\. It must hold`)
+    )
+  })
+
+  it("lays each entry's mapping over its action's defaults, and matches with its FQL", () => {
+    const file = writeJson(temp.file('mappings.json'), [
+      {
+        name: 'Purchases',
+        partnerAction: 'trackActivity',
+        subscribe: 'type = "track" and event = "Order Completed"',
+        mapping: { event: { '@template': 'Shop: {{event}}' }, properties: { '@path': '$.properties.order' } }
+      },
+      { partnerAction: 'upsertContact', subscribe: 'type = "identify"' }
+    ])
+    const [purchases, contacts] = loadMappingFile(file, definition)
+    expect(purchases.name).toBe('Purchases')
+    expect(purchases.mapping).toEqual({
+      ...defaultValues(definition.actions.trackActivity.fields),
+      event: { '@template': 'Shop: {{event}}' },
+      properties: { '@path': '$.properties.order' }
+    })
+    expect(contacts.name).toBe('upsertContact #1')
+    expect(contacts.mapping).toEqual(defaultValues(definition.actions.upsertContact.fields))
+    const order = { type: 'track', userId: 'a', event: 'Order Completed' } as SegmentEvent
+    const other = { type: 'track', userId: 'a', event: 'Viewed' } as SegmentEvent
+    expect([purchases.matches(order), purchases.matches(other)]).toEqual([true, false])
+  })
+
+  it('delivers with the overrides of the mapping file, end to end', async () => {
+    const mappingsFile = writeJson(temp.file('mappings.json'), [
+      {
+        partnerAction: 'trackActivity',
+        subscribe: 'type = "track" and event = "Order Completed"',
+        mapping: { event: { '@template': 'Shop: {{event}}' }, properties: { '@path': '$.properties.order' } }
+      }
+    ])
+    const pipeline = await startPipeline(
+      { port: 0, target: { kind: 'sandbox', port: 0 }, flushIntervalMs: 50, maxAttempts: 3, mappingsFile },
+      () => undefined
+    )
+    running.push(pipeline)
+    const answer = await post(pipeline.url, '/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'a', event: 'Order Completed', properties: { order: { id: 'o-1' }, extra: 1 } },
+        { type: 'track', userId: 'a', event: 'Viewed' },
+        { type: 'identify', userId: 'a' }
+      ]
+    })
+    expect(answer.json).toEqual({ success: true, accepted: 3, unsubscribed: 2, rejected: [] })
+    await waitFor('delivery', () => pipeline.delivery.status().delivered === 1)
+    const activities = (pipeline.sandbox as Sandbox).snapshot().activities
+    expect(activities.map((a) => [a.event, a.properties])).toEqual([['Shop: Order Completed', { id: 'o-1' }]])
+  })
+})
+
+describe('startPipeline with a sandbox data file', () => {
+  const config = (dataFile: string, mappingsFile?: string): PipelineConfig => ({
+    port: 0,
+    target: { kind: 'sandbox', port: 0, dataFile },
+    flushIntervalMs: 50,
+    maxAttempts: 3,
+    mappingsFile
+  })
+
+  it('keeps contacts, activities and audiences across a stop and a start', async () => {
+    const dataFile = temp.file('sandbox.json')
+    const mappingsFile = writeJson(temp.file('mappings.json'), [
+      {
+        partnerAction: 'upsertContact',
+        subscribe: 'type = "identify"',
+        mapping: { onMappingSave: { inputs: { audience_name: 'VIP' } } }
+      },
+      { partnerAction: 'trackActivity', subscribe: 'type = "track"' }
+    ])
+    const first = await startPipeline(config(dataFile, mappingsFile), () => undefined)
+    running.push(first)
+    await post(first.url, '/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'kept', traits: { plan: 'pro' } },
+        { type: 'track', userId: 'kept', event: 'Kept Event', messageId: 'm-kept', timestamp: '2024-03-01T10:00:00Z' }
+      ]
+    })
+    await waitFor('delivery', () => first.delivery.status().delivered === 2)
+    const before = (first.sandbox as Sandbox).snapshot()
+    await first.stop()
+    running.splice(0)
+
+    const second = await startPipeline(config(dataFile, mappingsFile), () => undefined)
+    running.push(second)
+    const contacts = await get(second.url, '/sandbox/contacts')
+    expect((contacts.json as { contacts: unknown }).contacts).toEqual(before.contacts)
+    const activities = await get(second.url, '/sandbox/activities')
+    expect((activities.json as { activities: unknown }).activities).toEqual(before.activities)
+    // The hook ran again at start and found the same audience; no second "VIP".
+    const audiences = (second.sandbox as Sandbox).snapshot().audiences
+    expect(audiences).toEqual(before.audiences)
+    expect(audiences).toHaveLength(1)
+    expect(second.subscriptions[0].mapping.onMappingSave).toEqual({
+      inputs: { audience_name: 'VIP' },
+      outputs: { audience_id: audiences[0].id, audience_name: 'VIP' }
+    })
+  })
+
+  it('rejects with SandboxDataError naming the file when the data file is corrupt', async () => {
+    const dataFile = temp.file('corrupt.json')
+    writeFileSync(dataFile, '{"format": "ortto-sandbox", "version": 1, "contacts": [')
+    const failed = startPipeline(config(dataFile), () => undefined)
+    await expect(failed).rejects.toThrow(SandboxDataError)
+    await expect(failed).rejects.toThrow(`The sandbox data file ${dataFile} cannot be used: it is not valid JSON`)
+    expect(process.env[LOCAL_ENDPOINT_ENV]).toBeUndefined()
+  })
+
+  it('rejects with SandboxDataError for a data file of the wrong shape', async () => {
+    const dataFile = writeJson(temp.file('shape.json'), { format: 'ortto-sandbox', version: 1, contacts: {} })
+    await expect(startPipeline(config(dataFile), () => undefined)).rejects.toThrow(
+      `The sandbox data file ${dataFile} cannot be used: contacts must be a list. ` +
+        'Fix the file, or delete it to start with an empty sandbox.'
+    )
+  })
+
+  it('rejects with MappingFileError for a bad mapping file, stops its sandbox and leaves no endpoint set', async () => {
+    const mappingsFile = writeJson(temp.file('bad-mappings.json'), [{ partnerAction: 'nope', subscribe: 'type = "x"' }])
+    await expect(startPipeline(config(temp.file('sandbox.json'), mappingsFile), () => undefined)).rejects.toThrow(
+      MappingFileError
+    )
+    expect(process.env[LOCAL_ENDPOINT_ENV]).toBeUndefined()
+  })
+})

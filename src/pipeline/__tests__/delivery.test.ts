@@ -1,0 +1,471 @@
+/**
+ * DeliveryPipeline on its own: a real Destination, the presets' subscriptions, and an embedded
+ * sandbox (behind a recording proxy, so request times can be checked) with injected faults.
+ * Every event ends delivered, failed with a reason, or unsubscribed; nothing vanishes.
+ */
+import { Destination, type JSONObject, type SegmentEvent } from '@segment/actions-core'
+import definition from '../../destinations/ortto'
+import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
+import type { Settings } from '../../destinations/ortto/generated-types'
+import { startSandbox, type FaultOptions, type Sandbox } from '../../sandbox'
+import { TEST_API_KEY } from '../../../test/helpers/http-client'
+import { DeliveryPipeline, PipelineBusyError, type DeliveryOptions, type FailureReport } from '../delivery'
+import { presetSubscriptions } from '../subscriptions'
+import { recordingProxy, sleep, waitFor, type RecordingProxy } from '../../../test/helpers/pipeline-helpers'
+
+let sandbox: Sandbox | undefined
+let proxy: RecordingProxy | undefined
+let delivery: DeliveryPipeline | undefined
+let destination: Destination<Settings>
+let logLines: string[]
+
+afterEach(async () => {
+  sandbox?.setFaults({})
+  await delivery?.stop()
+  await proxy?.close()
+  await sandbox?.stop()
+  sandbox = proxy = delivery = undefined
+  delete process.env[LOCAL_ENDPOINT_ENV]
+})
+
+interface Setup extends Partial<Omit<DeliveryOptions, 'destination' | 'subscriptions'>> {
+  faults?: FaultOptions
+}
+
+async function setup(options: Setup = {}) {
+  const { faults, ...deliveryOptions } = options
+  sandbox = await startSandbox({ port: 0, faults })
+  proxy = await recordingProxy(sandbox)
+  process.env[LOCAL_ENDPOINT_ENV] = proxy.url
+  logLines = []
+  destination = new Destination(definition)
+  delivery = new DeliveryPipeline({
+    destination,
+    settings: { api_key: TEST_API_KEY },
+    subscriptions: presetSubscriptions(definition),
+    flushIntervalMs: 50,
+    maxAttempts: 3,
+    baseBackoffMs: 10,
+    maxBackoffMs: 50,
+    log: (line) => logLines.push(line),
+    ...deliveryOptions
+  })
+  return { sandbox, proxy, delivery }
+}
+
+const TIMESTAMP = '2024-03-01T10:00:00.000Z'
+
+const identify = (n: number | string, traits: JSONObject = {}): SegmentEvent => ({
+  type: 'identify',
+  userId: `user-${n}`,
+  traits,
+  messageId: `m-identify-${n}`,
+  timestamp: TIMESTAMP,
+  receivedAt: TIMESTAMP
+})
+
+const track = (n: number | string, properties: JSONObject = {}, extra: Partial<SegmentEvent> = {}) =>
+  ({
+    type: 'track',
+    userId: `user-${n}`,
+    event: 'Order Completed',
+    properties,
+    messageId: `m-track-${n}`,
+    timestamp: TIMESTAMP,
+    receivedAt: TIMESTAMP,
+    ...extra
+  }) as SegmentEvent
+
+/** What actions-core calls each status the sandbox's injected failures answer with. */
+const ERROR_CODES: Record<number, string> = {
+  500: 'INTERNAL_SERVER_ERROR',
+  502: 'BAD_GATEWAY',
+  503: 'SERVICE_UNAVAILABLE'
+}
+
+const range = (count: number) => Array.from({ length: count }, (_, i) => i)
+
+/** Waits until every delivery has settled (delivered or failed) and nothing is held. */
+const settled = (pipeline: DeliveryPipeline, count: number, timeoutMs = 10_000) =>
+  waitFor(
+    `${count} settled deliveries`,
+    () => {
+      const status = pipeline.status()
+      return status.delivered + status.failed >= count && status.pending === 0 && status
+    },
+    timeoutMs
+  )
+
+describe('batching', () => {
+  it('splits 1,200 identify events into requests of 500, 500 and 200', async () => {
+    const { sandbox, delivery } = await setup()
+    delivery.enqueue(range(1200).map((n) => identify(n)))
+    const status = await settled(delivery, 1200)
+    expect(status).toEqual({
+      received: 1200,
+      unsubscribed: 0,
+      delivered: 1200,
+      failed: 0,
+      retried: 0,
+      pending: 0,
+      recentFailures: []
+    })
+    expect(sandbox.stats()).toMatchObject({
+      requests: 3,
+      byRoute: { 'POST /v1/identify': 3 },
+      objectsReceived: 1200,
+      objectsAccepted: 1200
+    })
+    expect(sandbox.snapshot().contacts).toHaveLength(1200)
+    expect(logLines).toEqual([
+      '[delivery] upsertContact: 500 events — 500 delivered, 0 failed, 0 retryable',
+      '[delivery] upsertContact: 500 events — 500 delivered, 0 failed, 0 retryable',
+      '[delivery] upsertContact: 200 events — 200 delivered, 0 failed, 0 retryable'
+    ])
+    // actions-core keeps every response on the instance; the pipeline lets go of them.
+    expect(destination.responses).toHaveLength(0)
+  })
+
+  it('sends a partial batch once flushIntervalMs has passed, not before', async () => {
+    const startedAt = Date.now()
+    const { proxy, delivery } = await setup({ flushIntervalMs: 300 })
+    delivery.enqueue([identify(1), identify(2), track(3)])
+    await sleep(150)
+    expect(proxy.requests).toEqual([])
+    expect(delivery.status().pending).toBe(3)
+
+    await settled(delivery, 3)
+    expect(proxy.requests.map((r) => r.path).sort()).toEqual(['/v1/identify', '/v1/track'])
+    for (const request of proxy.requests) {
+      expect(request.arrivedAt - startedAt).toBeGreaterThanOrEqual(290)
+      expect(request.arrivedAt - startedAt).toBeLessThan(1500)
+    }
+  })
+
+  it('flush() sends partial batches at once', async () => {
+    const { sandbox, delivery } = await setup({ flushIntervalMs: 60_000 })
+    delivery.enqueue([identify(1), track(1, { total: 5 })])
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ delivered: 2, failed: 0, pending: 0 })
+    expect(sandbox.snapshot().activities.map((a) => [a.event, a.properties])).toEqual([
+      ['Order Completed', { total: 5 }]
+    ])
+    expect(destination.responses).toHaveLength(0)
+  })
+})
+
+describe('retries', () => {
+  it("honours a 429's try-in-seconds: everything delivered, retried > 0, no request before it elapsed", async () => {
+    const { sandbox, proxy, delivery } = await setup({
+      faults: { rateLimitPerSecond: 1, retryAfterSeconds: 1 },
+      batchSize: 10,
+      flushIntervalMs: 20,
+      maxAttempts: 10
+    })
+    delivery.enqueue(range(30).map((n) => identify(n)))
+    const status = await settled(delivery, 30, 20_000)
+    expect(status).toMatchObject({ received: 30, delivered: 30, failed: 0, pending: 0, recentFailures: [] })
+    expect(status.retried).toBeGreaterThan(0)
+    expect(sandbox.snapshot().contacts).toHaveLength(30)
+
+    const limited = proxy.requests.filter((r) => r.status === 429)
+    expect(limited.length).toBeGreaterThan(0)
+    // Every refused object was retried, and only those.
+    const stats = sandbox.stats()
+    expect(status.retried).toBe(stats.objectsReceived - stats.objectsAccepted)
+    expect(stats.byStatus['429']).toBe(limited.length)
+    proxy.requests.forEach((request, i) => {
+      if (request.status !== 429) return
+      const next = proxy.requests[i + 1]
+      expect(next).toBeDefined()
+      expect(next.arrivedAt - (request.finishedAt as number)).toBeGreaterThanOrEqual(995)
+    })
+  })
+
+  it('delivers everything despite half the requests failing (seeded), and the counts add up', async () => {
+    const { sandbox, delivery } = await setup({
+      faults: { failRate: 0.5, seed: 7 },
+      batchSize: 10,
+      flushIntervalMs: 20,
+      maxAttempts: 20
+    })
+    const events = [...range(60).map((n) => identify(n)), ...range(40).map((n) => track(n))]
+    delivery.enqueue(events)
+    const status = await settled(delivery, 100, 20_000)
+    expect(status).toMatchObject({ received: 100, unsubscribed: 0, delivered: 100, failed: 0, pending: 0 })
+    const stats = sandbox.stats()
+    expect(stats.faultsInjected.fail).toBeGreaterThan(0)
+    expect(status.retried).toBeGreaterThan(0)
+    expect(status.retried).toBe(stats.objectsReceived - stats.objectsAccepted)
+    expect(stats.objectsAccepted).toBe(100)
+    expect(sandbox.snapshot().contacts).toHaveLength(60)
+    expect(sandbox.snapshot().activities).toHaveLength(40)
+    expect(destination.responses).toHaveLength(0)
+  })
+
+  it('fails a delivery with the last reason once maxAttempts is reached', async () => {
+    const { proxy, delivery } = await setup({ faults: { failRate: 1, seed: 3 }, maxAttempts: 3 })
+    delivery.enqueue([identify('doomed')])
+    const status = await settled(delivery, 1)
+    expect(proxy.requests).toHaveLength(3)
+    const last = proxy.requests[2].status as number
+    expect([500, 502, 503]).toContain(last)
+    expect(status).toEqual({
+      received: 1,
+      unsubscribed: 0,
+      delivered: 0,
+      failed: 1,
+      retried: 2,
+      pending: 0,
+      recentFailures: [
+        {
+          messageId: 'm-identify-doomed',
+          type: 'identify',
+          subscription: 'Upsert Contact',
+          status: last,
+          errortype: ERROR_CODES[last],
+          message: `Ortto could not process the request (${last}): injected failure: nothing was applied.`,
+          attempts: 3
+        }
+      ]
+    })
+    expect(logLines.at(-1)).toBe(
+      `[delivery] upsertContact: 1 events — 0 delivered, 1 failed, 0 retryable (e.g. ${last} Ortto could not process the request (${last}): injected failure: nothing was applied.)`
+    )
+  })
+
+  it('waits longer between attempts (back-off)', async () => {
+    const { proxy, delivery } = await setup({
+      faults: { failRate: 1 },
+      maxAttempts: 4,
+      baseBackoffMs: 100,
+      maxBackoffMs: 1000,
+      flushIntervalMs: 10
+    })
+    delivery.enqueue([identify('slow')])
+    await settled(delivery, 1)
+    const arrivals = proxy.requests.map((r) => r.arrivedAt)
+    expect(arrivals).toHaveLength(4)
+    const gaps = arrivals.slice(1).map((t, i) => t - (proxy.requests[i].finishedAt as number))
+    // 100, 200, 400 ms ± 20 %, plus up to one flush tick.
+    expect(gaps[0]).toBeGreaterThanOrEqual(75)
+    expect(gaps[1]).toBeGreaterThanOrEqual(155)
+    expect(gaps[2]).toBeGreaterThanOrEqual(315)
+  })
+})
+
+describe('requestTimeoutMs', () => {
+  it('cuts a slow answer short and retries; what never answers in time ends failed with a time-out', async () => {
+    const { proxy, delivery } = await setup({
+      faults: { slowRate: 1, slowMs: 2000 },
+      requestTimeoutMs: 200,
+      maxAttempts: 2
+    })
+    const startedAt = Date.now()
+    delivery.enqueue([identify('slow')])
+    const status = await settled(delivery, 1)
+    expect(Date.now() - startedAt).toBeLessThan(1500)
+    expect(proxy.requests).toHaveLength(2)
+    expect(status).toMatchObject({ delivered: 0, failed: 1, retried: 1, pending: 0 })
+    expect(status.recentFailures).toEqual([
+      {
+        messageId: 'm-identify-slow',
+        type: 'identify',
+        subscription: 'Upsert Contact',
+        status: 408,
+        errortype: 'REQUEST_TIMEOUT',
+        message: 'No answer from Ortto in time: REQUESTTIMEOUTERROR Request timed out before receiving a response.',
+        attempts: 2
+      }
+    ])
+  })
+})
+
+describe('failures that are final at once', () => {
+  it('fails an event the sandbox rejects per object (a 5,000-character trait) with the reason, not retried', async () => {
+    const observed: FailureReport[] = []
+    const { sandbox, proxy, delivery } = await setup({ onFailure: (report) => observed.push(report) })
+    delivery.enqueue([identify(1), identify('long', { bio: 'b'.repeat(5000) }), identify(3)])
+    await delivery.flush()
+    await sleep(200) // more than enough for a retry, were one scheduled
+    const status = delivery.status()
+    expect(status).toEqual({
+      received: 3,
+      unsubscribed: 0,
+      delivered: 2,
+      failed: 1,
+      retried: 0,
+      pending: 0,
+      recentFailures: [
+        {
+          messageId: 'm-identify-long',
+          type: 'identify',
+          subscription: 'Upsert Contact',
+          status: 400,
+          errortype: 'BAD_REQUEST',
+          message:
+            'Ortto rejected this event (400): traits.bio is 5000 characters long; text fields take at most 4000 characters',
+          attempts: 1
+        }
+      ]
+    })
+    expect(observed).toEqual(status.recentFailures)
+    expect(proxy.requests).toHaveLength(1)
+    expect(sandbox.snapshot().contacts.map((c) => c.user_id)).toEqual(['user-1', 'user-3'])
+    expect(logLines).toEqual([
+      '[delivery] upsertContact: 3 events — 2 delivered, 1 failed, 0 retryable (e.g. 400 Ortto rejected this event (400): ' +
+        'traits.bio is 5000 characters long; text fields take at most 4000 characters)'
+    ])
+  })
+
+  it('fails an activity over 16 kB (per-object 413), not retried', async () => {
+    const { proxy, delivery } = await setup()
+    const properties = Object.fromEntries(range(5).map((i) => [`p${i}`, 'x'.repeat(3500)]))
+    delivery.enqueue([track('huge', properties), track('small')])
+    await delivery.flush()
+    await sleep(200)
+    const status = delivery.status()
+    expect(status).toMatchObject({ delivered: 1, failed: 1, retried: 0, pending: 0 })
+    expect(status.recentFailures).toEqual([
+      expect.objectContaining({ messageId: 'm-track-huge', status: 413, errortype: 'PAYLOAD_TOO_LARGE', attempts: 1 })
+    ])
+    expect(status.recentFailures[0].message).toMatch(
+      /^Ortto rejected this event \(413\): activity is \d+ bytes of JSON/
+    )
+    expect(proxy.requests).toHaveLength(1)
+  })
+
+  it('fails every event at once for a malformed API key: nothing sent, not retried, key not quoted', async () => {
+    const { proxy, delivery } = await setup({ settings: { api_key: 'Xau-malformed-secret' } })
+    delivery.enqueue([identify(1), track(2)])
+    await delivery.flush()
+    await sleep(100)
+    const status = delivery.status()
+    expect(status).toMatchObject({ delivered: 0, failed: 2, retried: 0, pending: 0 })
+    expect(status.recentFailures.map((f) => [f.status, f.errortype])).toEqual([
+      [401, 'INVALID_AUTHENTICATION'],
+      [401, 'INVALID_AUTHENTICATION']
+    ])
+    expect(JSON.stringify(status)).not.toContain('Xau-malformed-secret')
+    expect(logLines.join('\n')).not.toContain('Xau-malformed-secret')
+    expect(proxy.requests).toEqual([])
+  })
+
+  it('acknowledges an activity from namespace ortto.com as delivered without sending it', async () => {
+    const { proxy, delivery } = await setup()
+    delivery.enqueue([track('loop', {}, { context: { app: { namespace: 'ortto.com' } } })])
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ delivered: 1, failed: 0, pending: 0 })
+    expect(proxy.requests).toEqual([])
+  })
+})
+
+describe('what is not delivered is still counted', () => {
+  it('counts a page call (no subscription matches it) as unsubscribed, not failed', async () => {
+    const { proxy, delivery } = await setup()
+    const page = { ...identify('p'), type: 'page', name: 'Home' } as SegmentEvent
+    expect(delivery.enqueue([page, identify('i')])).toEqual({ accepted: 2, unsubscribed: 1 })
+    await delivery.flush()
+    expect(delivery.status()).toEqual({
+      received: 2,
+      unsubscribed: 1,
+      delivered: 1,
+      failed: 0,
+      retried: 0,
+      pending: 0,
+      recentFailures: []
+    })
+    expect(proxy.requests.map((r) => r.path)).toEqual(['/v1/identify'])
+  })
+
+  it('throws PipelineBusyError past maxPending and takes nothing of that call', async () => {
+    const { delivery } = await setup({ maxPending: 5, flushIntervalMs: 60_000 })
+    expect(() => delivery.enqueue(range(6).map((n) => identify(n)))).toThrow(new PipelineBusyError(0).message)
+    expect(delivery.enqueue(range(5).map((n) => identify(n)))).toEqual({ accepted: 5, unsubscribed: 0 })
+    let thrown: unknown
+    try {
+      delivery.enqueue([identify('one-too-many')])
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(PipelineBusyError)
+    expect((thrown as Error).message).toBe(
+      'The pipeline already holds 5 deliveries waiting for Ortto; try again shortly.'
+    )
+    expect(delivery.status()).toMatchObject({ received: 5, pending: 5 })
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ delivered: 5, pending: 0 })
+    expect(delivery.enqueue([identify('room-again')])).toEqual({ accepted: 1, unsubscribed: 0 })
+  })
+})
+
+describe('stop()', () => {
+  it('delivers the events it holds before returning the totals', async () => {
+    const { sandbox, proxy, delivery } = await setup({ flushIntervalMs: 60_000 })
+    delivery.enqueue([identify(1), identify(2), identify(3), track(1), track(2)])
+    await sleep(50)
+    expect(proxy.requests).toEqual([])
+    const totals = await delivery.stop()
+    expect(totals).toEqual({
+      received: 5,
+      unsubscribed: 0,
+      delivered: 5,
+      failed: 0,
+      retried: 0,
+      pending: 0,
+      recentFailures: []
+    })
+    expect(sandbox.snapshot().contacts.map((c) => c.user_id)).toEqual(['user-1', 'user-2', 'user-3'])
+    expect(sandbox.snapshot().activities).toHaveLength(2)
+  })
+
+  it('cuts a waiting retry short and delivers it', async () => {
+    const { sandbox, delivery } = await setup({
+      faults: { failRate: 1 },
+      flushIntervalMs: 60_000,
+      maxAttempts: 5,
+      baseBackoffMs: 60_000,
+      maxBackoffMs: 60_000
+    })
+    delivery.enqueue([identify('retry-me')])
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ retried: 1, pending: 1, delivered: 0 })
+    sandbox.setFaults({})
+    const before = Date.now()
+    const totals = await delivery.stop()
+    expect(Date.now() - before).toBeLessThan(2000)
+    expect(totals).toMatchObject({ delivered: 1, failed: 0, pending: 0 })
+    expect(sandbox.snapshot().contacts.map((c) => c.user_id)).toEqual(['user-retry-me'])
+  })
+
+  it('ends a rate-limited shutdown with every event failed with a reason, nothing pending', async () => {
+    // Every request is refused (a limit of 0 per second), so the outcome does not depend on timing.
+    const { sandbox, delivery } = await setup({
+      faults: { rateLimitPerSecond: 0, retryAfterSeconds: 5 },
+      batchSize: 10,
+      flushIntervalMs: 60_000
+    })
+    delivery.enqueue(range(30).map((n) => identify(n)))
+    const totals = await delivery.stop()
+    expect(sandbox.snapshot().contacts).toEqual([])
+    expect(totals).toMatchObject({ received: 30, delivered: 0, failed: 30, pending: 0 })
+    expect(totals.recentFailures).toHaveLength(30)
+    expect(new Set(totals.recentFailures.map((f) => f.status))).toEqual(new Set([429]))
+  })
+
+  it('counts what still fails at shutdown as failed, leaving nothing pending', async () => {
+    // A long back-off, so no retry falls due during stop's last pass: the outcome does not depend on timing.
+    const { proxy, delivery } = await setup({
+      faults: { failRate: 1 },
+      flushIntervalMs: 60_000,
+      maxAttempts: 3,
+      baseBackoffMs: 60_000,
+      maxBackoffMs: 60_000
+    })
+    delivery.enqueue([identify('never-sent-before-stop'), track('never-sent-before-stop')])
+    const totals = await delivery.stop()
+    expect(proxy.requests.length).toBeGreaterThan(0)
+    expect(totals).toMatchObject({ received: 2, delivered: 0, failed: 2, pending: 0 })
+    expect(totals.recentFailures).toHaveLength(2)
+  })
+})

@@ -1,0 +1,52 @@
+/**
+ * A small HTTP client for tests that drive a running server (the sandbox or the pipeline). Every
+ * answer comes back as status + raw text + parsed JSON (undefined when not JSON); it never throws
+ * for an HTTP status, only when no answer arrives at all.
+ */
+import { parseJson } from '../../src/destinations/ortto/client/json'
+
+/** A well-formed production key for the "au" region; the sandbox accepts any such key by default. */
+export const TEST_API_KEY = 'pau-sandbox-test-secret'
+
+export interface Answer {
+  status: number
+  headers: Headers
+  text: string
+  json: unknown
+}
+
+export interface CallOptions {
+  /** Sent as JSON unless it is a string, which is sent as is. */
+  body?: unknown
+  /** The Ortto API key for `Authorization: Bearer`; `null` sends none. Default TEST_API_KEY. */
+  apiKey?: string | null
+  /** Segment's write key, sent as the basic-auth user name (what `curl -u key:` sends); wins over apiKey. */
+  writeKey?: string
+  headers?: Record<string, string>
+}
+
+export const basicAuth = (writeKey: string): string => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`
+
+export async function call(baseUrl: string, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+  const headers: Record<string, string> = {}
+  const apiKey = options.apiKey === undefined ? TEST_API_KEY : options.apiKey
+  if (options.writeKey !== undefined) headers.authorization = basicAuth(options.writeKey)
+  else if (apiKey !== null) headers.authorization = `Bearer ${apiKey}`
+  let body: string | undefined
+  if (options.body !== undefined) {
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
+    headers['content-type'] = 'application/json'
+  }
+  const response = await fetch(`${baseUrl}${path}`, { method, headers: { ...headers, ...options.headers }, body })
+  const text = await response.text()
+  return { status: response.status, headers: response.headers, text, json: parseJson(text) }
+}
+
+export const post = (baseUrl: string, path: string, body: unknown, options: Omit<CallOptions, 'body'> = {}) =>
+  call(baseUrl, 'POST', path, { ...options, body })
+
+export const get = (baseUrl: string, path: string, options: Omit<CallOptions, 'body'> = {}) =>
+  call(baseUrl, 'GET', path, options)
+
+/** The sandbox tests' names for the same calls. */
+export { call as callSandbox, post as postJson, get as getJson }

@@ -1,0 +1,120 @@
+/** Shared helpers for the local pipeline's tests: HTTP calls, polling, temp files, a recording proxy. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import * as http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import * as path from 'node:path'
+import type { Sandbox } from '../../src/sandbox'
+
+export { basicAuth, call, get, post, type Answer, type CallOptions } from './http-client'
+
+/** Polls until `check` returns a value other than undefined/false, or fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  everyMs = 20
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(everyMs)
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A temporary folder, removed by the returned clean-up. */
+export function tempDir(prefix = 'pipeline-test-'): {
+  dir: string
+  file: (name: string) => string
+  remove: () => void
+} {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix))
+  return {
+    dir,
+    file: (name) => path.join(dir, name),
+    remove: () => rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export function writeJson(file: string, value: unknown): string {
+  writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value, null, 2))
+  return file
+}
+
+/** One request the recording proxy saw: when it arrived, when its answer finished, and the status. */
+export interface RecordedRequest {
+  method: string
+  path: string
+  arrivedAt: number
+  finishedAt?: number
+  status?: number
+}
+
+export interface RecordingProxy {
+  url: string
+  requests: RecordedRequest[]
+  close(): Promise<void>
+}
+
+/**
+ * A loopback server in front of a sandbox's router (`sandbox.handle`) that records the arrival
+ * time and the answer of every request, so tests can check when requests were sent.
+ */
+export async function recordingProxy(sandbox: Sandbox): Promise<RecordingProxy> {
+  const requests: RecordedRequest[] = []
+  const server = http.createServer((req, res) => {
+    const entry: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: (req.url ?? '/').split('?')[0],
+      arrivedAt: Date.now()
+    }
+    if (entry.path.startsWith('/v1/')) requests.push(entry)
+    res.on('finish', () => {
+      entry.finishedAt = Date.now()
+      entry.status = res.statusCode
+    })
+    sandbox.handle(req, res)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+  }
+}
+
+/** The four kinds of Segment event body the pipeline takes, with fixed ids for exact comparisons. */
+export const identifyBody = (
+  userId: string,
+  traits: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {}
+) => ({
+  userId,
+  traits,
+  messageId: `msg-identify-${userId}`,
+  timestamp: '2024-03-01T10:00:00.000Z',
+  ...extra
+})
+
+export const trackBody = (
+  userId: string,
+  event: string,
+  properties: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {}
+) => ({
+  userId,
+  event,
+  properties,
+  messageId: `msg-track-${userId}-${event}`,
+  timestamp: '2024-03-01T10:00:00.000Z',
+  ...extra
+})
