@@ -1,12 +1,9 @@
 /** The README's settings, presets and field tables, rendered from the destination definition. */
 import type { DestinationDefinition, InputField } from '@segment/actions-core'
+import { isRecord } from '../src/destinations/ortto/client/json'
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 const code = (text: string): string => `\`${text}\``
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 /** A default mapping in words: paths as code, `@if exists` as "a, else b". */
 function describeDefault(value: unknown): string {
