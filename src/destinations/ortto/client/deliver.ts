@@ -5,7 +5,7 @@ import {
   type JSONLikeObject,
   type RequestClient
 } from '@segment/actions-core'
-import { AUDIENCE_UPDATE_MODES, MAX_OBJECTS_PER_REQUEST, MAX_REQUEST_BYTES, type BatchPath } from '../constants'
+import { AUDIENCE_UPDATE_MODES, MAX_REQUEST_BYTES, type BatchPath } from '../constants'
 import type { Settings } from '../generated-types'
 import type { AudienceRef, WireObject } from '../types'
 import { apiOrigin, redactApiKey } from './api-key'
@@ -19,6 +19,7 @@ import {
   type Failure
 } from './failures'
 import { answerBody, answerValue, readAnswer, type OrttoAnswer } from './answer'
+import { planRequests, type Outgoing, type PlannedRequest } from './requests'
 import type { Prepared } from './wire-objects'
 
 /**
@@ -46,17 +47,6 @@ interface AudienceChoice {
   audience_update_mode?: string
 }
 
-/** An object ready to go, with its JSON written once (sized for chunking, then sent as is). */
-interface Outgoing {
-  eventIndex: number
-  object: WireObject
-  json: string
-  bytes: number
-}
-
-/** Brackets of the JSON array a request body is. */
-const ARRAY_OVERHEAD_BYTES = 2
-
 function audienceFor(payload: AudienceChoice, audienceId: unknown): AudienceRef | Failure | undefined {
   if (typeof audienceId !== 'string' || audienceId === '') return undefined
   const mode = payload.audience_update_mode ?? AUDIENCE_UPDATE_MODES.add
@@ -68,23 +58,6 @@ function audienceFor(payload: AudienceChoice, audienceId: unknown): AudienceRef 
 
 const isFailure = (value: AudienceRef | Failure | undefined): value is Failure =>
   value !== undefined && 'errortype' in value
-
-/** Groups objects into requests of at most 500 objects and at most 2 MB of JSON each. */
-function* requestsOf(outgoing: Outgoing[]): Generator<Outgoing[]> {
-  let current: Outgoing[] = []
-  let bytes = ARRAY_OVERHEAD_BYTES
-  for (const item of outgoing) {
-    const added = item.bytes + (current.length > 0 ? 1 : 0)
-    if (current.length === MAX_OBJECTS_PER_REQUEST || (current.length > 0 && bytes + added > MAX_REQUEST_BYTES)) {
-      yield current
-      current = []
-      bytes = ARRAY_OVERHEAD_BYTES
-    }
-    bytes += item.bytes + (current.length > 0 ? 1 : 0)
-    current.push(item)
-  }
-  if (current.length > 0) yield current
-}
 
 const sentOf = (item: Outgoing) => item.object as unknown as JSONLikeObject
 
@@ -105,14 +78,14 @@ async function sendRequest(
   request: RequestClient,
   url: string,
   apiKey: string,
-  items: Outgoing[]
+  { items, body: requestBody }: PlannedRequest
 ): Promise<{ outcomes: EventOutcome[]; halt?: RequestFailure }> {
   let answer: OrttoAnswer
   try {
     const response = await request(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: `[${items.map((item) => item.json).join(',')}]`,
+      body: requestBody,
       throwHttpErrors: false
     })
     answer = await readAnswer(response, apiKey)
@@ -176,20 +149,7 @@ export async function deliver<P extends AudienceChoice, T extends WireObject>(
     } else if (prepared.kind === 'skip') {
       outcomes[eventIndex] = { ok: true, status: 200, sent: {}, body: prepared.reason }
     } else {
-      const json = JSON.stringify(prepared.object)
-      const bytes = Buffer.byteLength(json)
-      if (bytes + ARRAY_OVERHEAD_BYTES > MAX_REQUEST_BYTES) {
-        outcomes[eventIndex] = {
-          ok: false,
-          failure: failure(
-            413,
-            `This event is ${bytes} bytes of JSON; Ortto takes at most ${MAX_REQUEST_BYTES} bytes per request. ` +
-              'Send fewer or smaller traits and properties.'
-          )
-        }
-      } else {
-        outgoing.push({ eventIndex, object: prepared.object, json, bytes })
-      }
+      outgoing.push({ eventIndex, object: prepared.object })
     }
   })
   if (outgoing.length === 0) return outcomes
@@ -205,13 +165,24 @@ export async function deliver<P extends AudienceChoice, T extends WireObject>(
     return outcomes
   }
 
+  const { requests, tooLarge } = planRequests(outgoing)
+  for (const { item, bytes } of tooLarge) {
+    outcomes[item.eventIndex] = {
+      ok: false,
+      failure: failure(
+        413,
+        `This event is ${bytes} bytes of JSON; Ortto takes at most ${MAX_REQUEST_BYTES} bytes per request. ` +
+          'Send fewer or smaller traits and properties.'
+      )
+    }
+  }
   let halt: RequestFailure | undefined
-  for (const items of requestsOf(outgoing)) {
+  for (const planned of requests) {
     const result = halt
-      ? { outcomes: failAll(items, halt) }
-      : await sendRequest(request, url, input.settings.api_key, items)
+      ? { outcomes: failAll(planned.items, halt) }
+      : await sendRequest(request, url, input.settings.api_key, planned)
     halt ??= result.halt
-    items.forEach((item, i) => (outcomes[item.eventIndex] = result.outcomes[i]))
+    planned.items.forEach((item, i) => (outcomes[item.eventIndex] = result.outcomes[i]))
   }
   return outcomes
 }

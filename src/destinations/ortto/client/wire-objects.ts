@@ -13,21 +13,29 @@ import { invalidEvent, type Failure } from './failures'
 export type Prepared<T> =
   { kind: 'send'; object: T } | { kind: 'skip'; reason: string } | { kind: 'invalid'; failure: Failure }
 
+/** The string when it has a non-space character (tested without allocating a trimmed copy). */
 const nonBlank = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value : undefined
+  typeof value === 'string' && /\S/.test(value) ? value : undefined
 
 /**
- * A copy without entries whose key is the empty string (Ortto has no field to put them in),
- * or `undefined` when nothing is left, so empty objects are not sent.
+ * The object without entries whose key is the empty string (Ortto has no field to put them in),
+ * or `undefined` when nothing is left, so empty objects are not sent. The object itself is used
+ * when it needs no change (the usual case); it is never modified.
  */
 function keyValues(value: unknown): Record<string, unknown> | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-  let result: Record<string, unknown> | undefined
-  for (const [key, entry] of Object.entries(value)) {
-    if (key === '' || entry === undefined) continue
-    result ??= {}
-    result[key] = entry
+  const entries = value as Record<string, unknown>
+  let kept = 0
+  let dropped = 0
+  for (const key in entries) {
+    if (!Object.hasOwn(entries, key)) continue
+    if (key === '' || entries[key] === undefined) dropped++
+    else kept++
   }
+  if (kept === 0) return undefined
+  if (dropped === 0) return entries
+  const result: Record<string, unknown> = {}
+  for (const [key, entry] of Object.entries(entries)) if (key !== '' && entry !== undefined) result[key] = entry
   return result
 }
 
@@ -45,8 +53,17 @@ function location(value: ContactPayload['location']): OrttoLocation | undefined 
   return country || state || city || postCode ? result : undefined
 }
 
+/** Already UTC ISO 8601 with milliseconds: what Segment's libraries send. */
+const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
 /** UTC ISO 8601 with milliseconds, whatever offset the timestamp arrived in. */
 function utcTimestamp(value: string): string | undefined {
+  // Fast path (the hot path, measured): a canonical string naming a real instant is sent as is.
+  // toISOString round-trips it only when no field overflows (2024-02-30 would come back as March).
+  if (CANONICAL_UTC.test(value)) {
+    const date = new Date(value)
+    if (!Number.isNaN(date.getTime()) && date.toISOString() === value) return value
+  }
   const parsed = dayjs(value)
   return parsed.isValid() ? parsed.toISOString() : undefined
 }

@@ -1,0 +1,184 @@
+/**
+ * Timed rounds: the same events, in the same batches, through `Destination.executeBatch` of
+ * each target, each target against its own sandbox (all reset before every round so their
+ * state never grows from one round to the next).
+ */
+import type { SegmentEvent } from '@segment/actions-core'
+import { LOCAL_ENDPOINT_ENV } from '../src/destinations/ortto/constants'
+import type { Settings } from '../src/destinations/ortto/generated-types'
+import type { Sandbox } from '../src/sandbox'
+import { difference, type CountingServer } from './counting-server'
+import { kindOf } from './events'
+import type { ActionSlug, Target, TargetName } from './targets'
+
+export interface Batch {
+  slug: ActionSlug
+  events: SegmentEvent[]
+}
+
+export interface RunFigures {
+  target: TargetName
+  round: number
+  events: number
+  /** Sum of the target's executeBatch calls (the time each call took, awaited one at a time). */
+  wallMs: number
+  /** Each executeBatch call's time, in batch order. */
+  callMs: number[]
+  eventsPerSecond: number
+  /** process.cpuUsage() (user + system) over those calls, per event: client, framework and sandbox. */
+  cpuMicrosPerEvent: number
+  /** Requests the sandbox answered on its API routes, and requests the counting server saw. */
+  requests: number
+  countedRequests: number
+  bodyBytes: number
+  wireBytes: number
+  bodyBytesPerEvent: number
+  wireBytesPerEvent: number
+  /** HTTP statuses the sandbox answered, e.g. {"200": 40}. */
+  byStatus: Record<string, number>
+  objectsReceived: number
+  objectsAccepted: number
+  objectsRejected: number
+  /** Results executeBatch returned with a 2xx status, and the rest. */
+  delivered: number
+  failed: number
+  firstFailure?: string
+}
+
+/** Segment hands an action up to `size` events of its own subscription: identify and track apart. */
+export function batchesOf(events: SegmentEvent[], size: number): Batch[] {
+  const bySlug: Record<ActionSlug, SegmentEvent[]> = { upsertContact: [], trackActivity: [] }
+  for (const event of events) bySlug[kindOf(event) === 'identify' ? 'upsertContact' : 'trackActivity'].push(event)
+  const chunks = (slug: ActionSlug): Batch[] => {
+    const list = bySlug[slug]
+    const out: Batch[] = []
+    for (let i = 0; i < list.length; i += size) out.push({ slug, events: list.slice(i, i + size) })
+    return out
+  }
+  const identify = chunks('upsertContact')
+  const track = chunks('trackActivity')
+  // Alternate the two actions, as interleaved subscriptions would be delivered.
+  const batches: Batch[] = []
+  for (let i = 0; i < Math.max(identify.length, track.length); i++) {
+    if (identify[i]) batches.push(identify[i])
+    if (track[i]) batches.push(track[i])
+  }
+  return batches
+}
+
+export const collectGarbage = (): void => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc) gc()
+}
+
+/** A target with its own sandbox (so no target's state or counts mix with another's). */
+export interface Lane {
+  target: Target
+  sandbox: Sandbox
+  counter: CountingServer
+}
+
+/**
+ * `batch`: within the round, every batch goes to each target in turn (rotating who goes first),
+ * so load on the machine that comes and goes is shared out evenly between the targets.
+ * `pass`: each target sends all its batches, then the next target (rotating the order per round).
+ */
+export type Interleave = 'batch' | 'pass'
+
+interface Tally {
+  callMs: number[]
+  wallMs: number
+  cpuMicros: number
+  delivered: number
+  failed: number
+  firstFailure?: string
+}
+
+const rotate = <T>(items: T[], by: number): T[] => items.map((_, i) => items[(i + by) % items.length])
+
+async function timedCall(lane: Lane, batch: Batch, settings: Settings, tally: Tally): Promise<void> {
+  const { destination, mappings } = lane.target
+  // The real destination reads the endpoint per call, so each lane's calls reach its own sandbox.
+  process.env[LOCAL_ENDPOINT_ENV] = lane.counter.url
+  const cpuBefore = process.cpuUsage()
+  const start = performance.now()
+  const results = await destination.executeBatch(batch.slug, {
+    events: batch.events,
+    mapping: mappings[batch.slug],
+    settings
+  })
+  // actions-core keeps every response on the instance otherwise.
+  destination.responses.length = 0
+  const ms = performance.now() - start
+  tally.callMs.push(ms)
+  tally.wallMs += ms
+  const cpu = process.cpuUsage(cpuBefore)
+  tally.cpuMicros += cpu.user + cpu.system
+
+  for (let i = 0; i < batch.events.length; i++) {
+    const result = results[i]
+    if (result && result.status >= 200 && result.status < 300) {
+      tally.delivered++
+    } else {
+      tally.failed++
+      tally.firstFailure ??= result
+        ? `${result.status} ${'errormessage' in result ? result.errormessage : ''}`
+        : 'no result for the event'
+    }
+  }
+}
+
+/** One round: every target sends every batch once; one figure per target. */
+export async function runRound(
+  lanes: Lane[],
+  batches: Batch[],
+  settings: Settings,
+  round: number,
+  interleave: Interleave
+): Promise<RunFigures[]> {
+  for (const lane of lanes) await lane.sandbox.reset()
+  collectGarbage()
+  const events = batches.reduce((sum, batch) => sum + batch.events.length, 0)
+  const tallies = new Map<Lane, Tally>(
+    lanes.map((lane) => [lane, { callMs: [], wallMs: 0, cpuMicros: 0, delivered: 0, failed: 0 }])
+  )
+  const bytesBefore = new Map(lanes.map((lane) => [lane, lane.counter.counts()]))
+
+  if (interleave === 'batch') {
+    for (const [b, batch] of batches.entries()) {
+      for (const lane of rotate(lanes, b + round)) await timedCall(lane, batch, settings, tallies.get(lane)!)
+    }
+  } else {
+    for (const lane of rotate(lanes, round)) {
+      for (const batch of batches) await timedCall(lane, batch, settings, tallies.get(lane)!)
+    }
+  }
+
+  return lanes.map((lane) => {
+    const tally = tallies.get(lane)!
+    const bytes = difference(lane.counter.counts(), bytesBefore.get(lane)!)
+    const stats = lane.sandbox.stats()
+    return {
+      target: lane.target.name,
+      round,
+      events,
+      wallMs: tally.wallMs,
+      callMs: tally.callMs,
+      eventsPerSecond: events / (tally.wallMs / 1000),
+      cpuMicrosPerEvent: tally.cpuMicros / events,
+      requests: stats.requests,
+      countedRequests: bytes.requests,
+      bodyBytes: bytes.bodyBytes,
+      wireBytes: bytes.wireBytes,
+      bodyBytesPerEvent: bytes.bodyBytes / events,
+      wireBytesPerEvent: bytes.wireBytes / events,
+      byStatus: stats.byStatus,
+      objectsReceived: stats.objectsReceived,
+      objectsAccepted: stats.objectsAccepted,
+      objectsRejected: stats.objectsRejected,
+      delivered: tally.delivered,
+      failed: tally.failed,
+      firstFailure: tally.firstFailure
+    }
+  })
+}

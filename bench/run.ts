@@ -1,0 +1,414 @@
+/**
+ * `npm run bench`: prints throughput, CPU and bytes per event of this destination next to a
+ * floor (the least work actions-core allows) and a naive variant, over loopback against the
+ * sandbox, then the full local pipeline's end-to-end rate and peak memory.
+ *
+ *   node --expose-gc dist/bench/run.js [--events N] [--rounds R] [--pipeline-events N] [--json FILE]
+ *
+ * It prints figures; it is not a test. It exits 1 only when a correctness check fails (an
+ * event not delivered, a status other than 200/207, objects missing at the sandbox); the
+ * performance targets are printed as PASS/FAIL.
+ */
+import { createHash } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import * as os from 'node:os'
+import { parseArgs } from 'node:util'
+import type { SegmentEvent } from '@segment/actions-core'
+import { LOCAL_ENDPOINT_ENV } from '../src/destinations/ortto/constants'
+import type { Settings } from '../src/destinations/ortto/generated-types'
+import { startSandbox } from '../src/sandbox'
+import { batchesOf, runRound, type Interleave, type Lane, type RunFigures } from './compare'
+import { startCountingServer } from './counting-server'
+import { benchEvent, userCountFor } from './events'
+import { runPipeline, type PipelineFigures } from './pipeline-run'
+import { createTargets, type TargetName } from './targets'
+
+const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
+  --events N           events through each target per round (default 20000; half identify, half track)
+  --batch-size N       events per executeBatch call (default 500, at most 500)
+  --rounds R           measured rounds after one warm-up round (default 5); the median is reported
+  --interleave MODE    batch (default): each batch goes to every target in turn within a round;
+                       pass: each target sends all its batches before the next (order rotates per round)
+  --seed S             seed of the generated events (default 42)
+  --pipeline-events N  events through the full local pipeline (default 100000; 0 skips it)
+  --flush-at N         analytics-node flushAt for the pipeline run (default 200)
+  --json FILE          also write every figure as JSON to FILE
+  --help               this text`
+
+const THROUGHPUT_TARGET = 0.95
+const BYTES_TARGET = 0.9
+
+interface Options {
+  events: number
+  batchSize: number
+  rounds: number
+  seed: number
+  pipelineEvents: number
+  flushAt: number
+  interleave: Interleave
+  json?: string
+}
+
+const parseOptions = () =>
+  parseArgs({
+    options: {
+      events: { type: 'string' },
+      'batch-size': { type: 'string' },
+      rounds: { type: 'string' },
+      interleave: { type: 'string' },
+      seed: { type: 'string' },
+      'pipeline-events': { type: 'string' },
+      'flush-at': { type: 'string' },
+      json: { type: 'string' },
+      help: { type: 'boolean' }
+    }
+  })
+
+function readOptions(): Options {
+  let parsed: ReturnType<typeof parseOptions>
+  try {
+    parsed = parseOptions()
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`)
+    process.exit(2)
+  }
+  const { values } = parsed
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const whole = (name: string, raw: string | undefined, fallback: number, min: number, max = Infinity): number => {
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (!Number.isInteger(value) || value < min || value > max) {
+      const range = max === Infinity ? `at least ${min}` : `from ${min} to ${max}`
+      console.error(`--${name} must be a whole number ${range} (got "${raw}")\n\n${USAGE}`)
+      process.exit(2)
+    }
+    return value
+  }
+
+  const interleave = values.interleave ?? 'batch'
+  if (interleave !== 'batch' && interleave !== 'pass') {
+    console.error(`--interleave must be batch or pass (got "${interleave}")\n\n${USAGE}`)
+    process.exit(2)
+  }
+  return {
+    interleave,
+    events: whole('events', values.events, 20_000, 2),
+    // Ortto takes at most 500 objects per request; the floor and naive variants send a batch as one.
+    batchSize: whole('batch-size', values['batch-size'], 500, 1, 500),
+    rounds: whole('rounds', values.rounds, 5, 1),
+    seed: whole('seed', values.seed, 42, 0),
+    pipelineEvents: whole('pipeline-events', values['pipeline-events'], 100_000, 0),
+    flushAt: whole('flush-at', values['flush-at'], 200, 1),
+    json: values.json
+  }
+}
+
+// ---- formatting --------------------------------------------------------------------------
+
+const num = (value: number, digits = 0): string =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const mib = (bytes: number): string => `${num(bytes / 1024 / 1024, 1)} MiB`
+const pad = (text: string, width: number): string => text.padStart(width)
+const padEnd = (text: string, width: number): string => text.padEnd(width)
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+const statusText = (byStatus: Record<string, number>): string =>
+  Object.entries(byStatus)
+    .map(([status, count]) => `${status}×${count}`)
+    .join(' ')
+
+function runLine(run: RunFigures, label: string): string {
+  return (
+    `  ${padEnd(label, 7)} ${padEnd(run.target, 6)} ${pad(num(run.eventsPerSecond), 8)} ev/s ` +
+    `${pad(num(run.cpuMicrosPerEvent, 1), 7)} µs/ev ${pad(num(run.bodyBytesPerEvent, 1), 8)} B/ev ` +
+    `${pad(num(run.wallMs), 6)} ms  ${run.requests} req [${statusText(run.byStatus)}]  ` +
+    `delivered ${num(run.delivered)}/${num(run.events)}  sandbox objects ${num(run.objectsReceived)}`
+  )
+}
+
+/** Medians over the measured rounds; delivered and objects are the lowest of any round. */
+interface TargetSummary {
+  label: string
+  eventsPerSecond: number
+  minEventsPerSecond: number
+  maxEventsPerSecond: number
+  cpuMicrosPerEvent: number
+  bodyBytesPerEvent: number
+  wireBytesPerEvent: number
+  requests: number
+  delivered: number
+  objectsReceived: number
+}
+
+// ---- checks ------------------------------------------------------------------------------
+
+function checkRun(run: RunFigures): string[] {
+  const problems: string[] = []
+  const where = `${run.target} round ${run.round}`
+  const badStatuses = Object.keys(run.byStatus).filter((status) => status !== '200' && status !== '207')
+  if (badStatuses.length > 0) problems.push(`${where}: sandbox answered ${statusText(run.byStatus)}`)
+  if (run.delivered !== run.events) {
+    problems.push(`${where}: ${run.delivered}/${run.events} delivered (first failure: ${run.firstFailure ?? '?'})`)
+  }
+  if (run.objectsReceived !== run.events) {
+    problems.push(`${where}: the sandbox received ${run.objectsReceived} objects for ${run.events} events`)
+  }
+  if (run.countedRequests !== run.requests) {
+    problems.push(`${where}: ${run.countedRequests} requests counted but the sandbox answered ${run.requests}`)
+  }
+  if (run.objectsAccepted !== run.events) {
+    problems.push(`${where}: the sandbox accepted ${run.objectsAccepted} of ${run.events} objects`)
+  }
+  return problems
+}
+
+function checkPipeline(figures: PipelineFigures): string[] {
+  const problems: string[] = []
+  if (figures.timedOut) problems.push(`pipeline: timed out with ${figures.pending} deliveries pending`)
+  if (figures.received !== figures.events) problems.push(`pipeline: took in ${figures.received}/${figures.events}`)
+  if (figures.delivered !== figures.events) problems.push(`pipeline: delivered ${figures.delivered}/${figures.events}`)
+  if (figures.clientErrors > 0) {
+    problems.push(
+      `pipeline: analytics-node reported ${figures.clientErrors} errors (${figures.clientFirstError ?? '?'})`
+    )
+  }
+  if (figures.sandboxObjectsReceived !== figures.events) {
+    problems.push(`pipeline: the sandbox received ${figures.sandboxObjectsReceived} objects`)
+  }
+  return problems
+}
+
+/** Load average and, where the kernel reports it, how much of the time runnable tasks waited for a CPU. */
+function machineLoad(): string {
+  const [one, five] = os.loadavg()
+  let pressure = ''
+  try {
+    const some = /some avg10=([\d.]+) avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))
+    if (some) pressure = `, CPU pressure ${some[1]} % (10 s) / ${some[2]} % (60 s)`
+  } catch {
+    // not Linux, or no PSI
+  }
+  return `load average ${num(one, 2)} (1 min) / ${num(five, 2)} (5 min)${pressure}`
+}
+
+const hashOf = (events: SegmentEvent[]): string => createHash('sha256').update(JSON.stringify(events)).digest('hex')
+
+// ---- main --------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = readOptions()
+  const gcExposed = typeof (globalThis as { gc?: unknown }).gc === 'function'
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    totalMemoryBytes: os.totalmem(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`
+  }
+  const loadAtStart = machineLoad()
+  console.log('Ortto (Actions) benchmark')
+  console.log(
+    `machine: ${machine.cpu} · ${machine.cores} cores · ${mib(machine.totalMemoryBytes)} · Node ${machine.node} · ${machine.platform}`
+  )
+  console.log(
+    `events ${num(options.events)} per target per round (50/50 identify/track, seed ${options.seed}), ` +
+      `batches of ${options.batchSize}, 1 warm-up + ${options.rounds} rounds, pipeline ${num(options.pipelineEvents)} events` +
+      (gcExposed ? '' : '  [run node with --expose-gc for a GC between passes]')
+  )
+  console.log(`load at start: ${loadAtStart}`)
+
+  const users = userCountFor(options.events)
+  const events = Array.from({ length: options.events }, (_, i) => benchEvent(options.seed, i, users))
+  const eventsHash = hashOf(events)
+  const batches = batchesOf(events, options.batchSize)
+  const settings: Settings = { api_key: 'pau-bench-key' }
+
+  const targets = createTargets()
+  const lanes: Lane[] = []
+  for (const target of targets) {
+    const sandbox = await startSandbox({ port: 0 })
+    lanes.push({ target, sandbox, counter: await startCountingServer((req, res) => sandbox.handle(req, res)) })
+  }
+  console.log(
+    `each target has its own sandbox, its router mounted in a server that counts request bytes; ` +
+      `${batches.length} executeBatch calls per target per round, interleaved per ${options.interleave}\n`
+  )
+
+  const runs: RunFigures[] = []
+  try {
+    console.log('rounds (events/s, CPU µs per event, request body bytes per event, time in executeBatch, requests):')
+    for (const run of await runRound(lanes, batches, settings, 0, options.interleave))
+      console.log(runLine(run, 'warm-up'))
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const run of await runRound(lanes, batches, settings, round, options.interleave)) {
+        runs.push(run)
+        console.log(runLine(run, `round ${round}`))
+      }
+    }
+  } finally {
+    for (const lane of lanes) {
+      await lane.counter.close()
+      // Emptied first: a stopped sandbox keeps its store, which would count in the pipeline's memory.
+      await lane.sandbox.reset()
+      await lane.sandbox.stop()
+    }
+    delete process.env[LOCAL_ENDPOINT_ENV]
+  }
+  const eventsUnchanged = hashOf(events) === eventsHash
+
+  const summary = {} as Record<TargetName, TargetSummary>
+  for (const target of targets) {
+    const mine = runs.filter((run) => run.target === target.name)
+    const eventsPerSecond = mine.map((r) => r.eventsPerSecond)
+    summary[target.name] = {
+      label: target.label,
+      eventsPerSecond: median(eventsPerSecond),
+      minEventsPerSecond: Math.min(...eventsPerSecond),
+      maxEventsPerSecond: Math.max(...eventsPerSecond),
+      cpuMicrosPerEvent: median(mine.map((r) => r.cpuMicrosPerEvent)),
+      bodyBytesPerEvent: median(mine.map((r) => r.bodyBytesPerEvent)),
+      wireBytesPerEvent: median(mine.map((r) => r.wireBytesPerEvent)),
+      requests: median(mine.map((r) => r.requests)),
+      delivered: Math.min(...mine.map((r) => r.delivered)),
+      objectsReceived: Math.min(...mine.map((r) => r.objectsReceived))
+    }
+  }
+
+  const throughputRatio = summary.this.eventsPerSecond / summary.floor.eventsPerSecond
+  const perRoundRatios = Array.from({ length: options.rounds }, (_, i) => {
+    const of = (name: TargetName) => runs.find((r) => r.round === i + 1 && r.target === name)!.eventsPerSecond
+    return of('this') / of('floor')
+  })
+  // Robust to a pause (GC, another process) landing on one call: the same batch, same round, side by side.
+  const perCallRatio = median(
+    runs
+      .filter((run) => run.target === 'this')
+      .flatMap((mine) => {
+        const floor = runs.find((run) => run.target === 'floor' && run.round === mine.round)!
+        return mine.callMs.map((ms, i) => floor.callMs[i] / ms)
+      })
+  )
+  const bytesRatio = summary.this.bodyBytesPerEvent / summary.naive.bodyBytesPerEvent
+  const cpuRatio = summary.this.cpuMicrosPerEvent / summary.floor.cpuMicrosPerEvent
+
+  // The pipeline's memory figures should not carry this part's events.
+  events.length = 0
+  batches.length = 0
+
+  let pipeline: PipelineFigures | undefined
+  if (options.pipelineEvents > 0) {
+    console.log(
+      `\nfull local pipeline: ${num(options.pipelineEvents)} events via analytics-node → ingest → delivery → sandbox …`
+    )
+    pipeline = await runPipeline({
+      events: options.pipelineEvents,
+      seed: options.seed + 1,
+      flushAt: options.flushAt,
+      window: 5_000,
+      timeoutMs: 10 * 60_000
+    })
+    console.log(
+      `  ${num(pipeline.eventsPerSecond)} events/s end to end, ${num(pipeline.wallMs)} ms; CPU per event: pipeline process ` +
+        `${num(pipeline.cpuMicrosPerEvent, 1)} µs, source process ${num(pipeline.clientCpuMicrosPerEvent, 1)} µs; ` +
+        `delivered ${num(pipeline.delivered)}, failed ${num(pipeline.failed)}, retried ${num(pipeline.retried)}; ` +
+        `sandbox ${pipeline.sandboxRequests} requests [${statusText(pipeline.sandboxByStatus)}], ` +
+        `${num(pipeline.sandboxObjectsReceived)} objects`
+    )
+  }
+
+  const problems = runs.flatMap(checkRun)
+  if (!eventsUnchanged) problems.push('the events were changed by a target (their hash differs after the passes)')
+  if (pipeline) problems.push(...checkPipeline(pipeline))
+
+  // ---- the table ----
+  const rule = '─'.repeat(112)
+  console.log(`\n${rule}`)
+  console.log(
+    `${padEnd('target (median of ' + options.rounds + ' rounds)', 40)}${pad('events/s', 10)}${pad('min–max', 17)}` +
+      `${pad('CPU µs/ev', 11)}${pad('body B/ev', 11)}${pad('wire B/ev', 11)}${pad('requests', 10)}${pad('delivered', 11)}` +
+      `${pad('objects', 9)}`
+  )
+  for (const target of targets) {
+    const s = summary[target.name]
+    console.log(
+      `${padEnd(s.label, 40)}${pad(num(s.eventsPerSecond), 10)}${pad(`${num(s.minEventsPerSecond)}–${num(s.maxEventsPerSecond)}`, 17)}` +
+        `${pad(num(s.cpuMicrosPerEvent, 1), 11)}${pad(num(s.bodyBytesPerEvent, 1), 11)}${pad(num(s.wireBytesPerEvent, 1), 11)}` +
+        `${pad(num(s.requests), 10)}${pad(num(s.delivered), 11)}${pad(num(s.objectsReceived), 9)}`
+    )
+  }
+  console.log(rule)
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL')
+  console.log(
+    `throughput this/floor  ${num(throughputRatio, 3)}  (target ≥ ${THROUGHPUT_TARGET})  ${verdict(throughputRatio >= THROUGHPUT_TARGET)}` +
+      `   per round: ${perRoundRatios.map((r) => num(r, 3)).join(' ')}; median per call: ${num(perCallRatio, 3)}`
+  )
+  console.log(
+    `bytes/event this/naive ${num(bytesRatio, 3)}  (target ≤ ${BYTES_TARGET})  ${verdict(bytesRatio <= BYTES_TARGET)}` +
+      `   (CPU/event this/floor ${num(cpuRatio, 3)})`
+  )
+  if (pipeline) {
+    const m = pipeline.memory
+    console.log(
+      `full pipeline          ${num(pipeline.eventsPerSecond)} events/s end to end (${num(pipeline.events)} events, ` +
+        `${num(pipeline.wallMs / 1000, 1)} s); pipeline process ${num(pipeline.cpuMicrosPerEvent, 1)} µs CPU/event ` +
+        `(≈ ${num(1e6 / pipeline.cpuMicrosPerEvent)} events/s per core), ` +
+        `analytics-node source ${num(pipeline.clientCpuMicrosPerEvent, 1)} µs CPU/event`
+    )
+    console.log(
+      `memory                 peak RSS ${mib(m.peakRssBytes)} (baseline ${mib(m.baselineRssBytes)}), ` +
+        `peak heapUsed ${mib(m.peakHeapUsedBytes)} (baseline ${mib(m.baselineHeapUsedBytes)}); ${m.samples} samples; ` +
+        `pipeline backlog peaked at ${num(m.peakPending)} deliveries` +
+        (m.heapAfterDeliveryBytes !== undefined && m.heapAfterSandboxResetBytes !== undefined
+          ? `; sandbox store held ${mib(m.heapAfterDeliveryBytes - m.heapAfterSandboxResetBytes)} at the end`
+          : '')
+    )
+  }
+  const loadAtEnd = machineLoad()
+  console.log(`load                   at start ${loadAtStart}; at end ${loadAtEnd}`)
+  console.log(
+    `checks                 ${problems.length === 0 ? 'OK' : 'FAILED'}: every pass 200/207 only, every event delivered, ` +
+      `sandbox received and accepted every object, events unchanged${pipeline ? ', pipeline delivered all' : ''}`
+  )
+  for (const problem of problems.slice(0, 20)) console.log(`  ✗ ${problem}`)
+  console.log(rule)
+
+  if (options.json) {
+    const report = {
+      machine,
+      load: { atStart: loadAtStart, atEnd: loadAtEnd },
+      options,
+      gcExposed,
+      targets: summary,
+      ratios: {
+        throughputThisOverFloor: throughputRatio,
+        throughputPerRound: perRoundRatios,
+        throughputMedianPerCall: perCallRatio,
+        bytesThisOverNaive: bytesRatio,
+        cpuThisOverFloor: cpuRatio
+      },
+      verdicts: {
+        throughput: { target: THROUGHPUT_TARGET, pass: throughputRatio >= THROUGHPUT_TARGET },
+        bytes: { target: BYTES_TARGET, pass: bytesRatio <= BYTES_TARGET }
+      },
+      runs,
+      pipeline,
+      problems
+    }
+    writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`)
+    console.log(`figures written to ${options.json}`)
+  }
+  if (problems.length > 0) process.exitCode = 1
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
