@@ -22,7 +22,10 @@ export interface DeliveryOptions {
   /** Back-off before retry n is min(maxBackoffMs, baseBackoffMs × 2^(n-1)), ±20 %. */
   baseBackoffMs?: number
   maxBackoffMs?: number
-  /** Deliveries held at once (queued + waiting to retry); past it, ingestion answers 503. */
+  /**
+   * Deliveries held at once (queued + waiting to retry; default 20,000, about 40 batches). Past it,
+   * ingestion answers 503 and Segment libraries keep the events and retry: memory stays bounded.
+   */
   maxPending?: number
   /**
    * Deadline for one onBatch call, passed as its abort signal (what Segment's runtime does). Without
@@ -105,7 +108,7 @@ export class DeliveryPipeline {
     this.maxAttempts = options.maxAttempts ?? 8
     this.baseBackoffMs = options.baseBackoffMs ?? 500
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000
-    this.maxPending = options.maxPending ?? 100_000
+    this.maxPending = options.maxPending ?? 20_000
     this.log = options.log ?? ((line) => console.log(line))
     this.ready = options.subscriptions.map(() => [])
     this.waiting = options.subscriptions.map(() => [])
