@@ -1,7 +1,7 @@
 import { defaultValues, InvalidAuthenticationError, type DestinationDefinition } from '@segment/actions-core'
 import { apiOrigin } from './client'
 import { failureFromStatus } from './client/failures'
-import { answerValue, readAnswer } from './client/answer'
+import { READ_ONCE, answerValue, readAnswer } from './client/answer'
 import { API_PATHS } from './constants'
 import type { Settings } from './generated-types'
 import trackActivity from './trackActivity'
@@ -25,7 +25,10 @@ const destination: DestinationDefinition<Settings> = {
     },
     testAuthentication: async (request, { settings }) => {
       // apiOrigin rejects a malformed key before any request is made.
-      const response = await request(apiOrigin(settings.api_key) + API_PATHS.me, { throwHttpErrors: false })
+      const response = await request(apiOrigin(settings.api_key) + API_PATHS.me, {
+        ...READ_ONCE,
+        throwHttpErrors: false
+      })
       if (!response.ok) {
         const answer = await readAnswer(response, settings.api_key)
         throw new InvalidAuthenticationError(failureFromStatus(answer.status, answerValue(answer)).message)

@@ -124,7 +124,7 @@ describe.each(ACTIONS)('$slug', ({ slug, path }) => {
       const outcome = await outcomeOf(mode, slug, eventFor(slug))
       expect(outcome.status).toBe(400)
       expect(JSON.stringify(outcome)).not.toContain(API_KEY)
-      expect(outcome.message).toContain('key [redacted] is not allowed here')
+      expect(outcome.message).toContain('key «redacted» is not allowed here')
     })
   })
 

@@ -20,12 +20,20 @@ function redactDeep(value: unknown, apiKey: unknown): unknown {
   if (typeof value === 'string') return redactApiKey(value, apiKey)
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, apiKey))
   if (typeof value === 'object' && value !== null) {
-    const result: Record<string, unknown> = {}
-    for (const [key, item] of Object.entries(value)) result[redactApiKey(key, apiKey)] = redactDeep(item, apiKey)
-    return result
+    // fromEntries defines own properties, so a "__proto__" key stays a key (assignment would not).
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [redactApiKey(key, apiKey), redactDeep(item, apiKey)])
+    )
   }
   return value
 }
+
+/**
+ * Request options for every call whose answer readAnswer reads. actions-core otherwise reads a
+ * clone of each answer and never the original; node-fetch then stalls both once 16 KiB is
+ * buffered, so a large 207 (a few hundred errors) would never settle.
+ */
+export const READ_ONCE = { skipResponseCloning: true } as const
 
 export async function readAnswer(
   response: { status: number; text(): Promise<string> },

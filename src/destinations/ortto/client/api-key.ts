@@ -83,10 +83,16 @@ export function localOrigin(value: string): string {
 }
 
 /**
+ * What stands where the key was. It starts and ends with characters no key can contain, so the
+ * text around it can never join with it to spell the key again (`sau-` + `[red…` could).
+ */
+export const REDACTED = '«redacted»'
+
+/**
  * Removes every occurrence of the key from text that may reach a result, error or log (an
  * answer could echo it). Only a well-formed key is ever sent, so only one can come back.
  */
 export function redactApiKey(text: string, apiKey: unknown): string {
   if (!isWellFormedApiKey(apiKey)) return text
-  return text.split(apiKey).join('[redacted]')
+  return text.split(apiKey).join(REDACTED)
 }

@@ -18,7 +18,7 @@ import {
   throwFailure,
   type Failure
 } from './failures'
-import { answerBody, answerValue, readAnswer, type OrttoAnswer } from './answer'
+import { READ_ONCE, answerBody, answerValue, readAnswer, type OrttoAnswer } from './answer'
 import { planRequests, type Outgoing, type PlannedRequest } from './requests'
 import type { Prepared } from './wire-objects'
 
@@ -70,8 +70,17 @@ interface RequestFailure {
 /** Longest answer text kept in a result; an error page can be large and says little more. */
 const MAX_ANSWER_TEXT = 1000
 
+const ACCEPTED_IN_207 = "accepted: not among the errors of Ortto's 207 answer"
+
 const failAll = (items: Outgoing[], { failure, body }: RequestFailure) =>
   items.map((item): EventOutcome => ({ ok: false, failure, sent: sentOf(item), body }))
+
+/** Events of a batch whose sending stopped early: they fail like the request that stopped it. */
+const notSent = (items: Outgoing[], cause: Failure) =>
+  items.map((): EventOutcome => ({
+    ok: false,
+    failure: { ...cause, message: `Not sent: an earlier request of this batch failed. ${cause.message}` }
+  }))
 
 /** Sends one request and gives each of its objects an outcome. Never throws. */
 async function sendRequest(
@@ -83,6 +92,7 @@ async function sendRequest(
   let answer: OrttoAnswer
   try {
     const response = await request(url, {
+      ...READ_ONCE,
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: requestBody,
@@ -94,12 +104,13 @@ async function sendRequest(
     return { outcomes: failAll(items, { failure: { ...f, message: redactApiKey(f.message, apiKey) } }) }
   }
   const { status } = answer
-  const body = answerBody(answer)
+  // Every event of the request shares one answer; a large one is shown cut, as text.
+  const body = answer.text.length > MAX_ANSWER_TEXT ? answer.text.slice(0, MAX_ANSWER_TEXT) : answerBody(answer)
 
   if (status < 200 || status > 299) {
     const whole: RequestFailure = {
       failure: failureFromStatus(status, answerValue(answer)),
-      body: typeof body === 'string' ? body.slice(0, MAX_ANSWER_TEXT) : body
+      body
     }
     // After a refused key or a rate limit, further requests would only make things worse
     // (Ortto blocks IPs that repeat bad credentials), so the rest of the batch is not sent.
@@ -109,9 +120,11 @@ async function sendRequest(
 
   const verdicts = readBatchAnswer(status, answer.json, items.length)
   const okStatus = status === 207 ? 200 : status
+  // In a 207 the answer is about the other events: an accepted one gets a note, not the list.
+  const accepted = status === 207 ? ACCEPTED_IN_207 : body
   const outcomes = items.map((item, i): EventOutcome => {
     const verdict = verdicts[i]
-    if (verdict.ok) return { ok: true, status: okStatus, sent: sentOf(item), body }
+    if (verdict.ok) return { ok: true, status: okStatus, sent: sentOf(item), body: accepted }
     return {
       ok: false,
       failure: verdict.failure,
@@ -179,7 +192,7 @@ export async function deliver<P extends AudienceChoice, T extends WireObject>(
   let halt: RequestFailure | undefined
   for (const planned of requests) {
     const result = halt
-      ? { outcomes: failAll(planned.items, halt) }
+      ? { outcomes: notSent(planned.items, halt.failure) }
       : await sendRequest(request, url, input.settings.api_key, planned)
     halt ??= result.halt
     planned.items.forEach((item, i) => (outcomes[item.eventIndex] = result.outcomes[i]))
@@ -195,7 +208,14 @@ export function toMultiStatus(outcomes: EventOutcome[]): MultiStatusResponse {
       response.pushSuccessResponse({ status: outcome.status, sent: outcome.sent, body: outcome.body })
     } else {
       const { status, errortype, message } = outcome.failure
-      response.pushErrorResponse({ status, errortype, errormessage: message, sent: outcome.sent, body: outcome.body })
+      // Only what is known: an event that was never sent carries no `sent` (nor an answer).
+      response.pushErrorResponse({
+        status,
+        errortype,
+        errormessage: message,
+        ...(outcome.sent !== undefined && { sent: outcome.sent }),
+        ...(outcome.body !== undefined && { body: outcome.body })
+      })
     }
   }
   return response

@@ -34,9 +34,8 @@ function keyValues(value: unknown): Record<string, unknown> | undefined {
   }
   if (kept === 0) return undefined
   if (dropped === 0) return entries
-  const result: Record<string, unknown> = {}
-  for (const [key, entry] of Object.entries(entries)) if (key !== '' && entry !== undefined) result[key] = entry
-  return result
+  // fromEntries defines own properties, so a "__proto__" name stays a name.
+  return Object.fromEntries(Object.entries(entries).filter(([key, entry]) => key !== '' && entry !== undefined))
 }
 
 function location(value: ContactPayload['location']): OrttoLocation | undefined {

@@ -10,7 +10,7 @@ import type { Settings } from '../generated-types'
 import { apiOrigin, redactApiKey } from '../client/api-key'
 import { failureFromStatus, failureFromTransportError } from '../client/failures'
 import { isRecord } from '../client/json'
-import { answerValue, readAnswer, type OrttoAnswer } from '../client/answer'
+import { READ_ONCE, answerValue, readAnswer, type OrttoAnswer } from '../client/answer'
 import type { OnMappingSaveInputs, OnMappingSaveOutputs } from './generated-types'
 
 type Response = ActionHookResponse<OnMappingSaveOutputs>
@@ -40,6 +40,7 @@ export async function associateAudience(
   let answer: OrttoAnswer
   try {
     const response = await request(apiOrigin(settings.api_key) + API_PATHS.createAudience, {
+      ...READ_ONCE,
       method: 'POST',
       json: { name },
       throwHttpErrors: false

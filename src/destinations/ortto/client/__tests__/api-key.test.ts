@@ -155,12 +155,12 @@ describe('redactApiKey', () => {
   it('replaces every occurrence of a well-formed key', () => {
     const key = 'pau-s3cr3t'
     const text = `key ${key} rejected; ${key}${key} "${key}"`
-    expect(redactApiKey(text, key)).toBe('key [redacted] rejected; [redacted][redacted] "[redacted]"')
+    expect(redactApiKey(text, key)).toBe('key «redacted» rejected; «redacted»«redacted» "«redacted»"')
   })
 
   it('treats the key literally, not as a pattern', () => {
     const key = 'pau-a.b*c+(d)$'
-    expect(redactApiKey(`x ${key} y pau-aXbbbcd`, key)).toBe('x [redacted] y pau-aXbbbcd')
+    expect(redactApiKey(`x ${key} y pau-aXbbbcd`, key)).toBe('x «redacted» y pau-aXbbbcd')
   })
 
   it('returns text without the key unchanged', () => {

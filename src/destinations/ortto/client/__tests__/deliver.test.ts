@@ -10,6 +10,7 @@ import { prepareActivity, prepareContact } from '../wire-objects'
 
 const KEY = 'pau-deliver-s3cret'
 const ORIGIN = 'https://segment-action-api-au.ortto.app'
+const ACCEPTED_IN_207 = "accepted: not among the errors of Ortto's 207 answer"
 const RATE_LIMIT_BODY = { error: { code: 'rate-limit', message: 'rate limit', 'try-in-seconds': 10 } }
 
 const contacts: Route<ContactPayload, ContactObject> = { path: API_PATHS.identify, prepare: prepareContact }
@@ -225,9 +226,8 @@ describe('deliver: chunking', () => {
     }
     const failed = outcomes.flatMap((outcome, i) => (outcome.ok ? [] : [i]))
     expect(failed).toEqual([2, 6, 7, 512])
-    expect(outcomes[511]).toEqual(
-      okOutcome(payloads[511], { errors: [{ index: 10, status: 422, message: 'too long' }] })
-    )
+    // An accepted event of a 207 gets a note, not the list of the other events' errors.
+    expect(outcomes[511]).toEqual(okOutcome(payloads[511], ACCEPTED_IN_207))
   })
 })
 
@@ -349,9 +349,16 @@ describe('deliver: whole-request failures', () => {
       expect(unmatched).toBe(0)
       expect(nock.isDone()).toBe(true)
       expectOnePerPayload(outcomes, 1001)
-      // Ortto's answer rides along as the body (a 429's try-in-seconds is read from it).
-      expect(outcomes).toEqual(
-        payloads.map((p) => ({ ok: false, failure: expected, sent: prepareSent(p), body: reply.body }))
+      // The first request's events carry what was sent and Ortto's answer (a 429's try-in-seconds
+      // is read from it); the events never sent say so, and claim no `sent` object.
+      expect(outcomes.slice(0, 500)).toEqual(
+        payloads.slice(0, 500).map((p) => ({ ok: false, failure: expected, sent: prepareSent(p), body: reply.body }))
+      )
+      expect(outcomes.slice(500)).toEqual(
+        payloads.slice(500).map(() => ({
+          ok: false,
+          failure: { ...expected, message: `Not sent: an earlier request of this batch failed. ${expected.message}` }
+        }))
       )
       expect(isRetryableStatus(expected.status)).toBe(expected.status === 429)
     }
@@ -471,10 +478,10 @@ describe('deliver: the API key never reaches an outcome', () => {
     const outcomes = await deliver(client().request, contactsUpTo(2), settings(), contacts)
     const serialized = JSON.stringify(outcomes)
     expect(serialized).not.toContain(KEY)
-    expect(serialized).toContain('[redacted]')
+    expect(serialized).toContain('«redacted»')
     expect(outcomes[0]).toMatchObject({
       ok: false,
-      failure: { status: 400, message: 'Ortto rejected the request (400): invalid key [redacted] for [redacted].' }
+      failure: { status: 400, message: 'Ortto rejected the request (400): invalid key «redacted» for «redacted».' }
     })
   })
 
@@ -486,7 +493,7 @@ describe('deliver: the API key never reaches an outcome', () => {
     expect(JSON.stringify(outcomes)).not.toContain(KEY)
     expect(outcomes[0]).toMatchObject({
       ok: false,
-      failure: { status: 400, message: 'Ortto rejected this event (400): key [redacted] refused' }
+      failure: { status: 400, message: 'Ortto rejected this event (400): key «redacted» refused' }
     })
     expect(outcomes[1]).toMatchObject({ ok: true, status: 200 })
   })
@@ -571,7 +578,7 @@ describe('deliver: one outcome per payload, in payload order', () => {
       body: expect.stringContaining('sending it back would loop') as unknown
     }
     expect(outcomes).toEqual([
-      { ok: true, status: 200, sent: sent[0], body: answer },
+      { ok: true, status: 200, sent: sent[0], body: ACCEPTED_IN_207 },
       skipped,
       { ok: false, failure: invalid },
       {
@@ -586,7 +593,7 @@ describe('deliver: one outcome per payload, in payload order', () => {
       },
       { ok: false, failure: invalid },
       skipped,
-      { ok: true, status: 200, sent: sent[2], body: answer },
+      { ok: true, status: 200, sent: sent[2], body: ACCEPTED_IN_207 },
       {
         ok: false,
         failure: {
