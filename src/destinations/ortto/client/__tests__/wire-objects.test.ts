@@ -48,6 +48,25 @@ describe('timestamps', () => {
       { seed: 4242, numRuns: 500 }
     )
   })
+  it('agrees with dayjs at the ends of months and on leap days of every century rule', () => {
+    for (const year of [1900, 2000, 2023, 2024, 2100, 2400]) {
+      for (const [month, days] of [
+        ['02', [28, 29, 30, 31]],
+        ['04', [30, 31]],
+        ['12', [31, 32]]
+      ] as const) {
+        for (const day of days) {
+          const value = `${year}-${month}-${day}T23:59:59.999Z`
+          const prepared = contact(value)
+          const parsed = dayjs(value)
+          expect({ value, sent: prepared.kind === 'send' ? prepared.object.timestamp : undefined }).toEqual({
+            value,
+            sent: parsed.isValid() ? parsed.toISOString() : undefined
+          })
+        }
+      }
+    }
+  })
 })
 
 describe('traits and properties', () => {
