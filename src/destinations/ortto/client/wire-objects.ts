@@ -55,12 +55,14 @@ function location(value: ContactPayload['location']): OrttoLocation | undefined 
 /** Already UTC ISO 8601 with milliseconds (what Segment's libraries send), its fields captured. */
 const CANONICAL_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{3}Z$/
 
+const THIRTY_DAY_MONTHS = new Set([4, 6, 9, 11])
+
 const daysIn = (year: number, month: number) =>
   month === 2
     ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
       ? 29
       : 28
-    : [4, 6, 9, 11].includes(month)
+    : THIRTY_DAY_MONTHS.has(month)
       ? 30
       : 31
 
@@ -68,11 +70,13 @@ const daysIn = (year: number, month: number) =>
 function utcTimestamp(value: string): string | undefined {
   // Fast path (the hot path, measured): a canonical string whose fields name a real instant is
   // already what dayjs would give, and parsing a Date costs more than the rest of the event.
-  const canonical = CANONICAL_UTC.exec(value)
-  if (canonical) {
-    const [year, month, day, hour, minute, second] = canonical.slice(1).map(Number)
+  const m = CANONICAL_UTC.exec(value)
+  if (m) {
+    const year = Number(m[1])
+    const month = Number(m[2])
+    const day = Number(m[3])
     const real = month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month)
-    if (real && hour <= 23 && minute <= 59 && second <= 59) return value
+    if (real && Number(m[4]) <= 23 && Number(m[5]) <= 59 && Number(m[6]) <= 59) return value
   }
   const parsed = dayjs(value)
   return parsed.isValid() ? parsed.toISOString() : undefined
