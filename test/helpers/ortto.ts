@@ -108,3 +108,13 @@ export async function outcomeOf(
 }
 
 export const MODES = ['single', 'batch'] as const
+
+/** Runs `fn` and returns what it threw; fails the test when it does not throw. */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected the call to throw, but it returned')
+}

@@ -1,6 +1,7 @@
 import { InvalidAuthenticationError } from '@segment/actions-core'
 import { apiOrigin, isWellFormedApiKey, parseApiKey, redactApiKey } from '../api-key'
 import { LOCAL_ENDPOINT_ENV } from '../../constants'
+import { thrownBy } from '../../../../../test/helpers/ortto'
 
 /** What every rejection says to do, whatever was wrong with the key. */
 const HOW_TO_FIX = 'Copy the key again from your Segment (Actions) data source in Ortto'
@@ -13,16 +14,6 @@ const BAD_ENVIRONMENT = 'The Ortto API key must start with "p" (production) or "
 const BAD_REGION =
   'The Ortto API key must have a two-letter lower-case region (a–z) then a hyphen after its first letter.'
 const BAD_SECRET = 'The Ortto API key has an empty secret or characters no Ortto key contains.'
-
-/** Runs `fn` and returns what it threw; fails the test when it does not throw. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw, but it returned')
-}
 
 describe('parseApiKey', () => {
   it.each([

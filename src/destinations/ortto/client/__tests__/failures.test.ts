@@ -16,19 +16,10 @@ import {
   throwFailure,
   type Failure
 } from '../failures'
+import { thrownBy } from '../../../../../test/helpers/ortto'
 
 /** Ortto's documented rate-limit answer (ORTTO_API.md, "Limits Ortto documents"). */
 const RATE_LIMIT_BODY = JSON.stringify({ error: { code: 'rate-limit', message: 'rate limit', 'try-in-seconds': 10 } })
-
-/** Runs `fn` and returns what it threw; fails the test when it does not throw. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw, but it returned')
-}
 
 describe('reasonFrom', () => {
   it.each([
