@@ -11,6 +11,7 @@ import { startPipeline, type Pipeline } from '../../src/pipeline'
 import type { FailureReport } from '../../src/pipeline/delivery'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { LOCAL_ENDPOINT_ENV } from '../../src/destinations/ortto/constants'
+import { get, post, sleep, waitFor, type Answer } from '../helpers/pipeline-helpers'
 
 const EVENTS = Number(process.env.SOAK_EVENTS ?? 20_000)
 /** Every INVALID_EVERY-th event carries a 5,000-character value, which Ortto refuses (400). */
@@ -38,36 +39,20 @@ function eventAt(i: number): Sent {
   return { event, valid }
 }
 
-async function post(url: string, body: unknown): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('soak:').toString('base64')}` },
-    body: typeof body === 'string' ? body : JSON.stringify(body)
-  })
-}
-
 /** Sends like a Segment library: batches, and a 503 (pipeline full) is retried after a pause. */
 async function sendAll(url: string, events: Sent[]): Promise<void> {
   for (let start = 0; start < events.length; start += CALLS_PER_POST) {
     const batch = events.slice(start, start + CALLS_PER_POST).map((s) => s.event)
     for (;;) {
-      const response = await post(`${url}/v1/batch`, { batch })
+      const response = await post(url, '/v1/batch', { batch }, { writeKey: 'soak' })
       if (response.status === 503) {
-        await new Promise((resolve) => setTimeout(resolve, 200))
+        await sleep(200)
         continue
       }
       expect(response.status).toBe(200)
-      expect(await response.json()).toMatchObject({ accepted: batch.length, rejected: [] })
+      expect(response.json).toMatchObject({ accepted: batch.length, rejected: [] })
       break
     }
-  }
-}
-
-async function until(condition: () => boolean, deadlineMs: number, what: string): Promise<void> {
-  const end = Date.now() + deadlineMs
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
 
@@ -124,7 +109,7 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
     const badInput = hammerWithBadInput(pipeline.url)
     await sendAll(pipeline.url, sent)
     await badInput
-    await until(() => pipeline.delivery.status().pending === 0, EVENTS * 10, 'the pipeline to drain')
+    await waitFor('the pipeline to drain', () => pipeline.delivery.status().pending === 0, EVENTS * 10, 100)
 
     const state = sandbox.snapshot()
     const valid = sent.filter((s) => s.valid)
@@ -206,21 +191,21 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
  * Returns once all have been answered.
  */
 async function hammerWithBadInput(url: string): Promise<void> {
-  const expectError = async (response: Response, status: number, reason: RegExp) => {
+  const expectError = (response: Answer, status: number, reason: RegExp) => {
     expect(response.status).toBe(status)
-    const body = (await response.json()) as { error: { message: string } }
-    expect(body.error.message).toMatch(reason)
+    expect((response.json as { error: { message: string } }).error.message).toMatch(reason)
   }
-  await expectError(await post(`${url}/v1/track`, 'not json {'), 400, /not valid JSON/)
-  await expectError(await post(`${url}/v1/track`, [{ event: 'x' }]), 400, /must be a JSON object/)
-  await expectError(await post(`${url}/v1/identify`, { traits: {} }), 400, /needs a userId or an anonymousId/)
-  await expectError(await post(`${url}/v1/batch`, { batch: 'no' }), 400, /"batch" array/)
-  await expectError(await post(`${url}/v1/batch`, 'x'.repeat(10 * 2 ** 20)), 413, /at most 524288 bytes/)
-  await expectError(await post(`${url}/nowhere`, {}), 404, /no such route/)
-  await expectError(await post(`${url}/v1/track`, { userId: 'u', event: ' ' }), 400, /non-empty "event"/)
+  const send = (route: string, body: unknown) => post(url, route, body, { writeKey: 'soak' })
+  expectError(await send('/v1/track', 'not json {'), 400, /not valid JSON/)
+  expectError(await send('/v1/track', [{ event: 'x' }]), 400, /must be a JSON object/)
+  expectError(await send('/v1/identify', { traits: {} }), 400, /needs a userId or an anonymousId/)
+  expectError(await send('/v1/batch', { batch: 'no' }), 400, /"batch" array/)
+  expectError(await send('/v1/batch', 'x'.repeat(10 * 2 ** 20)), 413, /at most 524288 bytes/)
+  expectError(await send('/nowhere', {}), 404, /no such route/)
+  expectError(await send('/v1/track', { userId: 'u', event: ' ' }), 400, /non-empty "event"/)
   expect(await slowClientStatus(url)).toBe(408)
   // Still serving.
-  const ok = await fetch(`${url}/status`)
+  const ok = await get(url, '/status')
   expect(ok.status).toBe(200)
 }
 
