@@ -1,4 +1,4 @@
-/** Facts from Ortto's contract (ORTTO_API.md) that more than one module relies on. */
+/** Facts about Ortto's API that more than one module relies on. */
 
 /** Audience update modes a mapping can choose; `as const` so a misspelt mode does not compile. */
 export const AUDIENCE_UPDATE_MODES = {
@@ -6,7 +6,8 @@ export const AUDIENCE_UPDATE_MODES = {
   remove: 'remove'
 } as const
 
-export type AudienceUpdateMode = (typeof AUDIENCE_UPDATE_MODES)[keyof typeof AUDIENCE_UPDATE_MODES]
+type AudienceUpdateModes = typeof AUDIENCE_UPDATE_MODES
+export type AudienceUpdateMode = AudienceUpdateModes[keyof AudienceUpdateModes]
 
 /** Segment delivers up to 500 events per call; Ortto takes up to 500 objects per request. */
 export const MAX_OBJECTS_PER_REQUEST = 500

@@ -1,6 +1,6 @@
 import type { AudienceUpdateMode } from './constants'
 
-/** Wire shapes of ORTTO_API.md: exactly the keys Ortto reads, nothing of the mapping's own. */
+/** What Ortto's /v1/identify and /v1/track read: exactly its keys, nothing of the mapping's own. */
 
 export interface OrttoLocation {
   country?: string

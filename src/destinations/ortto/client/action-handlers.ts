@@ -1,6 +1,7 @@
 import type { RequestClient } from '@segment/actions-core'
 import type { WireObject } from '../types'
-import { deliver, toMultiStatus, toSingleResult, type DeliveryInput, type Route } from './deliver'
+import { deliver, toMultiStatus, toSingleResult } from './deliver'
+import type { DeliveryInput, Route } from './deliver'
 
 /**
  * `perform` and `performBatch` for an action, both on the one delivery path: batch mode

@@ -1,10 +1,12 @@
-import { failure, type Failure } from './failures'
+import { failure } from './failures'
+import type { Failure } from './failures'
 import { isRecord } from './json'
 
 /**
- * Reads Ortto's answer to a 2xx batch request (ORTTO_API.md, "Batch answers") into one verdict
- * per object sent. The body is not trusted: whatever its shape, this never throws and every
- * object gets exactly one verdict.
+ * Reads Ortto's answer to a 2xx batch request into one verdict per object sent. Ortto answers
+ * 200 when it took every object, or 207 with `{"errors": [{"index", "status", "message"}]}`,
+ * where `index` is the object's position in the array sent. The body is not trusted: whatever
+ * its shape, this never throws and every object gets exactly one verdict.
  *
  * - Objects listed in `errors` fail with the entry's status and message.
  * - Objects not listed succeeded, when the list can be read and every entry points at one of
@@ -41,10 +43,8 @@ function entryFailure(entry: ErrorEntry): Failure {
   const reason = messageOf(entry.message)
   const status = usableStatus(entry.status)
   if (status === undefined) {
-    return failure(
-      UNCONFIRMED_STATUS,
-      `Ortto rejected this event without a usable status (${entry.status === undefined ? 'none given' : JSON.stringify(entry.status)}): ${reason}`
-    )
+    const given = entry.status === undefined ? 'none given' : JSON.stringify(entry.status)
+    return failure(UNCONFIRMED_STATUS, `Ortto rejected this event without a usable status (${given}): ${reason}`)
   }
   return failure(status, `Ortto rejected this event (${status}): ${reason}`)
 }

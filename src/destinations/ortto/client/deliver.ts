@@ -1,25 +1,17 @@
-import {
-  ErrorCodes,
-  InvalidAuthenticationError,
-  MultiStatusResponse,
-  type JSONLikeObject,
-  type RequestClient
-} from '@segment/actions-core'
-import { AUDIENCE_UPDATE_MODES, MAX_REQUEST_BYTES, type BatchPath } from '../constants'
+import { ErrorCodes, InvalidAuthenticationError, MultiStatusResponse } from '@segment/actions-core'
+import type { JSONLikeObject, RequestClient } from '@segment/actions-core'
+import { AUDIENCE_UPDATE_MODES, MAX_REQUEST_BYTES } from '../constants'
+import type { BatchPath } from '../constants'
 import type { Settings } from '../generated-types'
 import type { AudienceRef, WireObject } from '../types'
 import { apiOrigin, redactApiKey } from './api-key'
 import { readBatchAnswer } from './batch-answer'
-import {
-  failure,
-  failureFromStatus,
-  failureFromTransportError,
-  invalidEvent,
-  throwFailure,
-  type Failure
-} from './failures'
-import { READ_ONCE, answerBody, answerValue, readAnswer, type OrttoAnswer } from './answer'
-import { planRequests, type Outgoing, type PlannedRequest } from './requests'
+import { failure, failureFromStatus, failureFromTransportError, invalidEvent, throwFailure } from './failures'
+import type { Failure } from './failures'
+import { READ_ONCE, answerBody, answerValue, readAnswer } from './answer'
+import type { OrttoAnswer } from './answer'
+import { planRequests } from './requests'
+import type { Outgoing, PlannedRequest } from './requests'
 import type { Prepared } from './wire-objects'
 
 /**
@@ -76,11 +68,10 @@ const failAll = (items: Outgoing[], { failure, body }: RequestFailure) =>
   items.map((item): EventOutcome => ({ ok: false, failure, sent: sentOf(item), body }))
 
 /** Events of a batch whose sending stopped early: they fail like the request that stopped it. */
-const notSent = (items: Outgoing[], cause: Failure) =>
-  items.map((): EventOutcome => ({
-    ok: false,
-    failure: { ...cause, message: `Not sent: an earlier request of this batch failed. ${cause.message}` }
-  }))
+function notSent(items: Outgoing[], cause: Failure): EventOutcome[] {
+  const failure = { ...cause, message: `Not sent: an earlier request of this batch failed. ${cause.message}` }
+  return items.map(() => ({ ok: false, failure }))
+}
 
 /** Sends one request and gives each of its objects an outcome. Never throws. */
 async function sendRequest(

@@ -33,7 +33,10 @@ function truncate(text: string): string {
 }
 
 /** An answer as given (text to parse, or JSON already parsed) → its JSON value when it has one. */
-const bodyOf = (answer: unknown): unknown => (typeof answer === 'string' ? (parseJson(answer) ?? answer) : answer)
+function bodyOf(answer: unknown): unknown {
+  if (typeof answer !== 'string') return answer
+  return parseJson(answer) ?? answer
+}
 
 /** Ortto's reason for a whole-request failure, from whichever shape the answer has. */
 export function reasonFrom(answer: unknown): string {
@@ -44,8 +47,10 @@ export function reasonFrom(answer: unknown): string {
     if (typeof error === 'string' && error) return truncate(error)
     if (typeof body.message === 'string' && body.message) return truncate(body.message)
   }
-  const text = (typeof answer === 'string' ? answer : (JSON.stringify(body) ?? '')).trim()
-  return text ? truncate(text) : 'no reason given'
+  // JSON.stringify gives undefined for undefined, whatever its declared type says.
+  const text: string | undefined = typeof answer === 'string' ? answer : JSON.stringify(body)
+  const trimmed = text === undefined ? '' : text.trim()
+  return trimmed ? truncate(trimmed) : 'no reason given'
 }
 
 /**

@@ -3,15 +3,31 @@ import { ORTTO_NAMESPACE } from '../constants'
 import type { ActivityObject, AudienceRef, ContactObject, OrttoLocation } from '../types'
 import type { Payload as ContactPayload } from '../upsertContact/generated-types'
 import type { Payload as ActivityPayload } from '../trackActivity/generated-types'
-import { invalidEvent, type Failure } from './failures'
+import { invalidEvent } from './failures'
+import type { Failure } from './failures'
 
 /**
  * Turns one mapped payload into the object Ortto reads, or says why it must not be sent.
  * Bodies are built key by key, so mapping-only fields (enable_batching, batch_size,
  * audience_update_mode) never reach the wire, and the payload itself is never mutated.
  */
-export type Prepared<T> =
-  { kind: 'send'; object: T } | { kind: 'skip'; reason: string } | { kind: 'invalid'; failure: Failure }
+export type Prepared<T> = ToSend<T> | ToSkip | Invalid
+
+interface ToSend<T> {
+  kind: 'send'
+  object: T
+}
+
+/** Acknowledged without a request (an event Ortto itself sent). */
+interface ToSkip {
+  kind: 'skip'
+  reason: string
+}
+
+interface Invalid {
+  kind: 'invalid'
+  failure: Failure
+}
 
 /** The string when it has a non-space character (tested without allocating a trimmed copy). */
 const nonBlank = (value: unknown): string | undefined =>
@@ -28,7 +44,7 @@ function keyValues(value: unknown): Record<string, unknown> | undefined {
   let kept = 0
   let dropped = 0
   for (const key in entries) {
-    if (!Object.hasOwn(entries, key)) continue
+    if (!Object.prototype.hasOwnProperty.call(entries, key)) continue
     if (key === '' || entries[key] === undefined) dropped++
     else kept++
   }
@@ -55,16 +71,11 @@ function location(value: ContactPayload['location']): OrttoLocation | undefined 
 /** Already UTC ISO 8601 with milliseconds (what Segment's libraries send), its fields captured. */
 const CANONICAL_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{3}Z$/
 
-const THIRTY_DAY_MONTHS = new Set([4, 6, 9, 11])
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
-const daysIn = (year: number, month: number) =>
-  month === 2
-    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
-      ? 29
-      : 28
-    : THIRTY_DAY_MONTHS.has(month)
-      ? 30
-      : 31
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+
+const daysIn = (year: number, month: number) => (month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1])
 
 /** UTC ISO 8601 with milliseconds, whatever offset the timestamp arrived in. */
 function utcTimestamp(value: string): string | undefined {
