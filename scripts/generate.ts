@@ -1,7 +1,6 @@
 /**
  * Produces every file derived from the destination definition:
- *   - `generated-types.ts` for the settings, each action's payload and the shared hook;
- *   - `src/destinations/ortto/metadata.json`, the catalog payload Segment's tooling reads;
+ *   - the `generated-types.ts` files and `metadata.json` Segment's CLI writes (generated-files.ts);
  *   - the field tables in README.md (between the `generated:` markers).
  *
  * `node dist/scripts/generate.js` writes them; `--check` writes nothing and exits 1 when any
@@ -10,52 +9,14 @@
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fieldsToJsonSchema, type InputField } from '@segment/actions-core'
-import { compile, type JSONSchema } from 'json-schema-to-typescript'
 import * as prettier from 'prettier'
 import destination from '../src/destinations/ortto'
-import { associateAudienceHook } from '../src/destinations/ortto/hooks/associate-audience'
-import { catalogMetadata } from './metadata'
+import { generatedFiles } from './generated-files'
 import { readmeTables } from './readme-tables'
 
 const ROOT = path.resolve(__dirname, '..', '..')
 const DESTINATION_DIR = path.join(ROOT, 'src/destinations/ortto')
-const BANNER = '// Generated file. DO NOT MODIFY IT BY HAND.'
 const README = path.join(ROOT, 'README.md')
-
-/**
- * Like the upstream CLI: titles and enums are dropped before compiling, or every field would
- * become an exported type alias of its own.
- */
-function stripTitlesAndEnums(schema: JSONSchema): JSONSchema {
-  if (Array.isArray(schema)) return schema.map(stripTitlesAndEnums)
-  if (typeof schema !== 'object' || schema === null) return schema
-  const result: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === 'title' || key === 'enum') continue
-    result[key] = typeof value === 'object' && value !== null ? stripTitlesAndEnums(value as JSONSchema) : value
-  }
-  return result
-}
-
-async function interfaceFor(name: string, fields: Record<string, InputField>): Promise<string> {
-  const schema = stripTitlesAndEnums(fieldsToJsonSchema(fields, { tsType: true }))
-  return compile(schema, name, { bannerComment: '', format: false })
-}
-
-async function typesFile(interfaces: Array<[string, Record<string, InputField>]>): Promise<string> {
-  const compiled = await Promise.all(interfaces.map(([name, fields]) => interfaceFor(name, fields)))
-  return `${BANNER}\n\n${compiled.join('\n')}`
-}
-
-/** Hook outputs are declared as `outputTypes`; they compile like input fields. */
-function outputFields(): Record<string, InputField> {
-  const fields: Record<string, InputField> = {}
-  for (const [key, output] of Object.entries(associateAudienceHook.outputTypes ?? {})) {
-    fields[key] = { ...output, type: output.type as InputField['type'] }
-  }
-  return fields
-}
 
 const MARK_START = '<!-- generated:fields start (npm run generate) -->'
 const MARK_END = '<!-- generated:fields end -->'
@@ -71,23 +32,7 @@ async function readmeWithTables(): Promise<string> {
 }
 
 async function expectedFiles(): Promise<Map<string, string>> {
-  const files = new Map<string, string>()
-  const auth = destination.authentication?.fields ?? {}
-  files.set(
-    path.join(DESTINATION_DIR, 'generated-types.ts'),
-    await typesFile([['Settings', auth as Record<string, InputField>]])
-  )
-  for (const [slug, action] of Object.entries(destination.actions)) {
-    files.set(path.join(DESTINATION_DIR, slug, 'generated-types.ts'), await typesFile([['Payload', action.fields]]))
-  }
-  files.set(
-    path.join(DESTINATION_DIR, 'hooks', 'generated-types.ts'),
-    await typesFile([
-      ['OnMappingSaveInputs', (associateAudienceHook.inputFields ?? {}) as Record<string, InputField>],
-      ['OnMappingSaveOutputs', outputFields()]
-    ])
-  )
-  files.set(path.join(DESTINATION_DIR, 'metadata.json'), JSON.stringify(catalogMetadata(destination), null, 2))
+  const files = await generatedFiles(destination, DESTINATION_DIR)
   files.set(README, await readmeWithTables())
 
   // Formatted with the repository's own Prettier settings, so `prettier --check` agrees.

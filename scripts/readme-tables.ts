@@ -68,7 +68,15 @@ export function readmeTables<Settings>(destination: DestinationDefinition<Settin
     const trigger = 'subscribe' in preset ? code(preset.subscribe) : ''
     parts.push(`| ${[preset.name ?? '', trigger, code(preset.partnerAction)].map(cell).join(' | ')} |`)
   }
-  for (const [slug, action] of Object.entries(destination.actions)) {
+  const actions = Object.entries(destination.actions)
+  for (const [slug, action] of actions) {
+    // A hidden action that only keeps an old key alive gets a line, not a second copy of its tables.
+    const twin = action.hidden ? actions.find(([other, a]) => other !== slug && a.fields === action.fields) : undefined
+    if (twin) {
+      parts.push('', `### ${action.title} (${code(slug)}, hidden)`, '')
+      parts.push(`Hidden from new mappings; the same fields, hook and delivery as ${code(twin[0])}.`)
+      continue
+    }
     parts.push('', `### ${action.title} (${code(slug)})`, '', action.description, '')
     if (action.defaultSubscription) parts.push(`Default trigger: ${code(action.defaultSubscription)}.`, '')
     parts.push(fieldTable(action.fields))

@@ -77,7 +77,11 @@ export function loadMappingFile<S>(file: string, definition: DestinationDefiniti
     if (!isRecord(entry)) throw new MappingFileError(file, `${where} is not an object`)
     const { partnerAction, subscribe, mapping, name } = entry
     if (typeof partnerAction !== 'string' || !Object.hasOwn(definition.actions, partnerAction)) {
-      const known = Object.keys(definition.actions).join(', ')
+      // Hidden actions (old keys kept for saved mappings) are accepted but not offered.
+      const known = Object.entries(definition.actions)
+        .filter(([, action]) => !action.hidden)
+        .map(([key]) => key)
+        .join(', ')
       throw new MappingFileError(
         file,
         `${where} has partnerAction ${JSON.stringify(partnerAction)}; use one of ${known}`

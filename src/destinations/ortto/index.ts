@@ -1,4 +1,5 @@
-import { defaultValues, InvalidAuthenticationError, type DestinationDefinition } from '@segment/actions-core'
+import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
+import type { DestinationDefinition } from '@segment/actions-core'
 import { apiOrigin } from './client'
 import { failureFromStatus } from './client/failures'
 import { READ_ONCE, answerValue, readAnswer } from './client/answer'
@@ -6,6 +7,7 @@ import { API_PATHS } from './constants'
 import type { Settings } from './generated-types'
 import trackActivity from './trackActivity'
 import upsertContact from './upsertContact'
+import upsertContactProfile from './upsertContactProfile'
 
 const destination: DestinationDefinition<Settings> = {
   name: 'Ortto (Actions)',
@@ -57,7 +59,9 @@ const destination: DestinationDefinition<Settings> = {
   ],
   actions: {
     upsertContact,
-    trackActivity
+    trackActivity,
+    // Hidden: today's catalog key of upsertContact, kept so saved subscriptions keep delivering.
+    upsertContactProfile
   }
 }
 

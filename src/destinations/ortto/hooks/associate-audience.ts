@@ -1,17 +1,14 @@
-import {
-  ErrorCodes,
-  InvalidAuthenticationError,
-  type ActionDefinition,
-  type ActionHookResponse,
-  type RequestClient
-} from '@segment/actions-core'
+import { ErrorCodes, InvalidAuthenticationError } from '@segment/actions-core'
+import type { ActionDefinition, ActionHookResponse, RequestClient } from '@segment/actions-core'
 import { API_PATHS } from '../constants'
 import type { Settings } from '../generated-types'
 import { apiOrigin, redactApiKey } from '../client/api-key'
 import { failureFromStatus, failureFromTransportError } from '../client/failures'
 import { isRecord } from '../client/json'
-import { READ_ONCE, answerValue, readAnswer, type OrttoAnswer } from '../client/answer'
-import type { OnMappingSaveInputs, OnMappingSaveOutputs } from './generated-types'
+import { READ_ONCE, answerValue, readAnswer } from '../client/answer'
+import type { OrttoAnswer } from '../client/answer'
+// Every action's generated types declare the same hook types; any one of them will do.
+import type { OnMappingSaveInputs, OnMappingSaveOutputs } from '../upsertContact/generated-types'
 
 type Response = ActionHookResponse<OnMappingSaveOutputs>
 

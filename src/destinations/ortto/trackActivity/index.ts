@@ -4,8 +4,7 @@ import { API_PATHS } from '../constants'
 import { contactFields } from '../fields'
 import type { Settings } from '../generated-types'
 import { associateAudienceHook } from '../hooks/associate-audience'
-import type { OnMappingSaveInputs, OnMappingSaveOutputs } from '../hooks/generated-types'
-import type { Payload } from './generated-types'
+import type { OnMappingSaveInputs, OnMappingSaveOutputs, Payload } from './generated-types'
 
 const action: ActionDefinition<Settings, Payload, undefined, OnMappingSaveInputs, OnMappingSaveOutputs> = {
   title: 'Track Activity',
