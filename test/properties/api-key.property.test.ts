@@ -1,5 +1,5 @@
 /**
- * Property tests of the API key handling (client/api-key.ts), ORTTO_API.md "Hosts and keys":
+ * Property tests of the API key handling (client/api-key.ts), docs/ortto-api.md, "Keys and hosts":
  * a key either yields one of Ortto's regional hosts, built only from a–z, or is refused with
  * an InvalidAuthenticationError that does not repeat it; and a redacted text never contains a
  * well-formed key it was given.

@@ -3,7 +3,7 @@
  * through `deliver()` with a real actions-core request client and nock: any status (1xx–5xx),
  * any body (random JSON, multi-status lists, text, empty, megabytes), any content type, the API
  * key echoed in any form. Every payload must get exactly one outcome; an outcome is "delivered"
- * exactly when the answer says so (ORTTO_API.md, "Batch answers"); nothing throws; the key
+ * exactly when the answer says so (docs/ortto-api.md, "Batch answers"); nothing throws; the key
  * never shows in an outcome.
  *
  * 1xx answers cannot come through nock 14 (its fetch Response rejects a status below 200 and
@@ -19,7 +19,7 @@ import { createRequestClient, type RequestClient } from '@segment/actions-core'
 import { deliver, type EventOutcome, type Route } from '../../src/destinations/ortto/client/deliver'
 import { prepareActivity, prepareContact } from '../../src/destinations/ortto/client/wire-objects'
 import type { WireObject } from '../../src/destinations/ortto/types'
-import { API_KEY, ORIGIN, eventFor, runBatch } from '../helpers/ortto'
+import { API_KEY, ORIGIN, eventFor, runBatch } from '../../src/destinations/ortto/__tests__/__helpers__/ortto'
 import {
   answerSpec,
   brief,
@@ -380,7 +380,7 @@ describe('deliver: answers of any size (a 207 for 500 objects easily passes 16 K
 
 /**
  * An answer that hides its list of errors (or an entry's index) under a key such as
- * `__proto__`: plain JSON, where that key is an ordinary own property. Per ORTTO_API.md the
+ * `__proto__`: plain JSON, where that key is an ordinary own property. Per docs/ortto-api.md the
  * hidden list is not a list of errors at all (a 207 without one confirms nothing) and a hidden
  * index points at no object.
  */

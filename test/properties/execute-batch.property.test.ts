@@ -17,7 +17,15 @@ import { createRequestClient, createTestIntegration, type JSONObject, type Segme
 import definition from '../../src/destinations/ortto'
 import { deliver } from '../../src/destinations/ortto/client/deliver'
 import { prepareContact } from '../../src/destinations/ortto/client/wire-objects'
-import { API_KEY, ORIGIN, eventFor, mappingFor, pathOf, runBatch, type ActionSlug } from '../helpers/ortto'
+import {
+  API_KEY,
+  ORIGIN,
+  eventFor,
+  mappingFor,
+  pathOf,
+  runBatch,
+  type ActionSlug
+} from '../../src/destinations/ortto/__tests__/__helpers__/ortto'
 import {
   MAX_OBJECTS_PER_REQUEST,
   MAX_REQUEST_BYTES,

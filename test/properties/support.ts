@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the property tests: a model of Ortto's answers (ORTTO_API.md, "Batch answers"),
+ * Shared pieces of the property tests: a model of Ortto's answers (docs/ortto-api.md, "Batch answers"),
  * the oracle that says which outcome an answer justifies for each object of a request, a nock
  * stand-in that records every request body and answer, and a scan for the API key.
  *
@@ -91,7 +91,7 @@ export const wellFormedKey = fc
   })
   .map(({ env, region, secret }) => `${env}${region}-${secret}`)
 
-/** The origin Ortto serves a well-formed key from (ORTTO_API.md, "Hosts and keys"). */
+/** The origin Ortto serves a well-formed key from (docs/ortto-api.md, "Keys and hosts"). */
 export function originOf(key: string): string {
   const domain = key[0] === 'p' ? 'ortto.app' : 'ortto-stg.app'
   return `https://segment-action-api-${key.slice(1, 3)}.${domain}`

@@ -296,6 +296,15 @@ describe('loadMappingFile', () => {
     expect([purchases.matches(order), purchases.matches(other)]).toEqual([true, false])
   })
 
+  it('takes a subscription saved under the hidden catalog key upsertContactProfile', () => {
+    const file = writeJson(temp.file('mappings.json'), [
+      { partnerAction: 'upsertContactProfile', subscribe: 'type = "identify"' }
+    ])
+    const [saved] = loadMappingFile(file, definition)
+    expect(saved.partnerAction).toBe('upsertContactProfile')
+    expect(saved.mapping).toEqual(defaultValues(definition.actions.upsertContactProfile.fields))
+  })
+
   it('delivers with the overrides of the mapping file, end to end', async () => {
     const mappingsFile = writeJson(temp.file('mappings.json'), [
       {

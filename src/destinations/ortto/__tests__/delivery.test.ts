@@ -14,7 +14,7 @@ import {
   runBatch,
   settings,
   stubOrtto
-} from '../../../../test/helpers/ortto'
+} from './__helpers__/ortto'
 
 const RATE_LIMIT_BODY = { error: { code: 'rate-limit', message: 'rate limit', 'try-in-seconds': 10 } }
 
@@ -217,15 +217,9 @@ describe.each(ACTIONS)('$slug', ({ slug, path }) => {
     it('uses the key from the settings; no environment variable can replace it', async () => {
       process.env.ORTTO_API_KEY = 'pus-from-the-environment'
       process.env.API_KEY = 'pus-from-the-environment'
-      let authorization: string | undefined
-      nock(ORIGIN)
-        .post(path)
-        .reply(function () {
-          authorization = this.req.headers.authorization
-          return [200, {}]
-        })
+      const ortto = nock(ORIGIN).post(path).matchHeader('authorization', `Bearer ${settings.api_key}`).reply(200, {})
       await expect(runBatch(slug, [eventFor(slug)])).resolves.toMatchObject([{ status: 200 }])
-      expect(authorization).toBe(`Bearer ${settings.api_key}`)
+      expect(ortto.isDone()).toBe(true)
     })
 
     it('goes to the staging host for an s-key and to ORTTO_LOCAL_ENDPOINT when set', async () => {

@@ -1,7 +1,8 @@
 import nock from 'nock'
-import { createTestEvent, defaultValues, Destination, type JSONObject } from '@segment/actions-core'
+import { createTestEvent, defaultValues, Destination } from '@segment/actions-core'
+import type { JSONObject } from '@segment/actions-core'
 import definition from '../index'
-import { API_KEY, ORIGIN, settings } from '../../../../test/helpers/ortto'
+import { API_KEY, ORIGIN, settings } from './__helpers__/ortto'
 
 describe('Ortto (Actions) definition', () => {
   it('is the cloud destination the catalog lists', () => {
@@ -9,8 +10,32 @@ describe('Ortto (Actions) definition', () => {
     expect(definition.authentication?.fields).toEqual({
       api_key: { label: 'API Key', description: 'Ortto API key', type: 'password', required: true }
     })
-    expect(Object.keys(definition.actions).sort()).toEqual(['trackActivity', 'upsertContact'])
+    expect(Object.keys(definition.actions).sort()).toEqual(['trackActivity', 'upsertContact', 'upsertContactProfile'])
   })
+
+  it('keeps today’s catalog key upsertContactProfile as a hidden twin of upsertContact', () => {
+    const { upsertContact, upsertContactProfile } = definition.actions
+    expect(upsertContactProfile.hidden).toBe(true)
+    expect(upsertContact.hidden).toBeUndefined()
+    expect(upsertContactProfile.fields).toBe(upsertContact.fields)
+    expect(upsertContactProfile.hooks).toBe(upsertContact.hooks)
+    expect(upsertContactProfile.perform).toBe(upsertContact.perform)
+    expect(upsertContactProfile.performBatch).toBe(upsertContact.performBatch)
+  })
+
+  it.each(['trackActivity', 'upsertContact', 'upsertContactProfile'])(
+    'makes no field of %s newly required (only what today’s catalog entry requires)',
+    (slug) => {
+      const required = Object.entries(definition.actions[slug].fields)
+        .filter(([, field]) => field.required !== undefined && field.required !== false)
+        .map(([key, field]) => [key, field.required])
+      expect(required).toEqual([
+        ['user_id', { conditions: [{ fieldKey: 'anonymous_id', operator: 'is', value: undefined }] }],
+        ['anonymous_id', { conditions: [{ fieldKey: 'user_id', operator: 'is', value: undefined }] }],
+        ...(slug === 'trackActivity' ? [['event', true]] : [])
+      ])
+    }
+  )
 
   it('has the two automatic presets, mapped with each action’s default values', () => {
     expect(definition.presets).toEqual([
@@ -80,5 +105,19 @@ describe('onBatch with the presets as subscriptions (how Segment’s runtime cal
       [400, 200]
     ])
     expect(identify.isDone() && track.isDone()).toBe(true)
+  })
+
+  it('delivers a subscription saved under the old catalog key upsertContactProfile', async () => {
+    const identify = nock(ORIGIN).post('/v1/identify').reply(200, {})
+    const destination = new Destination(definition)
+    const saved = {
+      partnerAction: 'upsertContactProfile',
+      subscribe: 'type = "identify"',
+      mapping: defaultValues(definition.actions.upsertContactProfile.fields)
+    }
+    const event = createTestEvent({ type: 'identify', userId: 'ada', traits: { plan: 'pro' } })
+    const results = await destination.onBatch([event], { ...settings, subscriptions: [saved] } as unknown as JSONObject)
+    expect(results.map((r) => r.multistatus?.map((m) => m.status))).toEqual([[200]])
+    expect(identify.isDone()).toBe(true)
   })
 })

@@ -1,26 +1,35 @@
-/** Shared fixtures for the destination's tests: settings, mappings, events and Ortto stubs. */
+/**
+ * Shared fixtures for the destination's tests: settings, mappings, events and Ortto stubs. They
+ * live inside the folder (and use only jest, nock and actions-core) so the folder's tests run
+ * unchanged in Segment's action-destinations repository.
+ */
 import nock from 'nock'
-import {
-  createTestEvent,
-  createTestIntegration,
-  defaultValues,
-  type JSONObject,
-  type SegmentEvent
-} from '@segment/actions-core'
-import definition from '../../src/destinations/ortto'
-import type { Settings } from '../../src/destinations/ortto/generated-types'
+import { createTestEvent, createTestIntegration, defaultValues } from '@segment/actions-core'
+import type { JSONObject, SegmentEvent } from '@segment/actions-core'
+import definition from '../../index'
+import type { Settings } from '../../generated-types'
 
 export const API_KEY = 'pau-test-secret-key-0001'
 export const ORIGIN = 'https://segment-action-api-au.ortto.app'
 export const settings: Settings = { api_key: API_KEY }
 
-export type ActionSlug = 'trackActivity' | 'upsertContact'
-export const ACTIONS: Array<{ slug: ActionSlug; path: string; type: 'track' | 'identify' }> = [
-  { slug: 'trackActivity', path: '/v1/track', type: 'track' },
-  { slug: 'upsertContact', path: '/v1/identify', type: 'identify' }
-]
+export type ContactSlug = 'upsertContact' | 'upsertContactProfile'
+export type ActionSlug = 'trackActivity' | ContactSlug
+
+/** `upsertContactProfile` is today's catalog key of `upsertContact`: it must behave the same in every test. */
+export const CONTACT_ACTIONS: ContactSlug[] = ['upsertContact', 'upsertContactProfile']
 
 export const pathOf = (slug: ActionSlug) => (slug === 'trackActivity' ? '/v1/track' : '/v1/identify')
+
+export const ACTIONS: Array<{ slug: ActionSlug; path: string }> = (
+  ['trackActivity', ...CONTACT_ACTIONS] as ActionSlug[]
+).map((slug) => ({ slug, path: pathOf(slug) }))
+
+/** A request header as one string: nock 13 gives interceptors arrays (`['Bearer …']`), nock 14 strings. */
+export function headerOf(headers: Record<string, unknown>, name: string): string | undefined {
+  const value = headers[name.toLowerCase()] as string | string[] | undefined
+  return Array.isArray(value) ? value.join(', ') : value
+}
 
 /** The action's preset mapping, optionally linked to an audience the way a saved hook links it. */
 export function mappingFor(

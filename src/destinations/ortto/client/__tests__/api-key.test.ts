@@ -1,7 +1,7 @@
 import { InvalidAuthenticationError } from '@segment/actions-core'
 import { apiOrigin, isWellFormedApiKey, parseApiKey, redactApiKey } from '../api-key'
 import { LOCAL_ENDPOINT_ENV } from '../../constants'
-import { thrownBy } from '../../../../../test/helpers/ortto'
+import { thrownBy } from '../../__tests__/__helpers__/ortto'
 
 /** What every rejection says to do, whatever was wrong with the key. */
 const HOW_TO_FIX = 'Copy the key again from your Segment (Actions) data source in Ortto'

@@ -1,5 +1,5 @@
-import fc from 'fast-check'
-import { readBatchAnswer, type Verdict } from '../batch-answer'
+import { readBatchAnswer } from '../batch-answer'
+import { expectWellFormed } from '../../__tests__/__helpers__/verdicts'
 
 type Expected = { ok: true } | { ok: false; status: number; errortype: string; message: string }
 
@@ -34,33 +34,6 @@ const unreadable207 = (why: 'a body that is not JSON' | 'no list of errors'): Ex
 })
 
 const times = <T>(count: number, value: T): T[] => Array.from({ length: count }, () => value)
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-
-/** What breaks the invariants every answer keeps, whatever Ortto sent (empty when none). */
-function problemsOf(verdicts: Verdict[], sentCount: number): string[] {
-  const problems = verdicts.length === sentCount ? [] : [`${verdicts.length} verdicts for ${sentCount} objects`]
-  verdicts.forEach((verdict, i) => {
-    if (verdict.ok) {
-      if (Object.keys(verdict).length !== 1) problems.push(`${i}: an ok verdict with more than ok`)
-      return
-    }
-    if (!Object.keys(verdict).every((key) => ['ok', 'failure', 'entry'].includes(key))) {
-      problems.push(`${i}: unexpected keys ${Object.keys(verdict).join(',')}`)
-    }
-    const { status, errortype, message } = verdict.failure
-    if (Object.keys(verdict.failure).length !== 3) problems.push(`${i}: failure keys`)
-    if (!(Number.isInteger(status) && status >= 400 && status <= 599)) problems.push(`${i}: status ${status}`)
-    if (!(typeof errortype === 'string' && errortype.length > 0)) problems.push(`${i}: errortype`)
-    if (!(typeof message === 'string' && message.length > 0)) problems.push(`${i}: message`)
-  })
-  return problems
-}
-
-function expectWellFormed(verdicts: Verdict[], sentCount: number): void {
-  expect(problemsOf(verdicts, sentCount)).toEqual([])
-}
 
 /** Reads the answer, checks the invariants, and returns the verdicts without raw entries. */
 function read(status: number, body: unknown, sentCount: number): Expected[] {
@@ -235,86 +208,5 @@ describe('readBatchAnswer: the message of an entry', () => {
   ])('is shown when %s', (_case, message, shown) => {
     const raw = message === undefined ? { index: 0, status: 400 } : entry(0, 400, message)
     expect(read(207, { errors: [raw] }, 1)).toEqual([rejected(400, 'BAD_REQUEST', shown)])
-  })
-})
-
-describe('readBatchAnswer: property over any body', () => {
-  const usableStatus = (status: unknown): status is number =>
-    typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599
-
-  /** Independent statement of the contract: ok only when the body gives no reason to doubt. */
-  function expectedOutcome(status: number, body: unknown, sentCount: number): Array<true | number> {
-    const list = isObject(body) ? body.errors : undefined
-    if (!Array.isArray(list)) return times(sentCount, status === 207 ? 502 : true)
-    const firstEntry = new Map<number, Record<string, unknown>>()
-    let everyEntryNamesAnObject = true
-    for (const item of list as unknown[]) {
-      const index = isObject(item) ? item.index : undefined
-      if (isObject(item) && typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < sentCount) {
-        if (!firstEntry.has(index)) firstEntry.set(index, item)
-      } else {
-        everyEntryNamesAnObject = false
-      }
-    }
-    return Array.from({ length: sentCount }, (_, i) => {
-      const listed = firstEntry.get(i)
-      if (listed) return usableStatus(listed.status) ? listed.status : 502
-      return everyEntryNamesAnObject ? true : 502
-    })
-  }
-
-  const check = (status: number, body: unknown, sentCount: number) => {
-    const verdicts = readBatchAnswer(status, body, sentCount)
-    expectWellFormed(verdicts, sentCount)
-    expect(verdicts.map((v) => (v.ok ? true : v.failure.status))).toEqual(expectedOutcome(status, body, sentCount))
-  }
-
-  const statusArb = fc.oneof(fc.constant(207), fc.integer({ min: 200, max: 299 }))
-
-  it('never throws and answers once per object for any JSON body', () => {
-    fc.assert(
-      fc.property(statusArb, fc.jsonValue(), fc.integer({ min: 0, max: 600 }), (status, body, sentCount) => {
-        check(status, body, sentCount)
-      }),
-      { numRuns: 300 }
-    )
-  })
-
-  it('never throws and answers once per object for bodies shaped like batch answers', () => {
-    const answerArb = fc.integer({ min: 0, max: 600 }).chain((sentCount) => {
-      const indexArb = fc.oneof(
-        { weight: 6, arbitrary: fc.integer({ min: 0, max: Math.max(0, sentCount - 1) }) },
-        { weight: 1, arbitrary: fc.integer({ min: -3, max: sentCount + 3 }) },
-        { weight: 1, arbitrary: fc.double() },
-        { weight: 1, arbitrary: fc.jsonValue() }
-      )
-      const entryArb = fc.oneof(
-        {
-          weight: 8,
-          arbitrary: fc.record(
-            {
-              index: indexArb,
-              status: fc.oneof(fc.integer({ min: 0, max: 700 }), fc.jsonValue()),
-              message: fc.jsonValue()
-            },
-            { requiredKeys: ['index'] }
-          )
-        },
-        { weight: 1, arbitrary: fc.jsonValue() }
-      )
-      const bodyArb = fc.oneof(
-        { weight: 6, arbitrary: fc.record({ errors: fc.array(entryArb, { maxLength: 12 }) }) },
-        { weight: 1, arbitrary: fc.record({ errors: fc.jsonValue() }) },
-        { weight: 1, arbitrary: fc.constant(undefined) },
-        { weight: 1, arbitrary: fc.jsonValue() }
-      )
-      return fc.tuple(statusArb, bodyArb, fc.constant(sentCount))
-    })
-    fc.assert(
-      fc.property(answerArb, ([status, body, sentCount]) => {
-        check(status, body, sentCount)
-      }),
-      { numRuns: 300 }
-    )
   })
 })

@@ -1,12 +1,16 @@
 import nock from 'nock'
-import { createRequestClient, type RequestClient, type RequestOptions } from '@segment/actions-core'
+import { createRequestClient } from '@segment/actions-core'
+import type { RequestClient, RequestOptions } from '@segment/actions-core'
 import { API_PATHS, LOCAL_ENDPOINT_ENV, MAX_REQUEST_BYTES } from '../../constants'
 import type { Payload as ActivityPayload } from '../../trackActivity/generated-types'
 import type { Payload as ContactPayload } from '../../upsertContact/generated-types'
 import type { ActivityObject, ContactObject } from '../../types'
-import { deliver, type DeliveryInput, type EventOutcome, type Route } from '../deliver'
-import { isRetryableStatus, type Failure } from '../failures'
+import { deliver } from '../deliver'
+import type { DeliveryInput, EventOutcome, Route } from '../deliver'
+import { isRetryableStatus } from '../failures'
+import type { Failure } from '../failures'
 import { prepareActivity, prepareContact } from '../wire-objects'
+import { headerOf } from '../../__tests__/__helpers__/ortto'
 
 const KEY = 'pau-deliver-s3cret'
 const ORIGIN = 'https://segment-action-api-au.ortto.app'
@@ -139,8 +143,8 @@ describe('deliver: chunking', () => {
     expect(requests.map((r) => r.objects.length)).toEqual([500, 1])
     expect(requests.flatMap(userIds)).toEqual(payloads.map((p) => p.user_id))
     for (const captured of requests) {
-      expect(captured.headers.authorization).toBe(`Bearer ${KEY}`)
-      expect(captured.headers['content-type']).toBe('application/json')
+      expect(headerOf(captured.headers, 'authorization')).toBe(`Bearer ${KEY}`)
+      expect(headerOf(captured.headers, 'content-type')).toBe('application/json')
     }
     expectOnePerPayload(outcomes, 501)
     expect(outcomes).toEqual(payloads.map((p) => okOutcome(p)))

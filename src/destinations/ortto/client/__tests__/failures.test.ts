@@ -13,12 +13,12 @@ import {
   isRetryableStatus,
   reasonFrom,
   retryAfterSeconds,
-  throwFailure,
-  type Failure
+  throwFailure
 } from '../failures'
-import { thrownBy } from '../../../../../test/helpers/ortto'
+import type { Failure } from '../failures'
+import { thrownBy } from '../../__tests__/__helpers__/ortto'
 
-/** Ortto's documented rate-limit answer (ORTTO_API.md, "Limits Ortto documents"). */
+/** Ortto's documented rate-limit answer: a 429 whose body alone says when to come back. */
 const RATE_LIMIT_BODY = JSON.stringify({ error: { code: 'rate-limit', message: 'rate limit', 'try-in-seconds': 10 } })
 
 describe('reasonFrom', () => {

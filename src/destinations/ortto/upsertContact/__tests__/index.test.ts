@@ -1,9 +1,8 @@
-import { eventFor, mappingFor, runBatch, stubOrtto } from '../../../../../test/helpers/ortto'
+import { CONTACT_ACTIONS, eventFor, mappingFor, runBatch, stubOrtto } from '../../__tests__/__helpers__/ortto'
 
-const slug = 'upsertContact'
 const path = '/v1/identify'
 
-describe('Upsert Contact', () => {
+describe.each(CONTACT_ACTIONS)('Upsert Contact (%s)', (slug) => {
   it('sends exactly the contact keys of the contract, built from the default mapping', async () => {
     const ortto = stubOrtto(path, [200, {}])
     const event = eventFor(slug, {
