@@ -8,7 +8,7 @@ import { SandboxStore } from './store'
 import type { Sandbox, SandboxOptions } from './types'
 
 /**
- * The Ortto sandbox: a real HTTP server on loopback that speaks ORTTO_API.md, keeps what it
+ * The Ortto sandbox: a real HTTP server on loopback that speaks Ortto's API (docs/ortto-api.md), keeps what it
  * receives, can inject faults, and lets tests and people look inside through /sandbox/*.
  */
 

@@ -1,6 +1,6 @@
 /**
  * Ortto limits the sandbox enforces that the destination's constants.ts does not define
- * (ORTTO_API.md, "Limits Ortto documents"). The shared ones (MAX_REQUEST_BYTES,
+ * (docs/ortto-api.md, "Limits"). The shared ones (MAX_REQUEST_BYTES,
  * MAX_OBJECTS_PER_REQUEST) are imported from there, never repeated here.
  */
 

@@ -12,7 +12,7 @@ import type { FaultOptions, SandboxStats } from './types'
 import { validateActivity, validateContact } from './validation'
 
 /**
- * The router: Ortto's API under /v1 (ORTTO_API.md) and the sandbox's own inspection routes
+ * The router: Ortto's API under /v1 (docs/ortto-api.md) and the sandbox's own inspection routes
  * under /sandbox. Plain `(req, res)`, so it can run in its own server or be mounted in another.
  */
 

@@ -8,7 +8,7 @@ import type { AudienceChange, ObjectProblem, ValidActivity, ValidContact } from 
  * through a Map (contacts by user_id and anonymous_id, activities by message_id + timestamp,
  * audiences by id and name), so applying an object costs the same with 10 or 100,000 stored.
  *
- * Identity rules (ORTTO_API.md does not say; these are the sandbox's choices):
+ * Identity rules (Ortto documents none; these are the sandbox's choices):
  * - An object is located by user_id first, else by anonymous_id.
  * - An anonymous contact later seen with its anonymous_id and a user_id gains that user_id.
  * - When user_id and anonymous_id locate two different contacts and the anonymous one has no

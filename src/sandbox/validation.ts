@@ -3,7 +3,7 @@ import { AUDIENCE_UPDATE_MODES, ORTTO_NAMESPACE, type AudienceUpdateMode } from 
 import { MAX_ACTIVITY_BYTES, MAX_TEXT_LENGTH } from './limits'
 
 /**
- * Per-object rules of ORTTO_API.md for `/v1/identify` and `/v1/track`. Each object either
+ * Per-object rules of Ortto (docs/ortto-api.md) for `/v1/identify` and `/v1/track`. Each object either
  * passes (and comes back in a typed shape the store can apply without re-checking) or fails
  * with the status and reason Ortto would put in its 207 `errors` entry. Only the first problem
  * of an object is reported, as one entry per object is what the contract allows.
@@ -175,7 +175,7 @@ export function validateActivity(raw: unknown): Validation<ValidActivity> {
   if (!isNonBlank(event)) return invalid('event is required (a non-blank string)')
   const namespace = optionalString(object, 'namespace')
   if (!namespace.ok) return namespace
-  // The client must never send Ortto's own events back (ORTTO_API.md); one that does is a loop bug.
+  // The client must never send Ortto's own events back (docs/ortto-api.md); one that does is a loop bug.
   if (namespace.value?.trim().toLowerCase() === ORTTO_NAMESPACE) {
     return invalid(`activities from namespace "${ORTTO_NAMESPACE}" came from Ortto and must not be sent back`)
   }
