@@ -19,8 +19,17 @@ const MAX_CLI_BYTES = 4 * 1024 * 1024
 /** Default for `requestTimeoutMs`. */
 const REQUEST_TIMEOUT_MS = 30_000
 
-/** Origins allowed to call from a browser: Segment's app, where the hosted Actions Tester runs. */
-const ALLOWED_ORIGINS = new Set(['https://app.segment.com', 'https://app.eu1.segmentapis.com'])
+/**
+ * Origins allowed to call from a browser: exactly those `./bin/run serve` allows (Segment's app in
+ * both regions, its staging app, and a local app on port 8000), where the Actions Tester runs.
+ */
+const ALLOWED_ORIGINS = new Set([
+  'https://app.segment.com',
+  'https://eu1.app.segment.com',
+  'https://app.segment.build',
+  'https://eu1.app.segment.build',
+  'http://localhost:8000'
+])
 
 export interface PipelineServerOptions {
   delivery: DeliveryPipeline

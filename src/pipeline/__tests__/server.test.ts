@@ -390,28 +390,36 @@ describe('CORS', () => {
       }
     })
 
-  it.each(['https://app.segment.com', 'https://app.eu1.segmentapis.com'])(
-    "allows Segment's app origin %s",
-    async (origin) => {
-      const answer = await preflight(origin)
-      expect(answer.status).toBe(204)
-      expect(answer.text).toBe('')
-      expect(answer.headers.get('access-control-allow-origin')).toBe(origin)
-      expect(answer.headers.get('access-control-allow-methods')).toBe('GET, POST, OPTIONS')
-      expect(answer.headers.get('access-control-allow-headers')).toBe('authorization, content-type')
-      expect(answer.headers.get('vary')).toBe('origin')
-    }
-  )
+  it.each([
+    'https://app.segment.com',
+    'https://eu1.app.segment.com',
+    'https://app.segment.build',
+    'https://eu1.app.segment.build',
+    'http://localhost:8000'
+  ])("allows the origin %s, as the CLI's serve does", async (origin) => {
+    const answer = await preflight(origin)
+    expect(answer.status).toBe(204)
+    expect(answer.text).toBe('')
+    expect(answer.headers.get('access-control-allow-origin')).toBe(origin)
+    expect(answer.headers.get('access-control-allow-methods')).toBe('GET, POST, OPTIONS')
+    expect(answer.headers.get('access-control-allow-headers')).toBe('authorization, content-type')
+    expect(answer.headers.get('vary')).toBe('origin')
+  })
 
-  it.each(['https://evil.example.com', 'http://app.segment.com', 'https://app.segment.com.evil.example', 'null'])(
-    'gives no CORS headers to origin %s',
-    async (origin) => {
-      const answer = await preflight(origin)
-      expect(answer.status).toBe(204)
-      expect(answer.headers.get('access-control-allow-origin')).toBeNull()
-      expect(answer.headers.get('access-control-allow-methods')).toBeNull()
-    }
-  )
+  it.each([
+    'https://evil.example.com',
+    // Allowed before; serve does not allow it.
+    'https://app.eu1.segmentapis.com',
+    'http://app.segment.com',
+    'https://app.segment.com.evil.example',
+    'http://localhost:8001',
+    'null'
+  ])('gives no CORS headers to origin %s', async (origin) => {
+    const answer = await preflight(origin)
+    expect(answer.status).toBe(204)
+    expect(answer.headers.get('access-control-allow-origin')).toBeNull()
+    expect(answer.headers.get('access-control-allow-methods')).toBeNull()
+  })
 
   it('puts the allow-origin header on answers and on errors for an allowed origin', async () => {
     const p = pipeline as Pipeline
