@@ -1,149 +1,203 @@
 /**
- * The routes of the action-destinations CLI's `serve` command, with its body shapes, so Segment's
- * hosted Actions Tester and existing curl habits work against this server:
- *   GET  /manifest                      the catalog metadata of the destination
- *   POST /authenticate                  body = settings → testAuthentication
- *   POST /<action>                      {payload, settings, mapping, auth} → executeAction / executeBatch
- *   POST /<action>/hooks/<hook>         {settings, hookInputs} → executeHook
- * Each answer carries the results and the Ortto requests that were made (Authorization redacted).
+ * The routes of the action-destinations CLI's `./bin/run serve`, in its answer shapes, so Segment's
+ * hosted Actions Tester works against this server (README "The action-destinations CLI routes").
+ * One deliberate difference: answers never carry an API key, not even in an exchange's body.
  */
-import {
-  Destination,
-  defaultValues,
-  type DestinationDefinition,
-  type JSONObject,
-  type SegmentEvent
-} from '@segment/actions-core'
-import { isRecord, parseJson } from '../destinations/ortto/client/json'
-import type { Settings } from '../destinations/ortto/generated-types'
-import metadata from '../destinations/ortto/metadata.json'
+import type { Destination, DestinationDefinition, OAuth2ClientCredentials } from '@segment/actions-core'
+import { isRecord } from '../destinations/ortto/client/json'
 import { InputError } from './segment-events'
+import { ActionCalls, messageOf, optionalObject, schemaFields, statusOf } from './action-calls'
+import type { AuthTokens, CliAnswer, CliRouteSet } from './action-calls'
 
-export interface CliAnswer {
-  status: number
-  body: unknown
+type HookName = Parameters<Destination['actions'][string]['executeHook']>[0]
+
+type AudienceCall = 'createAudience' | 'getAudience'
+
+/** actions-core runs createAudience/getAudience only when the definition's audienceConfig has both. */
+function hasAudienceFunctions<Settings>(definition: DestinationDefinition<Settings>): boolean {
+  const config = (definition as { audienceConfig?: Partial<Record<AudienceCall, unknown>> }).audienceConfig
+  return typeof config?.createAudience === 'function' && typeof config.getAudience === 'function'
 }
 
-interface RecordedResponse {
-  status: number
-  content?: string
-  request?: { method: string; url: string; headers: { forEach(fn: (value: string, key: string) => void): void } }
-  options?: { body?: unknown }
+const hasDynamicFields = <Settings>(definition: DestinationDefinition<Settings>) =>
+  Object.values(definition.actions).some((action) => Object.values(action.fields).some((field) => field.dynamic))
+
+/** A hook's or a dynamic field's failure, as serve answers it (inside a one-item array). */
+function failure(error: unknown): { message: string; code?: string } {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return { message: messageOf(error), code: typeof code === 'string' ? code : undefined }
 }
 
-/** Bodies are shown as JSON when they are JSON, as text otherwise. */
-const parseMaybeJson = (text: unknown): unknown => (typeof text === 'string' ? (parseJson(text) ?? text) : text)
-
-/** The requests a Destination instance made, as the tester shows them; the key never included. */
-function requestsMade(destination: Destination<Settings>): unknown[] {
-  return (destination.responses as unknown as RecordedResponse[]).map((response) => {
-    const headers: Record<string, string> = {}
-    response.request?.headers.forEach((value, key) => {
-      headers[key] = key.toLowerCase() === 'authorization' ? '<redacted>' : value
-    })
-    return {
-      request: {
-        method: response.request?.method,
-        url: response.request?.url,
-        headers,
-        body: parseMaybeJson(response.options?.body)
-      },
-      response: { status: response.status, body: parseMaybeJson(response.content) }
-    }
-  })
+/** What serve answers, with a 200, for an action that threw. */
+function thrownError(error: unknown) {
+  const fields = schemaFields(error)
+  const stack = error instanceof Error && typeof error.stack === 'string' ? error.stack.split('\n') : []
+  return {
+    statusCode: statusOf(error) ?? 500,
+    message: messageOf(error),
+    stack,
+    ...(fields === undefined ? {} : { fields }),
+    requestError: true
+  }
 }
 
-function errorAnswer(error: unknown, requests: unknown[]): CliAnswer {
-  const e = error as { status?: number; code?: string; message?: string }
-  const status = typeof e.status === 'number' && e.status >= 400 && e.status <= 599 ? e.status : 500
-  return { status, body: { error: { status, code: e.code, message: e.message ?? String(error) }, requests } }
-}
+export class CliRoutes<Settings> implements CliRouteSet {
+  private readonly calls: ActionCalls<Settings>
+  private readonly audiences: boolean
+  readonly routes: Record<string, string>
 
-export class CliRoutes {
   constructor(
     private readonly definition: DestinationDefinition<Settings>,
-    /** Used when a call's settings carry no api_key (the sandbox key, or ORTTO_API_KEY). */
-    private readonly defaultSettings: Settings
-  ) {}
+    defaultSettings: Settings,
+    /** The destination's folder name, which serve adds to /manifest as `directoryName`. */
+    private readonly directoryName: string
+  ) {
+    this.calls = new ActionCalls(definition, defaultSettings)
+    this.audiences = hasAudienceFunctions(definition)
+    this.routes = {
+      'GET /manifest': 'the definition as the code exports it, plus directoryName (serve)',
+      'POST /authenticate': 'body = settings → {ok, error, fields}, always 200 (serve)',
+      'POST /refreshAccessToken': '{settings, oauth} → 200 {ok, data} or 400 {ok, error} (serve)',
+      ...(this.audiences
+        ? { 'POST /createAudience | /getAudience': 'the audience input → {externalId}, or 400 {ok, error} (serve)' }
+        : {}),
+      'POST /<action>':
+        '{payload, settings, mapping, auth, features, subscriptionMetadata} → [{request, response}] of each request made (serve)',
+      'POST /<action>/hooks/<hook>': '{settings, hookInputs, hookOutputs, payload} → the hook result (serve)',
+      ...(hasDynamicFields(definition)
+        ? { 'POST /<action>/<dynamicField>': '{settings, payload, page, auth} → the field choices (serve)' }
+        : {})
+    }
+  }
+
+  /** The audience call a path names, when this destination has audience functions. */
+  private audienceCall(path: string): AudienceCall | undefined {
+    if (!this.audiences) return undefined
+    return path === '/createAudience' ? 'createAudience' : path === '/getAudience' ? 'getAudience' : undefined
+  }
 
   /** Whether `path` is one of these routes (so the server can answer 404 for anything else). */
   handles(path: string): boolean {
-    if (path === '/manifest' || path === '/authenticate') return true
-    const [slug] = path.slice(1).split('/')
-    return Object.hasOwn(this.definition.actions, slug)
+    return (
+      path === '/manifest' ||
+      path === '/authenticate' ||
+      path === '/refreshAccessToken' ||
+      this.audienceCall(path) !== undefined ||
+      this.calls.hasAction(path.slice(1).split('/')[0])
+    )
   }
 
   async answer(method: string, path: string, body: unknown): Promise<CliAnswer> {
     if (path === '/manifest') {
-      if (method !== 'GET') throw new InputError('GET /manifest takes no body', 405)
-      return { status: 200, body: metadata }
+      if (method !== 'GET') throw new InputError('/manifest takes GET', 405)
+      return { status: 200, body: this.calls.redact({ ...this.definition, directoryName: this.directoryName }) }
     }
     if (method !== 'POST') throw new InputError(`${path} takes POST`, 405)
-    if (!isRecord(body)) throw new InputError('the body must be a JSON object')
+    if (!isRecord(body)) throw new InputError(`the body of POST ${path} must be a JSON object`)
     if (path === '/authenticate') return this.authenticate(body)
+    if (path === '/refreshAccessToken') return this.refreshAccessToken(body)
+    const audienceCall = this.audienceCall(path)
+    if (audienceCall) return this.audience(audienceCall, body)
 
-    const [slug, hooks, hook, ...rest] = path.slice(1).split('/')
-    if (hooks === undefined) return this.runAction(slug, body)
-    if (hooks === 'hooks' && hook && rest.length === 0) return this.runHook(slug, hook, body)
-    throw new InputError(`no such route: POST ${path}`, 404)
+    const [slug, second, hook, ...rest] = path.slice(1).split('/')
+    if (!this.calls.hasAction(slug)) throw new InputError(`no such route: POST ${path}; GET / lists the routes`, 404)
+    if (second === undefined) return this.runAction(slug, body)
+    if (second === 'hooks' && hook && rest.length === 0) return this.runHook(slug, hook, body)
+    if (hook === undefined && second !== 'hooks') return this.dynamicField(slug, second, body)
+    throw new InputError(`no such route: POST ${path}; GET / lists the routes`, 404)
   }
 
-  private settingsFrom(value: unknown): Settings {
-    if (value !== undefined && !isRecord(value)) throw new InputError('"settings" must be an object')
-    return { ...this.defaultSettings, ...(value as Partial<Settings> | undefined) }
-  }
-
-  /** testAuthentication's requests are not recorded by actions-core, so none are listed here. */
-  private async authenticate(settings: Record<string, unknown>): Promise<CliAnswer> {
-    const destination = new Destination(this.definition)
+  /** testAuthentication's requests are not recorded by actions-core, so none are shown. */
+  private async authenticate(body: Record<string, unknown>): Promise<CliAnswer> {
+    const settings = this.calls.settingsFrom(body)
     try {
-      await destination.testAuthentication(this.settingsFrom(settings))
+      await this.calls.newDestination().testAuthentication(settings)
       return { status: 200, body: { ok: true } }
     } catch (error) {
-      return { status: 401, body: { error: { message: (error as Error).message } } }
+      const answer = { ok: false, error: messageOf(error), fields: schemaFields(error) ?? {} }
+      return { status: 200, body: this.calls.redact(answer, settings) }
+    }
+  }
+
+  private async refreshAccessToken(body: Record<string, unknown>): Promise<CliAnswer> {
+    const settings = this.calls.settingsFrom(body.settings)
+    if (body.oauth !== undefined && !isRecord(body.oauth)) {
+      throw new InputError('"oauth" must be an object: {clientId, clientSecret, accessToken, refreshToken}')
+    }
+    try {
+      const oauth = (body.oauth ?? {}) as unknown as OAuth2ClientCredentials
+      const data = await this.calls.newDestination().refreshAccessToken(settings, oauth)
+      return { status: 200, body: this.calls.redact({ ok: true, data }, settings) }
+    } catch (error) {
+      return { status: 400, body: this.calls.redact({ ok: false, error: messageOf(error) }, settings) }
+    }
+  }
+
+  /** The body is the audience input itself: {settings, audienceName | externalId, audienceSettings, …}. */
+  private async audience(call: AudienceCall, body: Record<string, unknown>): Promise<CliAnswer> {
+    const settings = this.calls.settingsFrom(body.settings)
+    const destination = this.calls.newDestination()
+    try {
+      const input = { ...body, settings }
+      const result =
+        call === 'createAudience'
+          ? await destination.createAudience(input as Parameters<typeof destination.createAudience>[0])
+          : await destination.getAudience(input as Parameters<typeof destination.getAudience>[0])
+      return { status: 200, body: this.calls.redact(result, settings) }
+    } catch (error) {
+      return { status: 400, body: this.calls.redact({ ok: false, error: messageOf(error) }, settings) }
     }
   }
 
   private async runAction(slug: string, body: Record<string, unknown>): Promise<CliAnswer> {
-    const { payload, mapping, auth } = body
-    const isEvent = (value: unknown) => isRecord(value)
-    if (!(isEvent(payload) || (Array.isArray(payload) && payload.length > 0 && payload.every(isEvent)))) {
-      throw new InputError('"payload" must be a Segment event object or a non-empty array of them')
-    }
-    if (mapping !== undefined && !isRecord(mapping)) throw new InputError('"mapping" must be an object')
-    const destination = new Destination(this.definition)
-    const input = {
-      mapping: { ...defaultValues(this.definition.actions[slug].fields), ...(mapping as JSONObject | undefined) },
-      settings: this.settingsFrom(body.settings),
-      auth: isRecord(auth) ? (auth as { accessToken: string; refreshToken: string }) : undefined
-    }
-    try {
-      if (Array.isArray(payload)) {
-        const results = await destination.executeBatch(slug, { ...input, events: payload as unknown as SegmentEvent[] })
-        const allDelivered = results.every((result) => result.status >= 200 && result.status < 300)
-        return { status: allDelivered ? 200 : 207, body: { results, requests: requestsMade(destination) } }
-      }
-      const results = await destination.actions[slug].execute({ ...input, data: payload })
-      return { status: 200, body: { results, requests: requestsMade(destination) } }
-    } catch (error) {
-      return errorAnswer(error, requestsMade(destination))
-    }
+    const run = await this.calls.runAction(slug, body)
+    const answer = run.outcome.ok ? run.exchanges : [thrownError(run.outcome.error)]
+    return { status: 200, body: this.calls.redact(answer, run.settings) }
   }
 
   private async runHook(slug: string, hook: string, body: Record<string, unknown>): Promise<CliAnswer> {
     const hooks = this.definition.actions[slug].hooks ?? {}
     if (!Object.hasOwn(hooks, hook)) throw new InputError(`${slug} has no hook "${hook}"`, 404)
-    const destination = new Destination(this.definition)
+    if (body.hookInputs !== undefined && !isRecord(body.hookInputs)) {
+      throw new InputError(
+        '"hookInputs" must be an object of the hook\'s input fields, such as {"audience_name": "VIP"}'
+      )
+    }
+    const settings = this.calls.settingsFrom(body.settings)
+    const input = {
+      settings,
+      payload: body.payload,
+      hookInputs: body.hookInputs ?? {},
+      hookOutputs: optionalObject(body, 'hookOutputs')
+    }
     try {
-      const result = await destination.actions[slug].executeHook(hook as keyof typeof hooks, {
-        settings: this.settingsFrom(body.settings),
-        payload: undefined,
-        hookInputs: isRecord(body.hookInputs) ? body.hookInputs : {}
-      })
-      const status = result.error ? 400 : 200
-      return { status, body: { ...result, requests: requestsMade(destination) } }
+      const result = await this.calls.newDestination().actions[slug].executeHook(hook as HookName, input)
+      if (result.error) return { status: 500, body: this.calls.redact([failure(result.error)], settings) }
+      return { status: 200, body: this.calls.redact(result, settings) }
     } catch (error) {
-      return errorAnswer(error, requestsMade(destination))
+      return { status: 500, body: this.calls.redact([failure(error)], settings) }
+    }
+  }
+
+  /** Fields marked `dynamic` get their choices from the action's dynamicFields. */
+  private async dynamicField(slug: string, field: string, body: Record<string, unknown>): Promise<CliAnswer> {
+    const fields = this.definition.actions[slug].fields
+    if (!Object.hasOwn(fields, field) || !fields[field].dynamic) {
+      throw new InputError(`no such route: POST /${slug}/${field} (${slug} has no dynamic field "${field}")`, 404)
+    }
+    const settings = this.calls.settingsFrom(body.settings)
+    const input = {
+      settings,
+      payload: body.payload ?? {},
+      page: typeof body.page === 'string' ? body.page : undefined,
+      auth: optionalObject(body, 'auth') as AuthTokens | undefined
+    }
+    try {
+      const result = await this.calls.newDestination().actions[slug].executeDynamicField(field, input)
+      if (result.error) return { status: 500, body: this.calls.redact([result.error], settings) }
+      return { status: 200, body: this.calls.redact(result, settings) }
+    } catch (error) {
+      return { status: 500, body: this.calls.redact([failure(error)], settings) }
     }
   }
 }

@@ -7,9 +7,11 @@ import definition from '../destinations/ortto'
 import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
 import type { Settings } from '../destinations/ortto/generated-types'
 import { startSandbox, type Sandbox } from '../sandbox'
+import metadata from '../destinations/ortto/metadata.json'
 import { CliRoutes } from './cli-routes'
 import { ConfigError, SANDBOX_API_KEY, type PipelineConfig } from './config'
 import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
+import { OwnRoutes } from './own-routes'
 import { PipelineServer } from './server'
 import { loadMappingFile, presetSubscriptions, type MatchableSubscription } from './subscriptions'
 
@@ -58,6 +60,9 @@ async function runMappingHooks(
     }
   }
 }
+
+/** The destination's folder in action-destinations (src/destinations/ortto), shown by GET /manifest. */
+const DIRECTORY_NAME = 'ortto'
 
 /** Pipelines running in this process that point ORTTO_LOCAL_ENDPOINT at their own target. */
 let pipelinesWithEndpoint = 0
@@ -131,7 +136,8 @@ export async function startPipeline(
     })
     const server = new PipelineServer({
       delivery,
-      cli: new CliRoutes(definition, settings),
+      // Ours first, so /results/… and /metadata stay ours even if an action were ever named so.
+      cli: [new OwnRoutes(definition, settings, metadata), new CliRoutes(definition, settings, DIRECTORY_NAME)],
       sandbox,
       writeKey: config.writeKey,
       requestTimeoutMs: config.clientTimeoutMs,

@@ -1,14 +1,14 @@
 /**
  * The local pipeline's HTTP server: Segment's HTTP Tracking API in front, the destination's
- * delivery pipeline behind, plus the CLI `serve` routes, `/status`, and the embedded sandbox's
- * inspection routes. Bad input gets a 4xx with the reason and the server keeps serving.
+ * delivery pipeline behind, plus the CLI `serve` routes and our own action routes (`/results/…`,
+ * `/metadata`), `/status`, and the embedded sandbox's inspection routes. Bad input gets a 4xx with the reason and the server keeps serving.
  */
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { errorBody, readBody, sendText } from '../http/http-io'
 import { parseJson } from '../destinations/ortto/client/json'
 import type { Sandbox } from '../sandbox'
-import type { CliRoutes } from './cli-routes'
+import type { CliRouteSet } from './action-calls'
 import { PipelineBusyError, type DeliveryPipeline } from './delivery'
 import { InputError, isEventType, parseBatch, parseEvent, type ParsedEvent } from './segment-events'
 
@@ -19,12 +19,22 @@ const MAX_CLI_BYTES = 4 * 1024 * 1024
 /** Default for `requestTimeoutMs`. */
 const REQUEST_TIMEOUT_MS = 30_000
 
-/** Origins allowed to call from a browser: Segment's app, where the hosted Actions Tester runs. */
-const ALLOWED_ORIGINS = new Set(['https://app.segment.com', 'https://app.eu1.segmentapis.com'])
+/**
+ * Origins allowed to call from a browser: exactly those `./bin/run serve` allows (Segment's app in
+ * both regions, its staging app, and a local app on port 8000), where the Actions Tester runs.
+ */
+const ALLOWED_ORIGINS = new Set([
+  'https://app.segment.com',
+  'https://eu1.app.segment.com',
+  'https://app.segment.build',
+  'https://eu1.app.segment.build',
+  'http://localhost:8000'
+])
 
 export interface PipelineServerOptions {
   delivery: DeliveryPipeline
-  cli: CliRoutes
+  /** The action routes (ours, and the CLI serve ones), asked in turn; the first that handles a path answers. */
+  cli: CliRouteSet[]
   /** The embedded sandbox, whose /sandbox/* routes are also served on this port. */
   sandbox?: Sandbox
   /** When set, Segment calls must carry it as their basic-auth user (Segment's write key). */
@@ -121,7 +131,7 @@ export class PipelineServer {
     if (path === '/status') {
       return reply(200, { ...this.options.describe(), ingest: this.ingest, delivery: this.options.delivery.status() })
     }
-    if (path === '/') return reply(200, { routes: ROUTES })
+    if (path === '/') return reply(200, { routes: this.routeList() })
 
     const segmentCall = /^\/v1\/([a-z]+)$/.exec(path)
     if (segmentCall) {
@@ -146,12 +156,17 @@ export class PipelineServer {
       return reply(200, { success: true, accepted: events.length, unsubscribed, rejected })
     }
 
-    if (this.options.cli.handles(path)) {
+    const routes = this.options.cli.find((set) => set.handles(path))
+    if (routes) {
       const body = method === 'POST' ? await this.readJson(req, MAX_CLI_BYTES) : undefined
-      const answer = await this.options.cli.answer(method, path, body)
+      const answer = await routes.answer(method, path, body)
       return reply(answer.status, answer.body)
     }
     throw new InputError(`no such route: ${method} ${path}; GET / lists the routes`, 404)
+  }
+
+  private routeList(): Record<string, string> {
+    return Object.assign({}, SERVER_ROUTES, ...this.options.cli.map((set) => set.routes)) as Record<string, string>
   }
 
   private checkWriteKey(req: http.IncomingMessage): void {
@@ -181,14 +196,11 @@ const describeRejected = (rejected: Array<{ index: number; reason: string }>) =>
     .map(({ index, reason }) => `#${index}: ${reason}`)
     .join('; ') + (rejected.length > 5 ? `; and ${rejected.length - 5} more` : '')
 
-const ROUTES = {
+/** The server's own routes; the route sets add theirs after these. */
+const SERVER_ROUTES = {
   'POST /v1/identify | /v1/track | /v1/page | /v1/screen | /v1/group | /v1/alias':
     "one call, in the body shape of Segment's HTTP Tracking API",
   'POST /v1/batch': '{"batch": [calls]}',
   'GET /status': 'delivery totals and recent failures',
-  'GET /sandbox/contacts | activities | audiences | stats': 'what the embedded Ortto sandbox holds (sandbox mode)',
-  'GET /manifest': 'the destination catalog metadata (action-destinations CLI serve route)',
-  'POST /authenticate': 'body = settings; runs testAuthentication',
-  'POST /<action>': '{payload, settings, mapping}; payload an event or an array of events',
-  'POST /<action>/hooks/<hook>': '{settings, hookInputs}'
+  'GET /sandbox/contacts | activities | audiences | stats': 'what the embedded Ortto sandbox holds (sandbox mode)'
 }

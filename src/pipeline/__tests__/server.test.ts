@@ -1,7 +1,8 @@
 /**
  * The pipeline's HTTP front door over real sockets: Segment's HTTP Tracking API, its error answers
- * (each a real HTTP error with the reason as JSON), size limits, write-key check, CORS and the
- * inspection routes. After every bad request the server keeps serving.
+ * (each a real HTTP error with the reason as JSON), size limits, write-key check and the inspection
+ * routes; CORS is checked with the CLI routes (cli-routes.test.ts). After every bad request the
+ * server keeps serving.
  */
 import { request as httpRequest } from 'node:http'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
@@ -143,7 +144,9 @@ describe('routes and methods', () => {
     ['GET', '/v1/track', '/v1/track takes POST'],
     ['PUT', '/v1/identify', '/v1/identify takes POST'],
     ['GET', '/v1/batch', '/v1/batch takes POST'],
-    ['POST', '/manifest', 'GET /manifest takes no body'],
+    ['POST', '/manifest', '/manifest takes GET'],
+    ['POST', '/metadata', '/metadata takes GET'],
+    ['GET', '/results/trackActivity', '/results/trackActivity takes POST'],
     ['GET', '/authenticate', '/authenticate takes POST'],
     ['GET', '/trackActivity', '/trackActivity takes POST'],
     ['DELETE', '/upsertContact/hooks/onMappingSave', '/upsertContact/hooks/onMappingSave takes POST']
@@ -168,8 +171,11 @@ describe('routes and methods', () => {
       'POST /v1/batch',
       'GET /status',
       'GET /sandbox/contacts | activities | audiences | stats',
+      'GET /metadata',
+      'POST /results/<action>',
       'GET /manifest',
       'POST /authenticate',
+      'POST /refreshAccessToken',
       'POST /<action>',
       'POST /<action>/hooks/<hook>'
     ])
@@ -368,62 +374,12 @@ describe('write key (SEGMENT_WRITE_KEY)', () => {
     expect(p.delivery.status().received).toBe(2)
   })
 
-  it('does not ask for the write key on /status, /manifest or the sandbox routes', async () => {
+  it('does not ask for the write key on /status, /manifest, /metadata or the sandbox routes', async () => {
     const p = pipeline as Pipeline
     expect((await get(p.url, '/status')).status).toBe(200)
     expect((await get(p.url, '/manifest')).status).toBe(200)
+    expect((await get(p.url, '/metadata')).status).toBe(200)
     expect((await get(p.url, '/sandbox/contacts')).status).toBe(200)
-  })
-})
-
-describe('CORS', () => {
-  beforeEach(async () => {
-    await start()
-  })
-
-  const preflight = (origin: string, route = '/trackActivity') =>
-    call((pipeline as Pipeline).url, 'OPTIONS', route, {
-      headers: {
-        origin,
-        'access-control-request-method': 'POST',
-        'access-control-request-headers': 'content-type'
-      }
-    })
-
-  it.each(['https://app.segment.com', 'https://app.eu1.segmentapis.com'])(
-    "allows Segment's app origin %s",
-    async (origin) => {
-      const answer = await preflight(origin)
-      expect(answer.status).toBe(204)
-      expect(answer.text).toBe('')
-      expect(answer.headers.get('access-control-allow-origin')).toBe(origin)
-      expect(answer.headers.get('access-control-allow-methods')).toBe('GET, POST, OPTIONS')
-      expect(answer.headers.get('access-control-allow-headers')).toBe('authorization, content-type')
-      expect(answer.headers.get('vary')).toBe('origin')
-    }
-  )
-
-  it.each(['https://evil.example.com', 'http://app.segment.com', 'https://app.segment.com.evil.example', 'null'])(
-    'gives no CORS headers to origin %s',
-    async (origin) => {
-      const answer = await preflight(origin)
-      expect(answer.status).toBe(204)
-      expect(answer.headers.get('access-control-allow-origin')).toBeNull()
-      expect(answer.headers.get('access-control-allow-methods')).toBeNull()
-    }
-  )
-
-  it('puts the allow-origin header on answers and on errors for an allowed origin', async () => {
-    const p = pipeline as Pipeline
-    const origin = 'https://app.segment.com'
-    const ok = await get(p.url, '/manifest', { headers: { origin } })
-    expect(ok.headers.get('access-control-allow-origin')).toBe(origin)
-    const bad = await post(p.url, '/trackActivity', 'not json', { headers: { origin } })
-    expect(bad.status).toBe(400)
-    expect(bad.headers.get('access-control-allow-origin')).toBe(origin)
-    const other = await get(p.url, '/manifest', { headers: { origin: 'https://evil.example.com' } })
-    expect(other.status).toBe(200)
-    expect(other.headers.get('access-control-allow-origin')).toBeNull()
   })
 })
 
