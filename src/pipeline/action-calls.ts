@@ -6,6 +6,7 @@
  */
 import { Destination, defaultValues } from '@segment/actions-core'
 import type { DecoratedResponse, DestinationDefinition, Features, JSONObject } from '@segment/actions-core'
+import { redactDeep } from '../destinations/ortto/client/answer'
 import { redactApiKey } from '../destinations/ortto/client/api-key'
 import { isRecord, parseJson } from '../destinations/ortto/client/json'
 import { InputError } from './segment-events'
@@ -114,17 +115,6 @@ function redactText(text: string, secrets: string[]): string {
   return secrets.reduce((redacted, secret) => redactApiKey(redacted, secret), text)
 }
 
-function redactDeep(value: unknown, secrets: string[]): unknown {
-  if (typeof value === 'string') return redactText(value, secrets)
-  if (Array.isArray(value)) return value.map((item) => redactDeep(item, secrets))
-  if (isRecord(value)) {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [redactText(key, secrets), redactDeep(item, secrets)])
-    )
-  }
-  return value
-}
-
 /** actions-core's AuthTokens, which its index does not export. */
 export type AuthTokens = { accessToken: string; refreshToken: string }
 
@@ -179,7 +169,7 @@ export class ActionCalls<Settings> {
         if (typeof secret === 'string' && secret !== '') secrets.push(secret, JSON.stringify(secret).slice(1, -1))
       }
     }
-    return redactDeep(JSON.parse(JSON.stringify(value)), secrets)
+    return redactDeep(JSON.parse(JSON.stringify(value)), (text) => redactText(text, secrets))
   }
 
   /**

@@ -203,16 +203,19 @@ describe('against the embedded sandbox', () => {
     it.each([
       [
         '/results/sendEmail',
-        'no such action: "sendEmail"; POST /results/<action> takes one of upsertContact, trackActivity'
+        'no such action: "sendEmail"; POST /results/<action> takes one of upsertContact, trackActivity, upsertContactProfile'
       ],
-      ['/results/', 'no such action: ""; POST /results/<action> takes one of upsertContact, trackActivity'],
+      [
+        '/results/',
+        'no such action: ""; POST /results/<action> takes one of upsertContact, trackActivity, upsertContactProfile'
+      ],
       [
         '/results/trackActivity/hooks/onMappingSave',
-        'no such action: "trackActivity/hooks/onMappingSave"; POST /results/<action> takes one of upsertContact, trackActivity'
+        'no such action: "trackActivity/hooks/onMappingSave"; POST /results/<action> takes one of upsertContact, trackActivity, upsertContactProfile'
       ],
       [
         '/results/constructor',
-        'no such action: "constructor"; POST /results/<action> takes one of upsertContact, trackActivity'
+        'no such action: "constructor"; POST /results/<action> takes one of upsertContact, trackActivity, upsertContactProfile'
       ]
     ])('POST %s → 404', async (route, message) => {
       const answer = await send(route, { payload: trackEvent })

@@ -116,7 +116,7 @@ describe('onBatch with the presets as subscriptions (how Segment’s runtime cal
       mapping: defaultValues(definition.actions.upsertContactProfile.fields)
     }
     const event = createTestEvent({ type: 'identify', userId: 'ada', traits: { plan: 'pro' } })
-    const results = await destination.onBatch([event], { ...settings, subscriptions: [saved] } as unknown as JSONObject)
+    const results = await destination.onBatch([event], { ...settings, subscriptions: [saved] })
     expect(results.map((r) => r.multistatus?.map((m) => m.status))).toEqual([[200]])
     expect(identify.isDone()).toBe(true)
   })

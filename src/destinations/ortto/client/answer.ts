@@ -16,14 +16,13 @@ export interface OrttoAnswer {
   json: unknown
 }
 
-function redactDeep(value: unknown, apiKey: unknown): unknown {
-  if (typeof value === 'string') return redactApiKey(value, apiKey)
-  if (Array.isArray(value)) return value.map((item) => redactDeep(item, apiKey))
+/** A copy of parsed JSON with `redact` applied to every string in it, keys included. */
+export function redactDeep(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === 'string') return redact(value)
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, redact))
   if (typeof value === 'object' && value !== null) {
     // fromEntries defines own properties, so a "__proto__" key stays a key (assignment would not).
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [redactApiKey(key, apiKey), redactDeep(item, apiKey)])
-    )
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key), redactDeep(item, redact)]))
   }
   return value
 }
@@ -46,7 +45,7 @@ export async function readAnswer(
   return {
     status: response.status,
     text: redactApiKey(raw, apiKey),
-    json: parsed === undefined ? undefined : redactDeep(parsed, apiKey)
+    json: parsed === undefined ? undefined : redactDeep(parsed, (text) => redactApiKey(text, apiKey))
   }
 }
 
