@@ -7,5 +7,8 @@ module.exports = {
   roots: ['<rootDir>/src', '<rootDir>/test'],
   setupFilesAfterEnv: ['<rootDir>/test/setup-nock.ts'],
   testMatch: ['**/*.test.ts'],
+  // Suites over real sockets wait for retries with their own deadlines (up to 20 s); jest's 5 s
+  // default would cut those waits short on a loaded two-core machine.
+  testTimeout: 30_000,
   testPathIgnorePatterns: ['/node_modules/', '/dist/']
 }
