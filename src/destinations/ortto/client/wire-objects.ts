@@ -33,25 +33,49 @@ interface Invalid {
 const nonBlank = (value: unknown): string | undefined =>
   typeof value === 'string' && /\S/.test(value) ? value : undefined
 
-/**
- * The object without entries whose key is the empty string (Ortto has no field to put them in),
- * or `undefined` when nothing is left, so empty objects are not sent. The object itself is used
- * when it needs no change (the usual case); it is never modified.
- */
-function keyValues(value: unknown): Record<string, unknown> | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-  const entries = value as Record<string, unknown>
-  let kept = 0
-  let dropped = 0
-  for (const key in entries) {
-    if (!Object.prototype.hasOwnProperty.call(entries, key)) continue
-    if (key === '' || entries[key] === undefined) dropped++
-    else kept++
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const hasOwn = (value: object, key: string) => Object.prototype.hasOwnProperty.call(value, key)
+
+/** The first `count` own entries of an object, for a copy that starts the way the original does. */
+function firstEntries(value: Record<string, unknown>, count: number): Array<[string, unknown]> {
+  const entries: Array<[string, unknown]> = []
+  for (const key in value) {
+    if (entries.length === count) break
+    if (hasOwn(value, key)) entries.push([key, value[key]])
   }
-  if (kept === 0) return undefined
-  if (dropped === 0) return entries
+  return entries
+}
+
+/**
+ * `value` without keys that are the empty string (Ortto has no field to put them in), at every
+ * depth of nested objects but not inside arrays, as Segment's own Ortto build does; at the top
+ * (`top`) also without undefined values. The object itself comes back when nothing needs leaving
+ * out (the usual case: one pass, no allocation); it is never modified.
+ */
+function withoutEmptyKeys(value: Record<string, unknown>, top: boolean): Record<string, unknown> {
+  let copy: Array<[string, unknown]> | undefined
+  let seen = 0
+  for (const key in value) {
+    if (!hasOwn(value, key)) continue
+    const entry = value[key]
+    const leaveOut = key === '' || (top && entry === undefined)
+    const cleaned = !leaveOut && isObject(entry) ? withoutEmptyKeys(entry, false) : entry
+    if (copy === undefined && (leaveOut || cleaned !== entry)) copy = firstEntries(value, seen)
+    if (copy !== undefined && !leaveOut) copy.push([key, cleaned])
+    seen++
+  }
   // fromEntries defines own properties, so a "__proto__" name stays a name.
-  return Object.fromEntries(Object.entries(entries).filter(([key, entry]) => key !== '' && entry !== undefined))
+  return copy === undefined ? value : Object.fromEntries(copy)
+}
+
+/** Traits or properties as sent: empty-string keys left out, and nothing at all when none is left. */
+function keyValues(value: unknown): Record<string, unknown> | undefined {
+  if (!isObject(value)) return undefined
+  const cleaned = withoutEmptyKeys(value, true)
+  for (const key in cleaned) if (hasOwn(cleaned, key)) return cleaned
+  return undefined
 }
 
 function location(value: ContactPayload['location']): OrttoLocation | undefined {
@@ -77,7 +101,19 @@ const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year
 
 const daysIn = (year: number, month: number) => (month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1])
 
-/** UTC ISO 8601 with milliseconds, whatever offset the timestamp arrived in. */
+/** ISO 8601 without an offset: a date, or a date and a time. */
+const WITHOUT_OFFSET = /^(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?$/
+
+/**
+ * A timestamp without an offset is UTC, whatever time zone the host runs in (dayjs, like Date,
+ * would read it in the host's zone): it gets the "Z" it left out.
+ */
+function withUtcOffset(value: string): string {
+  const m = WITHOUT_OFFSET.exec(value)
+  return m ? `${m[1]}T${m[2] ?? '00:00:00'}Z` : value
+}
+
+/** UTC ISO 8601 with milliseconds, whatever offset the timestamp arrived in (none means UTC). */
 function utcTimestamp(value: string): string | undefined {
   // Fast path (the hot path, measured): a canonical string whose fields name a real instant is
   // already what dayjs would give, and parsing a Date costs more than the rest of the event.
@@ -89,7 +125,7 @@ function utcTimestamp(value: string): string | undefined {
     const real = month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month)
     if (real && Number(m[4]) <= 23 && Number(m[5]) <= 59 && Number(m[6]) <= 59) return value
   }
-  const parsed = dayjs(value)
+  const parsed = dayjs(withUtcOffset(value))
   return parsed.isValid() ? parsed.toISOString() : undefined
 }
 

@@ -13,6 +13,15 @@ describe('timestamps', () => {
     expect(contact(input)).toEqual({ kind: 'send', object: { user_id: 'u1', timestamp: sent } })
   })
 
+  it.each([
+    ['2024-05-06T07:08:09', '2024-05-06T07:08:09.000Z'],
+    ['2024-05-06T07:08:09.5', '2024-05-06T07:08:09.500Z'],
+    ['2024-05-06 07:08', '2024-05-06T07:08:00.000Z'],
+    ['2024-05-06', '2024-05-06T00:00:00.000Z']
+  ])('reads %s, which has no offset, as UTC whatever the host’s time zone', (input, sent) => {
+    expect(contact(input)).toEqual({ kind: 'send', object: { user_id: 'u1', timestamp: sent } })
+  })
+
   it('fails an event whose timestamp is not a date, saying what to map instead', () => {
     const prepared = contact('yesterday')
     expect(prepared).toMatchObject({
@@ -39,6 +48,50 @@ describe('traits and properties', () => {
       object: { user_id: 'u1', event: 'Paid', properties: { kept: null, total: 2 } }
     })
     expect(Object.keys(properties)).toEqual(['', 'gone', 'kept', 'total'])
+  })
+
+  it('leaves out empty-string keys at every depth of nested objects, but not inside arrays', () => {
+    const traits = {
+      plan: 'pro',
+      address: { '': 'nameless', city: 'Sydney', geo: { '': 1, lat: -33.9 } },
+      list: [{ '': 'kept in an array' }],
+      untouched: { a: 1 }
+    }
+    const before = JSON.stringify(traits)
+    const prepared = prepareContact({ user_id: 'u1', traits }, undefined)
+    expect(prepared).toEqual({
+      kind: 'send',
+      object: {
+        user_id: 'u1',
+        traits: {
+          plan: 'pro',
+          address: { city: 'Sydney', geo: { lat: -33.9 } },
+          list: [{ '': 'kept in an array' }],
+          untouched: { a: 1 }
+        }
+      }
+    })
+    expect(JSON.stringify(traits)).toBe(before)
+    // What needed no change is the caller's own object, not a copy.
+    const sent = prepared.kind === 'send' ? prepared.object.traits : undefined
+    expect(sent?.untouched).toBe(traits.untouched)
+    expect(sent?.list).toBe(traits.list)
+  })
+
+  it('sends nested objects as they are when no key in them is empty', () => {
+    const properties = { order: { id: 'o-1', lines: [{ sku: 'A1' }] }, total: 3 }
+    const prepared = prepareActivity({ user_id: 'u1', event: 'Paid', properties }, undefined)
+    expect(prepared.kind === 'send' ? prepared.object.properties : undefined).toBe(properties)
+  })
+
+  it('keeps a trait named "__proto__" as an ordinary name', () => {
+    const traits = JSON.parse(
+      '{"__proto__": {"polluted": true}, "plan": "pro", "nested": {"": 1, "__proto__": 2}}'
+    ) as Record<string, unknown>
+    const prepared = prepareContact({ user_id: 'u1', traits }, undefined)
+    const sent = prepared.kind === 'send' ? JSON.stringify(prepared.object.traits) : ''
+    expect(sent).toBe('{"__proto__":{"polluted":true},"plan":"pro","nested":{"__proto__":2}}')
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
   it('leaves out an object with nothing left', () => {
