@@ -5,8 +5,10 @@
  * `try-in-seconds`) as Segment does, up to a limit. Nothing leaves the queue without a count.
  */
 import type { Destination, SegmentEvent } from '@segment/actions-core'
+import { redactApiKey } from '../destinations/ortto/client/api-key'
 import { isRetryableStatus, retryAfterSeconds } from '../destinations/ortto/client/failures'
 import type { Settings } from '../destinations/ortto/generated-types'
+import type { DeadLetterFile } from './dead-letter'
 import type { MatchableSubscription } from './subscriptions'
 
 export interface DeliveryOptions {
@@ -35,6 +37,8 @@ export interface DeliveryOptions {
   log?: (line: string) => void
   /** Called for every delivery that ends failed (recentFailures keeps only the last 50). */
   onFailure?: (report: FailureReport) => void
+  /** Where every delivery that ends failed is written, with its event, to be sent again later. */
+  deadLetter?: DeadLetterFile
 }
 
 export interface FailureReport {
@@ -65,6 +69,17 @@ interface Delivery {
   notBefore: number
 }
 
+/** What one attempt gave a delivery: the destination's result, or why there is none. */
+interface Outcome {
+  status: number
+  message?: string
+  errortype?: string
+  /** Ortto's answer, when the result carries it (a 429's try-in-seconds is read from it). */
+  body?: unknown
+  /** Failed for good whatever its status: an event the destination itself cannot process. */
+  final?: boolean
+}
+
 /** Thrown by `enqueue` when the pipeline holds too much already; callers answer 503. */
 export class PipelineBusyError extends Error {
   constructor(pending: number) {
@@ -74,6 +89,19 @@ export class PipelineBusyError extends Error {
 }
 
 const MAX_RECENT_FAILURES = 50
+
+/**
+ * Whether onBatch threw something other than a failed or missing answer from Ortto. Errors that
+ * carry an HTTP status (actions-core's HTTPError, RetryableError…), aborts, time-outs and network
+ * errors are about Ortto or the way to it, and are retried as before; anything else (a RangeError
+ * from an event too deep for the runtime, a TypeError) is about the events themselves.
+ */
+function isUnexpectedThrow(error: unknown): boolean {
+  const e = error as { status?: unknown; name?: unknown; code?: unknown } | null | undefined
+  if (typeof e?.status === 'number') return false
+  if (e?.name === 'AbortError' || e?.name === 'TimeoutError' || e?.name === 'RequestTimeoutError') return false
+  return !(typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code))
+}
 
 export class DeliveryPipeline {
   private readonly batchSize: number
@@ -97,7 +125,10 @@ export class DeliveryPipeline {
     pending: 0
   }
   private readonly recentFailures: FailureReport[] = []
-  private inFlight = 0
+  /** Batches in an onBatch call right now, by subscription (a second Ctrl+C abandons them too). */
+  private readonly inFlight = new Map<Delivery[], number>()
+  /** Set by abandon(): what is still in flight was already reported failed. */
+  private abandoned = false
   private stopping = false
   private pumping: Promise<void> | undefined
   private timer: NodeJS.Timeout | undefined
@@ -109,7 +140,9 @@ export class DeliveryPipeline {
     this.baseBackoffMs = options.baseBackoffMs ?? 500
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000
     this.maxPending = options.maxPending ?? 20_000
-    this.log = options.log ?? ((line) => console.log(line))
+    const log = options.log ?? ((line) => console.log(line))
+    // Lines quote Ortto's reasons; the key is kept out of them here too, whatever an answer echoed.
+    this.log = (line) => log(redactApiKey(line, options.settings.api_key))
     this.ready = options.subscriptions.map(() => [])
     this.waiting = options.subscriptions.map(() => [])
     this.pausedUntil = options.subscriptions.map(() => 0)
@@ -178,9 +211,37 @@ export class DeliveryPipeline {
     return this.status()
   }
 
+  /**
+   * What a second Ctrl+C does: everything still held (queued, waiting to retry, or in an onBatch
+   * call right now) ends failed at once with `reason`, each written to the dead-letter file.
+   * Returns how many deliveries were abandoned.
+   */
+  abandon(reason: string): number {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+    this.stopping = true
+    this.abandoned = true
+    let count = 0
+    const end = (index: number, deliveries: Delivery[], message: string) => {
+      for (const delivery of deliveries) {
+        count++
+        this.fail(index, delivery, { status: 503, message, attempts: delivery.attempts })
+      }
+    }
+    this.ready.forEach((queue, index) => end(index, queue.splice(0), `${reason}; it was never sent`))
+    this.waiting.forEach((queue, index) => end(index, queue.splice(0), `${reason}; it was waiting to be retried`))
+    for (const [batch, index] of this.inFlight) {
+      end(index, batch, `${reason}; it was being sent, so Ortto may have it (sending it again is safe)`)
+    }
+    this.inFlight.clear()
+    return count
+  }
+
   private pending(): number {
     const held = (queues: Delivery[][]) => queues.reduce((sum, queue) => sum + queue.length, 0)
-    return held(this.ready) + held(this.waiting) + this.inFlight
+    let inFlight = 0
+    for (const batch of this.inFlight.keys()) inFlight += batch.length
+    return held(this.ready) + held(this.waiting) + inFlight
   }
 
   /** One pump at a time; a caller arriving mid-pump waits for it, then pumps again. */
@@ -217,13 +278,57 @@ export class DeliveryPipeline {
 
   private async deliver(index: number, batch: Delivery[]): Promise<void> {
     const subscription = this.options.subscriptions[index]
+    this.inFlight.set(batch, index)
+    let outcomes: Outcome[]
+    try {
+      outcomes = await this.attempt(index, batch)
+    } finally {
+      this.inFlight.delete(batch)
+    }
+    if (this.abandoned) return
+    const counts = { delivered: 0, failed: 0, retryable: 0 }
+    let example: string | undefined
+    let retryAfter: number | undefined
+    batch.forEach((delivery, i) => {
+      const { status, message, errortype, body, final } = outcomes[i]
+      if (status >= 200 && status < 300) {
+        counts.delivered++
+        this.totals.delivered++
+        return
+      }
+      if (status === 429) retryAfter ??= retryAfterSeconds(body)
+      const reason = message ?? 'the destination returned no result for this event'
+      const attempts = delivery.attempts + 1
+      if (!final && isRetryableStatus(status) && attempts < this.maxAttempts && !this.stopping) {
+        counts.retryable++
+        this.totals.retried++
+        const waitMs = this.retryDelay(attempts, body)
+        this.waiting[index].push({ event: delivery.event, attempts, notBefore: Date.now() + waitMs })
+        return
+      }
+      counts.failed++
+      example ??= `${status} ${reason}`
+      this.fail(index, delivery, { status, errortype, message: reason, attempts })
+    })
+    if (retryAfter) this.pausedUntil[index] = Date.now() + retryAfter * 1000
+    this.log(
+      `[delivery] ${subscription.partnerAction}: ${batch.length} events — ${counts.delivered} delivered, ` +
+        `${counts.failed} failed, ${counts.retryable} retryable${example ? ` (e.g. ${example})` : ''}`
+    )
+  }
+
+  /**
+   * One onBatch call for a batch, one outcome per delivery. When onBatch throws something that is
+   * no answer from Ortto (a bug or an event the runtime cannot process, never a time-out), the
+   * batch is split until the events that cause it are alone: their neighbours are delivered in
+   * this same round, and only they fail, for good, with the reason.
+   */
+  private async attempt(index: number, batch: Delivery[]): Promise<Outcome[]> {
     const { destination, settings } = this.options
-    this.inFlight += batch.length
-    let results: Awaited<ReturnType<Destination<Settings>['onBatch']>> | undefined
-    let thrown: { status?: number; message: string } | undefined
+    const { partnerAction, subscribe, mapping } = this.options.subscriptions[index]
+    let results: Awaited<ReturnType<Destination<Settings>['onBatch']>>
     try {
       // Subscriptions ride in the settings, as Segment's runtime passes them.
-      const { partnerAction, subscribe, mapping } = subscription
       const withSubscription = { ...settings, subscriptions: [{ partnerAction, subscribe, mapping }] }
       results = await destination.onBatch(
         batch.map((d) => d.event),
@@ -231,46 +336,31 @@ export class DeliveryPipeline {
         this.options.requestTimeoutMs ? { signal: AbortSignal.timeout(this.options.requestTimeoutMs) } : undefined
       )
     } catch (error) {
-      thrown = { status: (error as { status?: number }).status, message: (error as Error).message }
+      const message = error instanceof Error ? error.message : String(error)
+      if (!isUnexpectedThrow(error)) {
+        const status = (error as { status?: number }).status ?? 500
+        return batch.map(() => ({ status, message }))
+      }
+      if (batch.length === 1) {
+        const reason = `the destination could not process this event (${message}); it is not retried`
+        return [{ status: 400, message: reason, final: true }]
+      }
+      const middle = Math.ceil(batch.length / 2)
+      const first = await this.attempt(index, batch.slice(0, middle))
+      return [...first, ...(await this.attempt(index, batch.slice(middle)))]
     } finally {
-      this.inFlight -= batch.length
       // actions-core keeps every response on the instance; a long-running process must let go.
       destination.responses.length = 0
     }
-    const multistatus = results?.[0]?.multistatus
-    const counts = { delivered: 0, failed: 0, retryable: 0 }
-    let example: string | undefined
-    batch.forEach((delivery, i) => {
+    const multistatus = results[0]?.multistatus
+    return batch.map((_, i): Outcome => {
       const result = multistatus?.[i]
-      const status = result?.status ?? thrown?.status ?? 500
-      if (result && status >= 200 && status < 300) {
-        counts.delivered++
-        this.totals.delivered++
-        return
+      if (!result) return { status: 500 }
+      if ('errormessage' in result) {
+        return { status: result.status, message: result.errormessage, errortype: result.errortype, body: result.body }
       }
-      const message =
-        (result && 'errormessage' in result ? result.errormessage : undefined) ??
-        thrown?.message ??
-        'the destination returned no result for this event'
-      const attempts = delivery.attempts + 1
-      if (isRetryableStatus(status) && attempts < this.maxAttempts && !this.stopping) {
-        counts.retryable++
-        this.totals.retried++
-        const waitMs = this.retryDelay(attempts, result?.body)
-        this.waiting[index].push({ event: delivery.event, attempts, notBefore: Date.now() + waitMs })
-        return
-      }
-      counts.failed++
-      example ??= `${status} ${message}`
-      const errortype = result && 'errortype' in result ? result.errortype : undefined
-      this.fail(index, delivery, { status, errortype, message, attempts })
+      return { status: result.status, body: result.body }
     })
-    const retryAfter = multistatus?.map((r) => (r.status === 429 ? retryAfterSeconds(r.body) : undefined)).find(Boolean)
-    if (retryAfter) this.pausedUntil[index] = Date.now() + retryAfter * 1000
-    this.log(
-      `[delivery] ${subscription.partnerAction}: ${batch.length} events — ${counts.delivered} delivered, ` +
-        `${counts.failed} failed, ${counts.retryable} retryable${example ? ` (e.g. ${example})` : ''}`
-    )
   }
 
   private retryDelay(attempt: number, body: unknown): number {
@@ -288,14 +378,30 @@ export class DeliveryPipeline {
     outcome: Pick<FailureReport, 'status' | 'errortype' | 'message' | 'attempts'>
   ): void {
     this.totals.failed++
+    const subscription = this.options.subscriptions[index]
+    // The destination keeps the key out of its messages; this holds even if something slipped.
+    const message = redactApiKey(outcome.message, this.options.settings.api_key)
     const report: FailureReport = {
       messageId: String(delivery.event.messageId ?? ''),
       type: String(delivery.event.type),
-      subscription: this.options.subscriptions[index].name,
-      ...outcome
+      subscription: subscription.name,
+      ...outcome,
+      message
     }
     this.recentFailures.push(report)
     if (this.recentFailures.length > MAX_RECENT_FAILURES) this.recentFailures.shift()
+    this.options.deadLetter?.append([
+      {
+        failedAt: new Date().toISOString(),
+        subscription: subscription.name,
+        partnerAction: subscription.partnerAction,
+        status: outcome.status,
+        ...(outcome.errortype !== undefined && { errortype: outcome.errortype }),
+        message,
+        attempts: outcome.attempts,
+        event: delivery.event
+      }
+    ])
     this.options.onFailure?.(report)
   }
 }

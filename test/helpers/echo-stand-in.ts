@@ -13,15 +13,23 @@ export interface EchoStandIn {
   close(): Promise<void>
 }
 
-export async function echoStandIn(): Promise<EchoStandIn> {
+/** How the stand-in answers a request (it always adds the echo headers). */
+export type EchoReply = (authorization: string, seen: string[], path: string) => { status: number; body: unknown }
+
+/** By default: 401 for GET /v1/me (so the echo also lands in an error message), 200 otherwise. */
+const echoEverything: EchoReply = (authorization, seen, path) => ({
+  status: path === '/v1/me' ? 401 : 200,
+  body: { echo: authorization, seen }
+})
+
+export async function echoStandIn(reply: EchoReply = echoEverything): Promise<EchoStandIn> {
   const seen: string[] = []
   const server = http.createServer((req, res) => {
     void readBody(req, 4 * 1024 * 1024).then(() => {
       const authorization = req.headers.authorization ?? ''
       if (!seen.includes(authorization)) seen.push(authorization)
-      // GET /v1/me (testAuthentication) is refused, so the echo also lands in an error message.
-      const status = req.url === '/v1/me' ? 401 : 200
-      sendText(res, status, JSON.stringify({ echo: authorization, seen }), {
+      const { status, body } = reply(authorization, seen, req.url ?? '/')
+      sendText(res, status, JSON.stringify(body), {
         'x-echo': authorization,
         'set-cookie': `session=${authorization}`
       })

@@ -3,6 +3,7 @@
  * sandbox (behind a recording proxy, so request times can be checked) with injected faults.
  * Every event ends delivered, failed with a reason, or unsubscribed; nothing vanishes.
  */
+import { readFileSync } from 'node:fs'
 import { Destination, type JSONObject, type SegmentEvent } from '@segment/actions-core'
 import definition from '../../destinations/ortto'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
@@ -11,7 +12,10 @@ import { startSandbox, type FaultOptions, type Sandbox } from '../../sandbox'
 import { TEST_API_KEY } from '../../../test/helpers/http-client'
 import { DeliveryPipeline, PipelineBusyError, type DeliveryOptions, type FailureReport } from '../delivery'
 import { presetSubscriptions } from '../subscriptions'
-import { recordingProxy, sleep, waitFor, type RecordingProxy } from '../../../test/helpers/pipeline-helpers'
+import { recordingProxy, sleep, tempDir, waitFor, type RecordingProxy } from '../../../test/helpers/pipeline-helpers'
+import { echoStandIn } from '../../../test/helpers/echo-stand-in'
+import { DeadLetterFile } from '../dead-letter'
+import type { DeadLetter } from '../dead-letter'
 
 let sandbox: Sandbox | undefined
 let proxy: RecordingProxy | undefined
@@ -467,5 +471,188 @@ describe('stop()', () => {
     expect(proxy.requests.length).toBeGreaterThan(0)
     expect(totals).toMatchObject({ received: 2, delivered: 0, failed: 2, pending: 0 })
     expect(totals.recentFailures).toHaveLength(2)
+  })
+})
+
+/** An array nested `depth` deep: at 3,000, actions-core overflows its stack on the event. */
+function nestedArray(depth: number): unknown {
+  let value: unknown = 1
+  for (let i = 0; i < depth; i++) value = [value]
+  return value
+}
+
+const deadLettersIn = (file: string): DeadLetter[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as DeadLetter)
+
+describe('an event the destination cannot process', () => {
+  it('fails alone, at once and for good, while its neighbours are delivered in the first round', async () => {
+    const { sandbox, delivery } = await setup({ batchSize: 10, flushIntervalMs: 20 })
+    const poison = identify('poison', { deep: nestedArray(3_000) as JSONObject })
+    const events = [...range(4).map((n) => identify(n)), poison, ...range(5).map((n) => identify(n + 4))]
+    delivery.enqueue(events)
+    const status = await settled(delivery, 10)
+    expect(status).toMatchObject({ received: 10, delivered: 9, failed: 1, retried: 0, pending: 0 })
+    expect(status.recentFailures).toEqual([
+      {
+        messageId: 'm-identify-poison',
+        type: 'identify',
+        subscription: 'Upsert Contact',
+        status: 400,
+        message: 'the destination could not process this event (Maximum call stack size exceeded); it is not retried',
+        attempts: 1
+      }
+    ])
+    expect(
+      sandbox
+        .snapshot()
+        .contacts.map((c) => c.user_id)
+        .sort()
+    ).toEqual(
+      range(9)
+        .map((n) => `user-${n}`)
+        .sort()
+    )
+  })
+
+  it('is found by splitting the batch: the other events are each sent once', async () => {
+    const { sandbox, delivery } = await setup({ batchSize: 8, flushIntervalMs: 20 })
+    const poison = track('poison', { deep: nestedArray(3_000) as JSONObject })
+    delivery.enqueue([...range(3).map((n) => track(n)), poison, ...range(4).map((n) => track(n + 3))])
+    await settled(delivery, 8)
+    const stats = sandbox.stats()
+    expect(stats.objectsReceived).toBe(7)
+    expect(sandbox.snapshot().activities).toHaveLength(7)
+  })
+
+  it('keeps treating a time-out as Ortto being slow: the whole batch is retried', async () => {
+    const { sandbox, delivery } = await setup({
+      faults: { slowRate: 1, slowMs: 400, seed: 1 },
+      requestTimeoutMs: 100,
+      maxAttempts: 2,
+      batchSize: 5,
+      flushIntervalMs: 20
+    })
+    delivery.enqueue(range(5).map((n) => identify(n)))
+    const status = await settled(delivery, 5)
+    sandbox.setFaults({})
+    expect(status.retried).toBe(5)
+    expect(status.recentFailures.every((f) => f.status !== 400)).toBe(true)
+  })
+})
+
+describe('the dead-letter file', () => {
+  let temp: ReturnType<typeof tempDir>
+  beforeEach(() => {
+    temp = tempDir('dead-letter-')
+  })
+  afterEach(() => temp.remove())
+
+  const deadLetter = () => new DeadLetterFile(temp.file('dead.ndjson'), TEST_API_KEY)
+
+  it('holds every event that ends failed, with its reason and the event itself, ready to send again', async () => {
+    const file = deadLetter()
+    const { delivery } = await setup({ batchSize: 10, flushIntervalMs: 20, deadLetter: file })
+    const tooLong = track('too-long', { note: 'x'.repeat(5_000) })
+    delivery.enqueue([identify(1), tooLong])
+    await settled(delivery, 2)
+    const letters = deadLettersIn(file.file)
+    expect(letters).toEqual([
+      {
+        failedAt: expect.any(String) as unknown,
+        subscription: 'Track Activity',
+        partnerAction: 'trackActivity',
+        status: 400,
+        errortype: 'BAD_REQUEST',
+        message: expect.stringMatching(/^Ortto rejected this event \(400\)/) as unknown,
+        attempts: 1,
+        event: JSON.parse(JSON.stringify(tooLong)) as unknown
+      }
+    ])
+    expect(file.written).toBe(1)
+  })
+
+  it('holds what ran out of retries and what was still held at stop, with why', async () => {
+    const file = deadLetter()
+    const { delivery } = await setup({
+      faults: { failRate: 1 },
+      flushIntervalMs: 60_000,
+      maxAttempts: 2,
+      baseBackoffMs: 60_000,
+      maxBackoffMs: 60_000,
+      deadLetter: file
+    })
+    delivery.enqueue([identify('a'), track('b')])
+    await delivery.stop()
+    const letters = deadLettersIn(file.file)
+    expect(letters.map((l) => [l.event.messageId, l.status >= 500])).toEqual([
+      ['m-identify-a', true],
+      ['m-track-b', true]
+    ])
+  })
+
+  it('abandon() ends everything held at once, each event written with why, and says how many', async () => {
+    const file = deadLetter()
+    const { delivery } = await setup({ flushIntervalMs: 60_000, deadLetter: file })
+    delivery.enqueue([identify(1), identify(2), track(3)])
+    const count = delivery.abandon('abandoned: a second Ctrl+C stopped the pipeline')
+    expect(count).toBe(3)
+    expect(delivery.status()).toMatchObject({ failed: 3, pending: 0 })
+    const letters = deadLettersIn(file.file)
+    expect(letters.map((l) => l.event.messageId).sort()).toEqual(['m-identify-1', 'm-identify-2', 'm-track-3'])
+    for (const letter of letters) {
+      expect(letter).toMatchObject({
+        status: 503,
+        message: 'abandoned: a second Ctrl+C stopped the pipeline; it was never sent'
+      })
+    }
+  })
+
+  it('refuses a path it cannot write before anything fails', () => {
+    expect(() => new DeadLetterFile(temp.dir, TEST_API_KEY).checkWritable()).toThrow(/is a folder/)
+    expect(() => new DeadLetterFile(temp.file('missing/dead.ndjson'), TEST_API_KEY).checkWritable()).toThrow(
+      /DEAD_LETTER_FILE .* cannot be written .*; choose a writable path\./
+    )
+  })
+})
+
+describe('the API key', () => {
+  it('is in no failure report, log line or dead letter, even when Ortto echoes it in every answer', async () => {
+    // Ortto refuses the first event of each request, quoting the key, and the second request whole.
+    let requests = 0
+    const standIn = await echoStandIn((authorization) =>
+      ++requests % 2 === 1
+        ? { status: 207, body: { errors: [{ index: 0, status: 400, message: `not for ${authorization}` }] } }
+        : { status: 400, body: { error: { message: `refused ${authorization}` } } }
+    )
+    const temp = tempDir('echo-')
+    try {
+      process.env[LOCAL_ENDPOINT_ENV] = standIn.url
+      const file = new DeadLetterFile(temp.file('dead.ndjson'), TEST_API_KEY)
+      const reports: FailureReport[] = []
+      const lines: string[] = []
+      const echoing = new DeliveryPipeline({
+        destination: new Destination(definition),
+        settings: { api_key: TEST_API_KEY },
+        subscriptions: presetSubscriptions(definition),
+        flushIntervalMs: 20,
+        maxAttempts: 1,
+        deadLetter: file,
+        onFailure: (report) => reports.push(report),
+        log: (line) => lines.push(line)
+      })
+      echoing.enqueue([identify(1), track(2)])
+      const status = await echoing.stop()
+      const everything = JSON.stringify([status, reports, lines]) + readFileSync(file.file, 'utf8')
+      expect(status).toMatchObject({ delivered: 0, failed: 2 })
+      expect(reports.map((r) => r.message).join(' ')).toMatch(/not for Bearer «redacted».*refused Bearer «redacted»/)
+      expect(everything).not.toContain(TEST_API_KEY)
+      expect(everything).not.toContain(TEST_API_KEY.slice(4))
+    } finally {
+      await standIn.close()
+      temp.remove()
+    }
   })
 })
