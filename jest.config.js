@@ -5,6 +5,7 @@ module.exports = {
   // nock's interceptors live on the global scope for the whole run; jest's soft clean-up warns about them.
   testEnvironmentOptions: { globalsCleanup: 'off' },
   roots: ['<rootDir>/src', '<rootDir>/test'],
+  globalSetup: '<rootDir>/test/global-setup.js',
   setupFilesAfterEnv: ['<rootDir>/test/setup-nock.ts'],
   testMatch: ['**/*.test.ts'],
   // Suites over real sockets wait for retries with their own deadlines (up to 20 s); jest's 5 s
