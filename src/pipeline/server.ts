@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { errorBody, readBody, sendText } from '../http/http-io'
+import { ERROR_CODES, errorBody, readBody, sendText } from '../http/http-io'
 import { parseJson } from '../destinations/ortto/client/json'
 import type { Sandbox } from '../sandbox'
 import type { CliRouteSet } from './action-calls'
@@ -104,15 +104,16 @@ export class PipelineServer {
     const message =
       status === 500 ? `the server failed to handle this request: ${String(error)}` : (error as Error).message
     if (status === 500) this.options.log(`[server] ${message}`)
-    sendText(res, status, errorBody(ERROR_CODES[status] ?? 'bad-request', message), corsHeaders(req))
+    sendText(res, status, errorBody(ERROR_CODES[status] ?? ERROR_CODES[400], message), corsHeaders(req))
   }
 
   private async readJson(req: http.IncomingMessage, limit: number): Promise<unknown> {
     const body = await readBody(req, limit)
     if (body.kind === 'aborted') throw new InputError('the request was aborted before its body arrived')
     if (body.kind === 'too-large') {
-      throw new InputError(`the body is ${body.bytes} bytes; this route takes at most ${limit} bytes`, 413)
+      throw new InputError(`the body is ${body.size}; this route takes at most ${limit} bytes`, 413)
     }
+    if (body.kind === 'refused') throw new InputError(body.message, body.status)
     const parsed = parseJson(body.text)
     if (parsed === undefined) throw new InputError('the body is not valid JSON')
     return parsed
@@ -180,15 +181,6 @@ export class PipelineServer {
 
 const single = (parsed: ParsedEvent) =>
   parsed.ok ? { events: [parsed.event], rejected: [] } : { events: [], rejected: [{ index: 0, reason: parsed.reason }] }
-
-const ERROR_CODES: Record<number, string> = {
-  401: 'unauthorized',
-  404: 'not-found',
-  405: 'method-not-allowed',
-  413: 'too-large',
-  500: 'internal',
-  503: 'busy'
-}
 
 const describeRejected = (rejected: Array<{ index: number; reason: string }>) =>
   rejected
