@@ -6,6 +6,7 @@
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ERROR_CODES, errorBody, readBody, sendText } from '../http/http-io'
+import { GUARDED_SERVER_OPTIONS, guardRequest } from '../http/request-guard'
 import { parseJson } from '../destinations/ortto/client/json'
 import type { Sandbox } from '../sandbox'
 import type { CliRouteSet } from './action-calls'
@@ -30,6 +31,9 @@ const ALLOWED_ORIGINS = new Set([
   'https://eu1.app.segment.build',
   'http://localhost:8000'
 ])
+
+/** What the browser guard lets through: requests without an Origin, and those of serve's origins. */
+const GUARD = { allowedOrigins: ALLOWED_ORIGINS }
 
 export interface PipelineServerOptions {
   delivery: DeliveryPipeline
@@ -74,10 +78,13 @@ export class PipelineServer {
     // Node checks for overdue requests every connectionsCheckingInterval (30 s by default).
     const checkEvery = Math.max(100, Math.min(1_000, Math.floor(timeout / 4)))
     this.server = http.createServer(
-      { requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: checkEvery },
-      (req, res) => {
-        this.route(req, res).catch((error: unknown) => this.fail(res, req, error))
-      }
+      {
+        ...GUARDED_SERVER_OPTIONS,
+        requestTimeout: timeout,
+        headersTimeout: timeout,
+        connectionsCheckingInterval: checkEvery
+      },
+      (req, res) => this.handle(req, res)
     )
   }
 
@@ -97,6 +104,12 @@ export class PipelineServer {
       this.server.close(() => resolve())
       this.server.closeIdleConnections()
     })
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // Before any body is read and before routing: browsers turned against this port stop here.
+    if (!guardRequest(req, res, GUARD, corsHeaders(req))) return
+    this.route(req, res).catch((error: unknown) => this.fail(res, req, error))
   }
 
   private fail(res: http.ServerResponse, req: http.IncomingMessage, error: unknown): void {

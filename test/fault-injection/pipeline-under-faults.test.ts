@@ -213,7 +213,8 @@ async function hammerWithBadInput(url: string): Promise<void> {
 async function slowClientStatus(url: string): Promise<number> {
   const { request } = await import('node:http')
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/v1/track`, { method: 'POST', headers: { 'content-length': '1000' } }, (res) => {
+    const headers = { 'content-length': '1000', 'content-type': 'application/json' }
+    const req = request(`${url}/v1/track`, { method: 'POST', headers }, (res) => {
       res.resume()
       resolve(res.statusCode ?? 0)
     })

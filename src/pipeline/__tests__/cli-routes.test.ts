@@ -549,15 +549,15 @@ describe('against the embedded sandbox', () => {
       'http://localhost:8001',
       'https://localhost:8000',
       'null'
-    ])('gives no CORS headers to origin %s', async (origin) => {
+    ])('refuses origin %s with 403, and gives it no CORS headers', async (origin) => {
       const answer = await preflight(origin)
-      expect(answer.status).toBe(204)
+      expect(answer.status).toBe(403)
       expect(answer.headers.get('access-control-allow-origin')).toBeNull()
       expect(answer.headers.get('access-control-allow-methods')).toBeNull()
       expect(answer.headers.get('access-control-allow-headers')).toBeNull()
 
       const manifest = await fetchGet('/manifest', { origin })
-      expect(manifest.status).toBe(200)
+      expect(manifest.status).toBe(403)
       expect(manifest.headers.get('access-control-allow-origin')).toBeNull()
     })
   })
