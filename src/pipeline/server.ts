@@ -12,6 +12,8 @@ import type { Sandbox } from '../sandbox'
 import type { CliRouteSet } from './action-calls'
 import { PipelineBusyError, type DeliveryPipeline } from './delivery'
 import { InputError, isEventType, parseBatch, parseEvent, type ParsedEvent } from './segment-events'
+import { writeKeyRefusal } from './write-key'
+import type { WriteKeyGate } from './write-key'
 
 /** Segment's own API takes 32 kB per call and 500 kB per batch; a little headroom on top. */
 const MAX_INGEST_BYTES = 512 * 1024
@@ -35,26 +37,25 @@ const ALLOWED_ORIGINS = new Set([
 /** What the browser guard lets through: requests without an Origin, and those of serve's origins. */
 const GUARD = { allowedOrigins: ALLOWED_ORIGINS }
 
+/**
+ * Routes open without the write key: static, with no secret and no state. Everything else needs it,
+ * except an action call that brings its own key to real Ortto (WriteKeyGate.mayRunWithoutWriteKey).
+ */
+const OPEN_PATHS = new Set(['/', '/manifest', '/metadata'])
+
 export interface PipelineServerOptions {
   delivery: DeliveryPipeline
   /** The action routes (ours, and the CLI serve ones), asked in turn; the first that handles a path answers. */
   cli: CliRouteSet[]
   /** The embedded sandbox, whose /sandbox/* routes are also served on this port. */
   sandbox?: Sandbox
-  /** When set, Segment calls must carry it as their basic-auth user (Segment's write key). */
-  writeKey?: string
+  /** The write key every route but OPEN_PATHS (and OPTIONS) asks for. */
+  gate: WriteKeyGate
   /** A client that has not sent its whole request by then gets 408 (slow-client protection). */
   requestTimeoutMs?: number
   /** Shown by GET /status. */
   describe: () => Record<string, unknown>
   log: (line: string) => void
-}
-
-function writeKeyOf(header: string | undefined): string | undefined {
-  const match = header ? /^Basic\s+(.+)$/i.exec(header) : null
-  if (!match) return undefined
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
-  return decoded.split(':')[0]
 }
 
 function corsHeaders(req: http.IncomingMessage): Record<string, string> {
@@ -117,7 +118,10 @@ export class PipelineServer {
     const message =
       status === 500 ? `the server failed to handle this request: ${String(error)}` : (error as Error).message
     if (status === 500) this.options.log(`[server] ${message}`)
-    sendText(res, status, errorBody(ERROR_CODES[status] ?? ERROR_CODES[400], message), corsHeaders(req))
+    const headers = corsHeaders(req)
+    // Lets a person who opens a gated route in a browser type the write key as the user name.
+    if (status === 401) headers['www-authenticate'] = 'Basic realm="Ortto local pipeline", charset="UTF-8"'
+    sendText(res, status, errorBody(ERROR_CODES[status] ?? ERROR_CODES[400], message), headers)
   }
 
   private async readJson(req: http.IncomingMessage, limit: number): Promise<unknown> {
@@ -138,21 +142,28 @@ export class PipelineServer {
     const reply = (status: number, value: unknown) => sendText(res, status, JSON.stringify(value), corsHeaders(req))
 
     if (method === 'OPTIONS') return sendText(res, 204, '', corsHeaders(req))
-    if (path.startsWith('/sandbox/') && this.options.sandbox) return this.options.sandbox.handle(req, res)
+    const { gate, cli, sandbox } = this.options
+    const caller = { writeKeyShown: gate.shownBy(req) }
+    const routes = cli.find((set) => set.handles(path))
+    // Action routes check each call's own settings once the body is read (ActionCalls.settingsFrom).
+    if (!caller.writeKeyShown && !OPEN_PATHS.has(path) && !(routes && gate.ownKeyCallsOpen)) {
+      throw writeKeyRefusal()
+    }
+
+    if (path.startsWith('/sandbox/') && sandbox) return sandbox.handle(req, res)
     if (path === '/status' || path === '/') {
       if (method !== 'GET') throw new InputError(`GET ${path} takes no other method`, 405)
     }
     if (path === '/status') {
       return reply(200, { ...this.options.describe(), ingest: this.ingest, delivery: this.options.delivery.status() })
     }
-    if (path === '/') return reply(200, { routes: this.routeList() })
+    if (path === '/') return reply(200, { routes: this.routeList(), auth: AUTH_NOTE })
 
     const segmentCall = /^\/v1\/([a-z]+)$/.exec(path)
     if (segmentCall) {
       if (method !== 'POST') throw new InputError(`${path} takes POST`, 405)
       const [, call] = segmentCall
       if (call !== 'batch' && !isEventType(call)) throw new InputError(`no such Segment call: /v1/${call}`, 404)
-      this.checkWriteKey(req)
       const body = await this.readJson(req, MAX_INGEST_BYTES)
       const { events, rejected } = call === 'batch' ? parseBatch(body) : single(parseEvent(body, call))
       this.ingest.calls += events.length + rejected.length
@@ -170,10 +181,9 @@ export class PipelineServer {
       return reply(200, { success: true, accepted: events.length, unsubscribed, rejected })
     }
 
-    const routes = this.options.cli.find((set) => set.handles(path))
     if (routes) {
       const body = method === 'POST' ? await this.readJson(req, MAX_CLI_BYTES) : undefined
-      const answer = await routes.answer(method, path, body)
+      const answer = await routes.answer(method, path, body, caller)
       return reply(answer.status, answer.body)
     }
     throw new InputError(`no such route: ${method} ${path}; GET / lists the routes`, 404)
@@ -181,14 +191,6 @@ export class PipelineServer {
 
   private routeList(): Record<string, string> {
     return Object.assign({}, SERVER_ROUTES, ...this.options.cli.map((set) => set.routes)) as Record<string, string>
-  }
-
-  private checkWriteKey(req: http.IncomingMessage): void {
-    const expected = this.options.writeKey
-    if (expected === undefined) return
-    if (writeKeyOf(req.headers.authorization) !== expected) {
-      throw new InputError('missing or wrong write key: send it as the basic-auth user name', 401)
-    }
   }
 }
 
@@ -200,6 +202,11 @@ const describeRejected = (rejected: Array<{ index: number; reason: string }>) =>
     .slice(0, 5)
     .map(({ index, reason }) => `#${index}: ${reason}`)
     .join('; ') + (rejected.length > 5 ? `; and ${rejected.length - 5} more` : '')
+
+/** What GET / says about the write key, which it does not ask for itself. */
+const AUTH_NOTE =
+  'every route but GET /, GET /manifest and GET /metadata takes the write key as the basic-auth user name ' +
+  '(curl -u <write key>:); npm start prints it'
 
 /** The server's own routes; the route sets add theirs after these. */
 const SERVER_ROUTES = {

@@ -21,7 +21,7 @@ export interface CallOptions {
   /** The Ortto API key for `Authorization: Bearer`; `null` sends none. Default TEST_API_KEY. */
   apiKey?: string | null
   /** Segment's write key, sent as the basic-auth user name (what `curl -u key:` sends); wins over apiKey. */
-  writeKey?: string
+  writeKey?: string | null
   /** Win over the headers set here (authorization, content-type). */
   headers?: Record<string, string>
 }
@@ -34,7 +34,7 @@ export const basicAuth = (writeKey: string): string => `Basic ${Buffer.from(`${w
 export async function call(baseUrl: string, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
   const headers: Record<string, string> = {}
   const apiKey = options.apiKey === undefined ? TEST_API_KEY : options.apiKey
-  if (options.writeKey !== undefined) headers.authorization = basicAuth(options.writeKey)
+  if (typeof options.writeKey === 'string') headers.authorization = basicAuth(options.writeKey)
   else if (apiKey !== null) headers.authorization = `Bearer ${apiKey}`
   if (!READING_METHODS.has(method) || options.body !== undefined) headers['content-type'] = 'application/json'
   const body =

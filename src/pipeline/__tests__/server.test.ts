@@ -9,14 +9,29 @@ import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
 import type { Sandbox, SandboxStats } from '../../sandbox'
 import type { PipelineConfig } from '../config'
 import { startPipeline, type Pipeline } from '../index'
-import { call, get, post, waitFor, type Answer } from '../../../test/helpers/pipeline-helpers'
+import {
+  TEST_WRITE_KEY,
+  basicAuth,
+  call,
+  get,
+  post,
+  waitFor,
+  type Answer
+} from '../../../test/helpers/pipeline-helpers'
 
 let pipeline: Pipeline | undefined
 let logLines: string[]
 
 async function start(overrides: Partial<PipelineConfig> = {}): Promise<Pipeline> {
   pipeline = await startPipeline(
-    { port: 0, target: { kind: 'sandbox', port: 0 }, flushIntervalMs: 50, maxAttempts: 3, ...overrides },
+    {
+      port: 0,
+      target: { kind: 'sandbox', port: 0 },
+      flushIntervalMs: 50,
+      maxAttempts: 3,
+      writeKey: TEST_WRITE_KEY,
+      ...overrides
+    },
     (line) => logLines.push(line)
   )
   return pipeline
@@ -46,7 +61,14 @@ function rawPost(url: string, route: string, body: Buffer): Promise<{ status: nu
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       `${url}${route}`,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } },
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          authorization: basicAuth(TEST_WRITE_KEY)
+        }
+      },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -337,12 +359,10 @@ describe('write key (SEGMENT_WRITE_KEY)', () => {
     await start({ writeKey: 'wk-right' })
   })
 
-  const refused = {
-    error: { code: 'unauthorized', message: 'missing or wrong write key: send it as the basic-auth user name' }
-  }
+  const refused = { error: { code: 'unauthorized', message: expect.stringMatching(/^missing or wrong write key: /) } }
 
   it.each([
-    ['no Authorization header', {}],
+    ['no Authorization header', { writeKey: null }],
     ['a wrong write key', { writeKey: 'wk-wrong' }],
     ['the right key with a suffix', { writeKey: 'wk-right-not' }],
     ['a prefix of the right key', { writeKey: 'wk-righ' }],
@@ -355,7 +375,7 @@ describe('write key (SEGMENT_WRITE_KEY)', () => {
       const answer = await post(p.url, route, body, options)
       expect(answer.status).toBe(401)
       expect(answer.json).toEqual(refused)
-      expect(answer.text).not.toContain('wk-right"')
+      expect(answer.text).not.toContain('wk-right')
     }
     expect(p.delivery.status().received).toBe(0)
   })
@@ -372,14 +392,6 @@ describe('write key (SEGMENT_WRITE_KEY)', () => {
     )
     expect(withPassword.status).toBe(200)
     expect(p.delivery.status().received).toBe(2)
-  })
-
-  it('does not ask for the write key on /status, /manifest, /metadata or the sandbox routes', async () => {
-    const p = pipeline as Pipeline
-    expect((await get(p.url, '/status')).status).toBe(200)
-    expect((await get(p.url, '/manifest')).status).toBe(200)
-    expect((await get(p.url, '/metadata')).status).toBe(200)
-    expect((await get(p.url, '/sandbox/contacts')).status).toBe(200)
   })
 })
 
