@@ -28,6 +28,8 @@ export interface PipelineConfig {
   /** Retry back-off bounds (DeliveryOptions); tests shorten them. */
   baseBackoffMs?: number
   maxBackoffMs?: number
+  /** Deliveries held before calls are answered 503 (DeliveryOptions.maxPending); tests lower it. */
+  maxPending?: number
 }
 
 export class ConfigError extends Error {

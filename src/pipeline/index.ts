@@ -142,6 +142,7 @@ export async function startPipeline(
       requestTimeoutMs: config.deliveryTimeoutMs,
       baseBackoffMs: config.baseBackoffMs,
       maxBackoffMs: config.maxBackoffMs,
+      maxPending: config.maxPending,
       log,
       onFailure: options.onFailure
     })

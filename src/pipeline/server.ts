@@ -71,8 +71,11 @@ function corsHeaders(req: http.IncomingMessage): Record<string, string> {
 
 export class PipelineServer {
   readonly server: http.Server
-  /** Calls taken in, and calls refused with a reason (never passed on). */
-  private readonly ingest = { calls: 0, rejected: 0 }
+  /**
+   * Segment calls (/v1/*): those taken in, the events they carried that were taken in and those
+   * refused with a reason, and calls refused whole (4xx or 503, nothing taken in).
+   */
+  private readonly ingest = { calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 0 }
 
   constructor(private readonly options: PipelineServerOptions) {
     const timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
@@ -108,9 +111,17 @@ export class PipelineServer {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const segmentCall = (req.url ?? '/').startsWith('/v1/')
     // Before any body is read and before routing: browsers turned against this port stop here.
-    if (!guardRequest(req, res, GUARD, corsHeaders(req))) return
-    this.route(req, res).catch((error: unknown) => this.fail(res, req, error))
+    if (!guardRequest(req, res, GUARD, corsHeaders(req))) {
+      if (segmentCall) this.ingest.refusedCalls++
+      return
+    }
+    this.route(req, res).catch((error: unknown) => {
+      // A /v1 call that fails has taken nothing in: counters of what was taken move only on success.
+      if (segmentCall) this.ingest.refusedCalls++
+      this.fail(res, req, error)
+    })
   }
 
   private fail(res: http.ServerResponse, req: http.IncomingMessage, error: unknown): void {
@@ -166,8 +177,6 @@ export class PipelineServer {
       if (call !== 'batch' && !isEventType(call)) throw new InputError(`no such Segment call: /v1/${call}`, 404)
       const body = await this.readJson(req, MAX_INGEST_BYTES)
       const { events, rejected } = call === 'batch' ? parseBatch(body) : single(parseEvent(body, call))
-      this.ingest.calls += events.length + rejected.length
-      this.ingest.rejected += rejected.length
       if (events.length === 0) {
         const reason =
           rejected.length === 0
@@ -178,6 +187,9 @@ export class PipelineServer {
         throw new InputError(reason)
       }
       const { unsubscribed } = this.options.delivery.enqueue(events)
+      this.ingest.calls++
+      this.ingest.events += events.length
+      this.ingest.rejectedEvents += rejected.length
       return reply(200, { success: true, accepted: events.length, unsubscribed, rejected })
     }
 

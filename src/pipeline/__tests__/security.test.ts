@@ -2,7 +2,8 @@
  * The pipeline as an attacker on loopback, or a web page in the user's browser, would meet it:
  * the write key in front of every route that delivers with the pipeline's key or reads or changes
  * sandbox state (and the one exception, an action call with its own key to real Ortto); the
- * request guard (Host, Origin, content-type) before any body is read; compressed bodies.
+ * request guard (Host, Origin, content-type) before any body is read; compressed bodies; and
+ * /status counting calls and events apart.
  */
 import * as zlib from 'node:zlib'
 import nock from 'nock'
@@ -581,5 +582,61 @@ describe('compressed bodies (Content-Encoding)', () => {
         message: `Content-Encoding "${encoding}" is not taken: send the body uncompressed, or compressed with gzip or deflate (one encoding)`
       }
     })
+  })
+})
+
+describe('/status ingest counts calls and events apart', () => {
+  const ingestOf = async (p: Pipeline) => ((await get(p.url, '/status')).json as { ingest: unknown }).ingest
+
+  it('a single call: one call, one event', async () => {
+    const p = await start()
+    await post(p.url, '/v1/track', { userId: 'a', event: 'E' })
+    expect(await ingestOf(p)).toEqual({ calls: 1, events: 1, rejectedEvents: 0, refusedCalls: 0 })
+  })
+
+  it('a batch of three: one call, three events', async () => {
+    const p = await start()
+    await post(p.url, '/v1/batch', { batch: [identifyEvent, trackEvent, { type: 'page', userId: 'a' }] })
+    expect(await ingestOf(p)).toEqual({ calls: 1, events: 3, rejectedEvents: 0, refusedCalls: 0 })
+  })
+
+  it('a batch with rejected events: the call and its good events taken in, the bad ones counted apart', async () => {
+    const p = await start()
+    const answer = await post(p.url, '/v1/batch', {
+      batch: [identifyEvent, { type: 'identify' }, trackEvent, { type: 'track', userId: 'a' }, 'not a call']
+    })
+    expect(answer.json).toMatchObject({ accepted: 2 })
+    expect(await ingestOf(p)).toEqual({ calls: 1, events: 2, rejectedEvents: 3, refusedCalls: 0 })
+  })
+
+  it('calls refused whole (4xx) take nothing in', async () => {
+    const p = await start()
+    await post(p.url, '/v1/batch', { batch: [{ type: 'identify' }, { type: 'identify' }] }) // 400: nothing usable
+    await post(p.url, '/v1/identify', 'not json') // 400
+    await post(p.url, '/v1/identify', { userId: 'a' }, { writeKey: 'wrong' }) // 401
+    await post(p.url, '/v1/identify', { userId: 'a' }, { headers: { 'content-type': 'text/plain' } }) // 415
+    await post(p.url, '/v1/nothing', { userId: 'a' }) // 404
+    expect(await ingestOf(p)).toEqual({ calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 5 })
+    expect(p.delivery.status().received).toBe(0)
+  })
+
+  it('a call refused with 503 (pipeline busy) is not counted as taken in', async () => {
+    const p = await start({ maxPending: 2, flushIntervalMs: 60_000 })
+    const taken = await post(p.url, '/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'a' },
+        { type: 'identify', userId: 'b' }
+      ]
+    })
+    expect(taken.status).toBe(200)
+    const busy = await post(p.url, '/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'c' },
+        { type: 'identify', userId: 'd' }
+      ]
+    })
+    expect(busy.status).toBe(503)
+    expect(busy.json).toEqual({ error: { code: 'busy', message: expect.stringContaining('try again shortly') } })
+    expect(await ingestOf(p)).toEqual({ calls: 1, events: 2, rejectedEvents: 0, refusedCalls: 1 })
   })
 })

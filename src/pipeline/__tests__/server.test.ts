@@ -126,7 +126,12 @@ describe('Segment calls that cannot be used get a 400 with the reason', () => {
     await post(p.url, '/v1/identify', { traits: {} })
     await post(p.url, '/v1/identify', { userId: 'ok' })
     const status = await get(p.url, '/status')
-    expect((status.json as { ingest: unknown }).ingest).toEqual({ calls: 2, rejected: 1 })
+    expect((status.json as { ingest: unknown }).ingest).toEqual({
+      calls: 1,
+      events: 1,
+      rejectedEvents: 0,
+      refusedCalls: 1
+    })
   })
 })
 
@@ -285,7 +290,12 @@ describe('/v1/batch', () => {
     expect(state.activities.map((a) => [a.event, a.properties])).toEqual([['Upgraded', { to: 'pro' }]])
     expect(p.delivery.status()).toMatchObject({ received: 3, unsubscribed: 1, delivered: 2, failed: 0 })
     const status = await get(p.url, '/status')
-    expect((status.json as { ingest: unknown }).ingest).toEqual({ calls: 7, rejected: 4 })
+    expect((status.json as { ingest: unknown }).ingest).toEqual({
+      calls: 1,
+      events: 3,
+      rejectedEvents: 4,
+      refusedCalls: 0
+    })
   })
 
   it('answers 400 when no call in the batch can be used, naming the first five', async () => {
@@ -411,7 +421,7 @@ describe('/status and the sandbox routes on the main port', () => {
         { name: 'Upsert Contact', partnerAction: 'upsertContact', subscribe: 'type = "identify"' },
         { name: 'Track Activity', partnerAction: 'trackActivity', subscribe: 'type = "track"' }
       ],
-      ingest: { calls: 0, rejected: 0 },
+      ingest: { calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 0 },
       delivery: { received: 0, unsubscribed: 0, delivered: 0, failed: 0, retried: 0, pending: 0, recentFailures: [] }
     })
 
@@ -419,7 +429,7 @@ describe('/status and the sandbox routes on the main port', () => {
     await settled(p, 1)
     const after = await get(p.url, '/status')
     expect(after.json).toMatchObject({
-      ingest: { calls: 1, rejected: 0 },
+      ingest: { calls: 1, events: 1, rejectedEvents: 0, refusedCalls: 0 },
       delivery: {
         received: 1,
         delivered: 0,
