@@ -3,7 +3,7 @@
  * that generating events and analytics-node's own work use the second core and their memory is
  * not counted as the pipeline's.
  *
- * argv: <pipeline url> <events> <seed> <flushAt> <window>
+ * argv: <pipeline url> <events> <seed> <flushAt> <window>; the pipeline's write key in BENCH_WRITE_KEY.
  * Messages: → {kind: 'ready'} once the events are generated; ← {kind: 'go'};
  * → {kind: 'done', sent, errors, cpuMicros} once analytics-node has flushed everything.
  */
@@ -39,9 +39,14 @@ function send(analytics: Analytics, event: SegmentEvent): void {
   }
 }
 
+/** The pipeline's write key, which every call (and GET /status) shows as the basic-auth user. */
+const writeKey = process.env.BENCH_WRITE_KEY ?? ''
+
 /** Calls the pipeline has taken in so far (its GET /status). */
 async function received(url: string): Promise<number> {
-  const response = await fetch(`${url}/status`)
+  const response = await fetch(`${url}/status`, {
+    headers: { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` }
+  })
   const body = (await response.json()) as { delivery?: { received?: number } }
   return body.delivery?.received ?? 0
 }
@@ -55,7 +60,7 @@ function generate(events: number, seed: number): SegmentEvent[] {
 async function run(url: string, batch: SegmentEvent[], flushAt: number, window: number): Promise<ClientDone> {
   const events = batch.length
   const analytics = new Analytics({
-    writeKey: 'bench',
+    writeKey,
     host: url,
     flushAt,
     flushInterval: 100,

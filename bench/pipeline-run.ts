@@ -96,11 +96,12 @@ interface ClientHandle {
 }
 
 /** Forks the source process and resolves once it has loaded and is waiting for "go". */
-async function forkClient(url: string, options: PipelineOptions): Promise<ClientHandle> {
+async function forkClient(url: string, writeKey: string, options: PipelineOptions): Promise<ClientHandle> {
   const child = fork(
     join(__dirname, 'pipeline-client.js'),
     [url, options.events, options.seed, options.flushAt, options.window].map(String),
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
+    // In the environment rather than argv, which any local user can read in the process list.
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_WRITE_KEY: writeKey } }
   )
   let ready: () => void = () => undefined
   const isReady = new Promise<void>((resolve) => (ready = resolve))
@@ -132,7 +133,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
   try {
     const status = () => pipeline.delivery.status()
     sampler.pending = () => status().pending
-    client = await forkClient(pipeline.url, options)
+    client = await forkClient(pipeline.url, pipeline.writeKey, options)
     const cpuBefore = process.cpuUsage()
     const start = performance.now()
     const deadline = Date.now() + options.timeoutMs

@@ -10,6 +10,8 @@ import { redactDeep } from '../destinations/ortto/client/answer'
 import { redactApiKey } from '../destinations/ortto/client/api-key'
 import { isRecord, parseJson } from '../destinations/ortto/client/json'
 import { InputError } from './segment-events'
+import { writeKeyRefusal } from './write-key'
+import type { Caller, WriteKeyGate } from './write-key'
 
 export interface CliAnswer {
   status: number
@@ -21,7 +23,7 @@ export interface CliRouteSet {
   /** What `GET /` lists for this set. */
   readonly routes: Record<string, string>
   handles(path: string): boolean
-  answer(method: string, path: string, body: unknown): Promise<CliAnswer>
+  answer(method: string, path: string, body: unknown, caller: Caller): Promise<CliAnswer>
 }
 
 /** One request an action made and Ortto's answer to it, as the serve command shows them. */
@@ -133,7 +135,8 @@ export class ActionCalls<Settings> {
   constructor(
     readonly definition: DestinationDefinition<Settings>,
     /** Used where a call's settings leave a field out (the sandbox key, or ORTTO_API_KEY). */
-    private readonly defaultSettings: Settings
+    private readonly defaultSettings: Settings,
+    private readonly gate: WriteKeyGate
   ) {
     const fields = definition.authentication?.fields ?? {}
     this.secretFields = Object.keys(fields).filter((name) => fields[name].type === 'password')
@@ -147,8 +150,13 @@ export class ActionCalls<Settings> {
     return new Destination(this.definition)
   }
 
-  /** The call's settings laid over the pipeline's, so a call without an api_key uses the pipeline's key. */
-  settingsFrom(value: unknown): Settings {
+  /**
+   * The call's settings laid over the pipeline's, so a call without an api_key uses the pipeline's
+   * key. Every action route takes its settings here, so this is where the write key is required:
+   * a 401 unless the caller showed it or the call may run without it (WriteKeyGate).
+   */
+  settingsFrom(value: unknown, caller: Caller): Settings {
+    if (!caller.writeKeyShown && !this.gate.mayRunWithoutWriteKey(value)) throw writeKeyRefusal()
     if (value !== undefined && !isRecord(value)) {
       throw new InputError('"settings" must be an object of the destination\'s settings, such as {"api_key": "pau-…"}')
     }
@@ -177,14 +185,14 @@ export class ActionCalls<Settings> {
    * subscriptionMetadata}`; `mapping` is laid over the action's field defaults; an array payload
    * runs the action's executeBatch, an object its execute.
    */
-  async runAction(slug: string, body: Record<string, unknown>): Promise<ActionRun<Settings>> {
+  async runAction(slug: string, body: Record<string, unknown>, caller: Caller): Promise<ActionRun<Settings>> {
     const { payload } = body
     if (!(isRecord(payload) || (Array.isArray(payload) && payload.length > 0 && payload.every(isRecord)))) {
       throw new InputError(
         '"payload" must be a Segment event object or a non-empty array of them (an array runs the batch path)'
       )
     }
-    const settings = this.settingsFrom(body.settings)
+    const settings = this.settingsFrom(body.settings, caller)
     const destination = this.newDestination()
     const action = destination.actions[slug]
     const input = {

@@ -8,6 +8,7 @@ import { isRecord } from '../destinations/ortto/client/json'
 import { InputError } from './segment-events'
 import { ActionCalls, messageOf, optionalObject, schemaFields, statusOf } from './action-calls'
 import type { AuthTokens, CliAnswer, CliRouteSet } from './action-calls'
+import type { Caller, WriteKeyGate } from './write-key'
 
 type HookName = Parameters<Destination['actions'][string]['executeHook']>[0]
 
@@ -50,9 +51,10 @@ export class CliRoutes<Settings> implements CliRouteSet {
     private readonly definition: DestinationDefinition<Settings>,
     defaultSettings: Settings,
     /** The destination's folder name, which serve adds to /manifest as `directoryName`. */
-    private readonly directoryName: string
+    private readonly directoryName: string,
+    gate: WriteKeyGate
   ) {
-    this.calls = new ActionCalls(definition, defaultSettings)
+    this.calls = new ActionCalls(definition, defaultSettings, gate)
     this.audiences = hasAudienceFunctions(definition)
     this.routes = {
       'GET /manifest': 'the definition as the code exports it, plus directoryName (serve)',
@@ -87,29 +89,29 @@ export class CliRoutes<Settings> implements CliRouteSet {
     )
   }
 
-  async answer(method: string, path: string, body: unknown): Promise<CliAnswer> {
+  async answer(method: string, path: string, body: unknown, caller: Caller): Promise<CliAnswer> {
     if (path === '/manifest') {
       if (method !== 'GET') throw new InputError('/manifest takes GET', 405)
       return { status: 200, body: this.calls.redact({ ...this.definition, directoryName: this.directoryName }) }
     }
     if (method !== 'POST') throw new InputError(`${path} takes POST`, 405)
     if (!isRecord(body)) throw new InputError(`the body of POST ${path} must be a JSON object`)
-    if (path === '/authenticate') return this.authenticate(body)
-    if (path === '/refreshAccessToken') return this.refreshAccessToken(body)
+    if (path === '/authenticate') return this.authenticate(body, caller)
+    if (path === '/refreshAccessToken') return this.refreshAccessToken(body, caller)
     const audienceCall = this.audienceCall(path)
-    if (audienceCall) return this.audience(audienceCall, body)
+    if (audienceCall) return this.audience(audienceCall, body, caller)
 
     const [slug, second, hook, ...rest] = path.slice(1).split('/')
     if (!this.calls.hasAction(slug)) throw new InputError(`no such route: POST ${path}; GET / lists the routes`, 404)
-    if (second === undefined) return this.runAction(slug, body)
-    if (second === 'hooks' && hook && rest.length === 0) return this.runHook(slug, hook, body)
-    if (hook === undefined && second !== 'hooks') return this.dynamicField(slug, second, body)
+    if (second === undefined) return this.runAction(slug, body, caller)
+    if (second === 'hooks' && hook && rest.length === 0) return this.runHook(slug, hook, body, caller)
+    if (hook === undefined && second !== 'hooks') return this.dynamicField(slug, second, body, caller)
     throw new InputError(`no such route: POST ${path}; GET / lists the routes`, 404)
   }
 
   /** testAuthentication's requests are not recorded by actions-core, so none are shown. */
-  private async authenticate(body: Record<string, unknown>): Promise<CliAnswer> {
-    const settings = this.calls.settingsFrom(body)
+  private async authenticate(body: Record<string, unknown>, caller: Caller): Promise<CliAnswer> {
+    const settings = this.calls.settingsFrom(body, caller)
     try {
       await this.calls.newDestination().testAuthentication(settings)
       return { status: 200, body: { ok: true } }
@@ -119,8 +121,8 @@ export class CliRoutes<Settings> implements CliRouteSet {
     }
   }
 
-  private async refreshAccessToken(body: Record<string, unknown>): Promise<CliAnswer> {
-    const settings = this.calls.settingsFrom(body.settings)
+  private async refreshAccessToken(body: Record<string, unknown>, caller: Caller): Promise<CliAnswer> {
+    const settings = this.calls.settingsFrom(body.settings, caller)
     if (body.oauth !== undefined && !isRecord(body.oauth)) {
       throw new InputError('"oauth" must be an object: {clientId, clientSecret, accessToken, refreshToken}')
     }
@@ -134,8 +136,8 @@ export class CliRoutes<Settings> implements CliRouteSet {
   }
 
   /** The body is the audience input itself: {settings, audienceName | externalId, audienceSettings, …}. */
-  private async audience(call: AudienceCall, body: Record<string, unknown>): Promise<CliAnswer> {
-    const settings = this.calls.settingsFrom(body.settings)
+  private async audience(call: AudienceCall, body: Record<string, unknown>, caller: Caller): Promise<CliAnswer> {
+    const settings = this.calls.settingsFrom(body.settings, caller)
     const destination = this.calls.newDestination()
     try {
       const input = { ...body, settings }
@@ -149,13 +151,13 @@ export class CliRoutes<Settings> implements CliRouteSet {
     }
   }
 
-  private async runAction(slug: string, body: Record<string, unknown>): Promise<CliAnswer> {
-    const run = await this.calls.runAction(slug, body)
+  private async runAction(slug: string, body: Record<string, unknown>, caller: Caller): Promise<CliAnswer> {
+    const run = await this.calls.runAction(slug, body, caller)
     const answer = run.outcome.ok ? run.exchanges : [thrownError(run.outcome.error)]
     return { status: 200, body: this.calls.redact(answer, run.settings) }
   }
 
-  private async runHook(slug: string, hook: string, body: Record<string, unknown>): Promise<CliAnswer> {
+  private async runHook(slug: string, hook: string, body: Record<string, unknown>, caller: Caller): Promise<CliAnswer> {
     const hooks = this.definition.actions[slug].hooks ?? {}
     if (!Object.hasOwn(hooks, hook)) throw new InputError(`${slug} has no hook "${hook}"`, 404)
     if (body.hookInputs !== undefined && !isRecord(body.hookInputs)) {
@@ -163,7 +165,7 @@ export class CliRoutes<Settings> implements CliRouteSet {
         '"hookInputs" must be an object of the hook\'s input fields, such as {"audience_name": "VIP"}'
       )
     }
-    const settings = this.calls.settingsFrom(body.settings)
+    const settings = this.calls.settingsFrom(body.settings, caller)
     const input = {
       settings,
       payload: body.payload,
@@ -180,12 +182,17 @@ export class CliRoutes<Settings> implements CliRouteSet {
   }
 
   /** Fields marked `dynamic` get their choices from the action's dynamicFields. */
-  private async dynamicField(slug: string, field: string, body: Record<string, unknown>): Promise<CliAnswer> {
+  private async dynamicField(
+    slug: string,
+    field: string,
+    body: Record<string, unknown>,
+    caller: Caller
+  ): Promise<CliAnswer> {
     const fields = this.definition.actions[slug].fields
     if (!Object.hasOwn(fields, field) || !fields[field].dynamic) {
       throw new InputError(`no such route: POST /${slug}/${field} (${slug} has no dynamic field "${field}")`, 404)
     }
-    const settings = this.calls.settingsFrom(body.settings)
+    const settings = this.calls.settingsFrom(body.settings, caller)
     const input = {
       settings,
       payload: body.payload ?? {},

@@ -17,6 +17,7 @@ export interface PipelineConfig {
   port: number
   target: Target
   mappingsFile?: string
+  /** What callers must show as the basic-auth user name; generated at start when unset. */
   writeKey?: string
   flushIntervalMs: number
   maxAttempts: number
@@ -27,6 +28,8 @@ export interface PipelineConfig {
   /** Retry back-off bounds (DeliveryOptions); tests shorten them. */
   baseBackoffMs?: number
   maxBackoffMs?: number
+  /** Deliveries held before calls are answered 503 (DeliveryOptions.maxPending); tests lower it. */
+  maxPending?: number
 }
 
 export class ConfigError extends Error {
@@ -53,6 +56,16 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   if (!Number.isInteger(value) || value < 1)
     throw new ConfigError(`${name} must be a whole number above 0 (got "${raw}").`)
   return value
+}
+
+function writeKey(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.SEGMENT_WRITE_KEY
+  if (raw === undefined || raw === '') return undefined
+  // Sent as the basic-auth user name, which ends at the first colon.
+  if (raw.includes(':') || /\s/.test(raw)) {
+    throw new ConfigError('SEGMENT_WRITE_KEY cannot hold a colon or spaces: it is sent as the basic-auth user name.')
+  }
+  return raw
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): PipelineConfig {
@@ -89,7 +102,7 @@ export function readConfig(env: NodeJS.ProcessEnv): PipelineConfig {
     port: listenPort,
     target,
     mappingsFile: env.ORTTO_MAPPINGS || undefined,
-    writeKey: env.SEGMENT_WRITE_KEY || undefined,
+    writeKey: writeKey(env),
     flushIntervalMs: positive(env, 'FLUSH_INTERVAL_MS', 250),
     maxAttempts: positive(env, 'RETRY_ATTEMPTS', 8),
     deliveryTimeoutMs: env.DELIVERY_TIMEOUT_MS ? positive(env, 'DELIVERY_TIMEOUT_MS', 10_000) : undefined

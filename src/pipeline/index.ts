@@ -13,10 +13,18 @@ import { ConfigError, SANDBOX_API_KEY, type PipelineConfig } from './config'
 import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
 import { OwnRoutes } from './own-routes'
 import { PipelineServer } from './server'
+import { WriteKeyGate, generateWriteKey } from './write-key'
 import { loadMappingFile, presetSubscriptions, type MatchableSubscription } from './subscriptions'
 
 export interface Pipeline {
   url: string
+  /**
+   * The write key every route but GET /, /manifest and /metadata asks for, as the basic-auth user:
+   * SEGMENT_WRITE_KEY, or one generated at start (print it: nobody can call in without it).
+   */
+  writeKey: string
+  /** True when writeKey was generated at start (no SEGMENT_WRITE_KEY). */
+  writeKeyGenerated: boolean
   /** Where deliveries go, in words (printed at start, shown by /status). */
   destinationLabel: string
   sandbox?: Sandbox
@@ -116,6 +124,9 @@ export async function startPipeline(
   }
 
   try {
+    const writeKeyGenerated = config.writeKey === undefined
+    const writeKey = config.writeKey ?? generateWriteKey()
+    const gate = new WriteKeyGate(writeKey, target.kind === 'ortto')
     const settings: Settings = { api_key: apiKey }
     const destination = new Destination(definition)
     const subscriptions = config.mappingsFile
@@ -131,15 +142,19 @@ export async function startPipeline(
       requestTimeoutMs: config.deliveryTimeoutMs,
       baseBackoffMs: config.baseBackoffMs,
       maxBackoffMs: config.maxBackoffMs,
+      maxPending: config.maxPending,
       log,
       onFailure: options.onFailure
     })
     const server = new PipelineServer({
       delivery,
       // Ours first, so /results/… and /metadata stay ours even if an action were ever named so.
-      cli: [new OwnRoutes(definition, settings, metadata), new CliRoutes(definition, settings, DIRECTORY_NAME)],
+      cli: [
+        new OwnRoutes(definition, settings, metadata, gate),
+        new CliRoutes(definition, settings, DIRECTORY_NAME, gate)
+      ],
       sandbox,
-      writeKey: config.writeKey,
+      gate,
       requestTimeoutMs: config.clientTimeoutMs,
       log,
       describe: () => ({
@@ -151,6 +166,8 @@ export async function startPipeline(
     let stopping: Promise<DeliveryTotals> | undefined
     return {
       url,
+      writeKey,
+      writeKeyGenerated,
       destinationLabel,
       sandbox,
       subscriptions,

@@ -10,6 +10,7 @@ import { isRecord } from '../destinations/ortto/client/json'
 import { InputError } from './segment-events'
 import { ActionCalls, messageOf, statusOf } from './action-calls'
 import type { CliAnswer, CliRouteSet } from './action-calls'
+import type { Caller, WriteKeyGate } from './write-key'
 
 const RESULTS_PREFIX = '/results/'
 
@@ -28,16 +29,17 @@ export class OwnRoutes<Settings> implements CliRouteSet {
     definition: DestinationDefinition<Settings>,
     defaultSettings: Settings,
     /** The destination's catalog metadata, answered as is. */
-    private readonly metadata: unknown
+    private readonly metadata: unknown,
+    gate: WriteKeyGate
   ) {
-    this.calls = new ActionCalls(definition, defaultSettings)
+    this.calls = new ActionCalls(definition, defaultSettings, gate)
   }
 
   handles(path: string): boolean {
     return path === '/metadata' || path.startsWith(RESULTS_PREFIX)
   }
 
-  async answer(method: string, path: string, body: unknown): Promise<CliAnswer> {
+  async answer(method: string, path: string, body: unknown, caller: Caller): Promise<CliAnswer> {
     if (path === '/metadata') {
       if (method !== 'GET') throw new InputError('/metadata takes GET', 405)
       return { status: 200, body: this.metadata }
@@ -50,7 +52,7 @@ export class OwnRoutes<Settings> implements CliRouteSet {
     }
     if (!isRecord(body)) throw new InputError(`the body of POST ${path} must be a JSON object`)
 
-    const run = await this.calls.runAction(slug, body)
+    const run = await this.calls.runAction(slug, body, caller)
     const requests = run.exchanges
     if (run.outcome.ok) {
       const { results } = run.outcome

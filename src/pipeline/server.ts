@@ -5,12 +5,15 @@
  */
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { errorBody, readBody, sendText } from '../http/http-io'
+import { ERROR_CODES, errorBody, readBody, sendText } from '../http/http-io'
+import { GUARDED_SERVER_OPTIONS, guardRequest } from '../http/request-guard'
 import { parseJson } from '../destinations/ortto/client/json'
 import type { Sandbox } from '../sandbox'
 import type { CliRouteSet } from './action-calls'
 import { PipelineBusyError, type DeliveryPipeline } from './delivery'
 import { InputError, isEventType, parseBatch, parseEvent, type ParsedEvent } from './segment-events'
+import { writeKeyRefusal } from './write-key'
+import type { WriteKeyGate } from './write-key'
 
 /** Segment's own API takes 32 kB per call and 500 kB per batch; a little headroom on top. */
 const MAX_INGEST_BYTES = 512 * 1024
@@ -31,26 +34,28 @@ const ALLOWED_ORIGINS = new Set([
   'http://localhost:8000'
 ])
 
+/** What the browser guard lets through: requests without an Origin, and those of serve's origins. */
+const GUARD = { allowedOrigins: ALLOWED_ORIGINS }
+
+/**
+ * Routes open without the write key: static, with no secret and no state. Everything else needs it,
+ * except an action call that brings its own key to real Ortto (WriteKeyGate.mayRunWithoutWriteKey).
+ */
+const OPEN_PATHS = new Set(['/', '/manifest', '/metadata'])
+
 export interface PipelineServerOptions {
   delivery: DeliveryPipeline
   /** The action routes (ours, and the CLI serve ones), asked in turn; the first that handles a path answers. */
   cli: CliRouteSet[]
   /** The embedded sandbox, whose /sandbox/* routes are also served on this port. */
   sandbox?: Sandbox
-  /** When set, Segment calls must carry it as their basic-auth user (Segment's write key). */
-  writeKey?: string
+  /** The write key every route but OPEN_PATHS (and OPTIONS) asks for. */
+  gate: WriteKeyGate
   /** A client that has not sent its whole request by then gets 408 (slow-client protection). */
   requestTimeoutMs?: number
   /** Shown by GET /status. */
   describe: () => Record<string, unknown>
   log: (line: string) => void
-}
-
-function writeKeyOf(header: string | undefined): string | undefined {
-  const match = header ? /^Basic\s+(.+)$/i.exec(header) : null
-  if (!match) return undefined
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
-  return decoded.split(':')[0]
 }
 
 function corsHeaders(req: http.IncomingMessage): Record<string, string> {
@@ -66,18 +71,24 @@ function corsHeaders(req: http.IncomingMessage): Record<string, string> {
 
 export class PipelineServer {
   readonly server: http.Server
-  /** Calls taken in, and calls refused with a reason (never passed on). */
-  private readonly ingest = { calls: 0, rejected: 0 }
+  /**
+   * Segment calls (/v1/*): those taken in, the events they carried that were taken in and those
+   * refused with a reason, and calls refused whole (4xx or 503, nothing taken in).
+   */
+  private readonly ingest = { calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 0 }
 
   constructor(private readonly options: PipelineServerOptions) {
     const timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
     // Node checks for overdue requests every connectionsCheckingInterval (30 s by default).
     const checkEvery = Math.max(100, Math.min(1_000, Math.floor(timeout / 4)))
     this.server = http.createServer(
-      { requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: checkEvery },
-      (req, res) => {
-        this.route(req, res).catch((error: unknown) => this.fail(res, req, error))
-      }
+      {
+        ...GUARDED_SERVER_OPTIONS,
+        requestTimeout: timeout,
+        headersTimeout: timeout,
+        connectionsCheckingInterval: checkEvery
+      },
+      (req, res) => this.handle(req, res)
     )
   }
 
@@ -99,20 +110,38 @@ export class PipelineServer {
     })
   }
 
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const segmentCall = (req.url ?? '/').startsWith('/v1/')
+    // Before any body is read and before routing: browsers turned against this port stop here.
+    if (!guardRequest(req, res, GUARD, corsHeaders(req))) {
+      if (segmentCall) this.ingest.refusedCalls++
+      return
+    }
+    this.route(req, res).catch((error: unknown) => {
+      // A /v1 call that fails has taken nothing in: counters of what was taken move only on success.
+      if (segmentCall) this.ingest.refusedCalls++
+      this.fail(res, req, error)
+    })
+  }
+
   private fail(res: http.ServerResponse, req: http.IncomingMessage, error: unknown): void {
     const status = error instanceof InputError ? error.status : error instanceof PipelineBusyError ? 503 : 500
     const message =
       status === 500 ? `the server failed to handle this request: ${String(error)}` : (error as Error).message
     if (status === 500) this.options.log(`[server] ${message}`)
-    sendText(res, status, errorBody(ERROR_CODES[status] ?? 'bad-request', message), corsHeaders(req))
+    const headers = corsHeaders(req)
+    // Lets a person who opens a gated route in a browser type the write key as the user name.
+    if (status === 401) headers['www-authenticate'] = 'Basic realm="Ortto local pipeline", charset="UTF-8"'
+    sendText(res, status, errorBody(ERROR_CODES[status] ?? ERROR_CODES[400], message), headers)
   }
 
   private async readJson(req: http.IncomingMessage, limit: number): Promise<unknown> {
     const body = await readBody(req, limit)
     if (body.kind === 'aborted') throw new InputError('the request was aborted before its body arrived')
     if (body.kind === 'too-large') {
-      throw new InputError(`the body is ${body.bytes} bytes; this route takes at most ${limit} bytes`, 413)
+      throw new InputError(`the body is ${body.size}; this route takes at most ${limit} bytes`, 413)
     }
+    if (body.kind === 'refused') throw new InputError(body.message, body.status)
     const parsed = parseJson(body.text)
     if (parsed === undefined) throw new InputError('the body is not valid JSON')
     return parsed
@@ -124,25 +153,30 @@ export class PipelineServer {
     const reply = (status: number, value: unknown) => sendText(res, status, JSON.stringify(value), corsHeaders(req))
 
     if (method === 'OPTIONS') return sendText(res, 204, '', corsHeaders(req))
-    if (path.startsWith('/sandbox/') && this.options.sandbox) return this.options.sandbox.handle(req, res)
+    const { gate, cli, sandbox } = this.options
+    const caller = { writeKeyShown: gate.shownBy(req) }
+    const routes = cli.find((set) => set.handles(path))
+    // Action routes check each call's own settings once the body is read (ActionCalls.settingsFrom).
+    if (!caller.writeKeyShown && !OPEN_PATHS.has(path) && !(routes && gate.ownKeyCallsOpen)) {
+      throw writeKeyRefusal()
+    }
+
+    if (path.startsWith('/sandbox/') && sandbox) return sandbox.handle(req, res)
     if (path === '/status' || path === '/') {
       if (method !== 'GET') throw new InputError(`GET ${path} takes no other method`, 405)
     }
     if (path === '/status') {
       return reply(200, { ...this.options.describe(), ingest: this.ingest, delivery: this.options.delivery.status() })
     }
-    if (path === '/') return reply(200, { routes: this.routeList() })
+    if (path === '/') return reply(200, { routes: this.routeList(), auth: AUTH_NOTE })
 
     const segmentCall = /^\/v1\/([a-z]+)$/.exec(path)
     if (segmentCall) {
       if (method !== 'POST') throw new InputError(`${path} takes POST`, 405)
       const [, call] = segmentCall
       if (call !== 'batch' && !isEventType(call)) throw new InputError(`no such Segment call: /v1/${call}`, 404)
-      this.checkWriteKey(req)
       const body = await this.readJson(req, MAX_INGEST_BYTES)
       const { events, rejected } = call === 'batch' ? parseBatch(body) : single(parseEvent(body, call))
-      this.ingest.calls += events.length + rejected.length
-      this.ingest.rejected += rejected.length
       if (events.length === 0) {
         const reason =
           rejected.length === 0
@@ -153,13 +187,15 @@ export class PipelineServer {
         throw new InputError(reason)
       }
       const { unsubscribed } = this.options.delivery.enqueue(events)
+      this.ingest.calls++
+      this.ingest.events += events.length
+      this.ingest.rejectedEvents += rejected.length
       return reply(200, { success: true, accepted: events.length, unsubscribed, rejected })
     }
 
-    const routes = this.options.cli.find((set) => set.handles(path))
     if (routes) {
       const body = method === 'POST' ? await this.readJson(req, MAX_CLI_BYTES) : undefined
-      const answer = await routes.answer(method, path, body)
+      const answer = await routes.answer(method, path, body, caller)
       return reply(answer.status, answer.body)
     }
     throw new InputError(`no such route: ${method} ${path}; GET / lists the routes`, 404)
@@ -168,33 +204,21 @@ export class PipelineServer {
   private routeList(): Record<string, string> {
     return Object.assign({}, SERVER_ROUTES, ...this.options.cli.map((set) => set.routes)) as Record<string, string>
   }
-
-  private checkWriteKey(req: http.IncomingMessage): void {
-    const expected = this.options.writeKey
-    if (expected === undefined) return
-    if (writeKeyOf(req.headers.authorization) !== expected) {
-      throw new InputError('missing or wrong write key: send it as the basic-auth user name', 401)
-    }
-  }
 }
 
 const single = (parsed: ParsedEvent) =>
   parsed.ok ? { events: [parsed.event], rejected: [] } : { events: [], rejected: [{ index: 0, reason: parsed.reason }] }
-
-const ERROR_CODES: Record<number, string> = {
-  401: 'unauthorized',
-  404: 'not-found',
-  405: 'method-not-allowed',
-  413: 'too-large',
-  500: 'internal',
-  503: 'busy'
-}
 
 const describeRejected = (rejected: Array<{ index: number; reason: string }>) =>
   rejected
     .slice(0, 5)
     .map(({ index, reason }) => `#${index}: ${reason}`)
     .join('; ') + (rejected.length > 5 ? `; and ${rejected.length - 5} more` : '')
+
+/** What GET / says about the write key, which it does not ask for itself. */
+const AUTH_NOTE =
+  'every route but GET /, GET /manifest and GET /metadata takes the write key as the basic-auth user name ' +
+  '(curl -u <write key>:); npm start prints it'
 
 /** The server's own routes; the route sets add theirs after these. */
 const SERVER_ROUTES = {

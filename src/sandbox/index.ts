@@ -1,6 +1,7 @@
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
+import { GUARDED_SERVER_OPTIONS, guarded } from '../http/request-guard'
 import { FaultInjector } from './faults'
 import { DataFileWriter, loadDataFile } from './persistence'
 import { SandboxApp } from './server'
@@ -72,7 +73,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     log: logToStderr
   })
 
-  const server = http.createServer(app.handle)
+  // The shared request guard (Host, Origin: none allowed, content-type) runs before any route.
+  const server = http.createServer(GUARDED_SERVER_OPTIONS, guarded(app.handle, { allowedOrigins: new Set() }))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, host, () => {

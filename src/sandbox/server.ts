@@ -162,9 +162,10 @@ export class SandboxApp {
     if (body.kind === 'aborted') return
     if (body.kind === 'too-large') {
       return answer(
-        failed(413, 'too-large', `the body is ${body.bytes} bytes; a request may be at most ${MAX_REQUEST_BYTES} bytes`)
+        failed(413, 'too-large', `the body is ${body.size}; a request may be at most ${MAX_REQUEST_BYTES} bytes`)
       )
     }
+    if (body.kind === 'refused') return answer(failed(body.status, body.code, body.message))
     const parsed = parseJson(body.text)
     if (known.route !== 'createAudience' && Array.isArray(parsed)) this.counters.objectsReceived += parsed.length
 
@@ -309,6 +310,7 @@ export class SandboxApp {
         if (method === 'GET') return reply(200, { faults: this.faults.active })
         const body = await readBody(req, MAX_REQUEST_BYTES)
         if (body.kind === 'aborted') return
+        if (body.kind === 'refused') return sendText(res, body.status, errorBody(body.code, body.message))
         const parsed = body.kind === 'ok' ? parseJson(body.text) : undefined
         try {
           this.faults.set(parseFaultOptions(parsed))

@@ -11,7 +11,7 @@ import { startPipeline, type Pipeline } from '../../src/pipeline'
 import type { FailureReport } from '../../src/pipeline/delivery'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { LOCAL_ENDPOINT_ENV } from '../../src/destinations/ortto/constants'
-import { get, post, sleep, waitFor, type Answer } from '../helpers/pipeline-helpers'
+import { TEST_WRITE_KEY, basicAuth, get, post, sleep, waitFor, type Answer } from '../helpers/pipeline-helpers'
 
 const EVENTS = Number(process.env.SOAK_EVENTS ?? 20_000)
 /** Every INVALID_EVERY-th event carries a 5,000-character value, which Ortto refuses (400). */
@@ -44,7 +44,7 @@ async function sendAll(url: string, events: Sent[]): Promise<void> {
   for (let start = 0; start < events.length; start += CALLS_PER_POST) {
     const batch = events.slice(start, start + CALLS_PER_POST).map((s) => s.event)
     for (;;) {
-      const response = await post(url, '/v1/batch', { batch }, { writeKey: 'soak' })
+      const response = await post(url, '/v1/batch', { batch })
       if (response.status === 503) {
         await sleep(200)
         continue
@@ -88,7 +88,8 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
         deliveryTimeoutMs: 1_000,
         baseBackoffMs: 50,
         maxBackoffMs: 1_000,
-        clientTimeoutMs: 1_000
+        clientTimeoutMs: 1_000,
+        writeKey: TEST_WRITE_KEY
       },
       () => undefined,
       { onFailure: (report) => failures.push(report) }
@@ -195,7 +196,7 @@ async function hammerWithBadInput(url: string): Promise<void> {
     expect(response.status).toBe(status)
     expect((response.json as { error: { message: string } }).error.message).toMatch(reason)
   }
-  const send = (route: string, body: unknown) => post(url, route, body, { writeKey: 'soak' })
+  const send = (route: string, body: unknown) => post(url, route, body)
   expectError(await send('/v1/track', 'not json {'), 400, /not valid JSON/)
   expectError(await send('/v1/track', [{ event: 'x' }]), 400, /must be a JSON object/)
   expectError(await send('/v1/identify', { traits: {} }), 400, /needs a userId or an anonymousId/)
@@ -213,7 +214,12 @@ async function hammerWithBadInput(url: string): Promise<void> {
 async function slowClientStatus(url: string): Promise<number> {
   const { request } = await import('node:http')
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/v1/track`, { method: 'POST', headers: { 'content-length': '1000' } }, (res) => {
+    const headers = {
+      'content-length': '1000',
+      'content-type': 'application/json',
+      authorization: basicAuth(TEST_WRITE_KEY)
+    }
+    const req = request(`${url}/v1/track`, { method: 'POST', headers }, (res) => {
       res.resume()
       resolve(res.statusCode ?? 0)
     })

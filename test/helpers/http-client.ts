@@ -21,22 +21,24 @@ export interface CallOptions {
   /** The Ortto API key for `Authorization: Bearer`; `null` sends none. Default TEST_API_KEY. */
   apiKey?: string | null
   /** Segment's write key, sent as the basic-auth user name (what `curl -u key:` sends); wins over apiKey. */
-  writeKey?: string
+  writeKey?: string | null
+  /** Win over the headers set here (authorization, content-type). */
   headers?: Record<string, string>
 }
+
+/** Methods that only read; the servers take every other one with a JSON content-type only. */
+const READING_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export const basicAuth = (writeKey: string): string => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`
 
 export async function call(baseUrl: string, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
   const headers: Record<string, string> = {}
   const apiKey = options.apiKey === undefined ? TEST_API_KEY : options.apiKey
-  if (options.writeKey !== undefined) headers.authorization = basicAuth(options.writeKey)
+  if (typeof options.writeKey === 'string') headers.authorization = basicAuth(options.writeKey)
   else if (apiKey !== null) headers.authorization = `Bearer ${apiKey}`
-  let body: string | undefined
-  if (options.body !== undefined) {
-    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
-    headers['content-type'] = 'application/json'
-  }
+  if (!READING_METHODS.has(method) || options.body !== undefined) headers['content-type'] = 'application/json'
+  const body =
+    options.body === undefined || typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
   const response = await fetch(`${baseUrl}${path}`, { method, headers: { ...headers, ...options.headers }, body })
   const text = await response.text()
   return { status: response.status, headers: response.headers, text, json: parseJson(text) }

@@ -5,8 +5,26 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import type { Sandbox } from '../../src/sandbox'
+import * as client from './http-client'
+import type { Answer, CallOptions } from './http-client'
 
-export { basicAuth, call, get, post, type Answer, type CallOptions } from './http-client'
+export { basicAuth, type Answer, type CallOptions } from './http-client'
+
+/** The write key pipeline tests start with (`writeKey: TEST_WRITE_KEY`); the calls below send it by default. */
+export const TEST_WRITE_KEY = 'test-write-key'
+
+/**
+ * Calls to a pipeline: with TEST_WRITE_KEY as the basic-auth user unless `writeKey` says otherwise
+ * (`null` sends no Authorization header at all).
+ */
+export const call = (baseUrl: string, method: string, path: string, options: CallOptions = {}): Promise<Answer> =>
+  client.call(baseUrl, method, path, { apiKey: null, writeKey: TEST_WRITE_KEY, ...options })
+
+export const post = (baseUrl: string, path: string, body: unknown, options: Omit<CallOptions, 'body'> = {}) =>
+  call(baseUrl, 'POST', path, { ...options, body })
+
+export const get = (baseUrl: string, path: string, options: Omit<CallOptions, 'body'> = {}) =>
+  call(baseUrl, 'GET', path, options)
 
 /** Polls until `check` returns a value other than undefined/false, or fails with `what` after `timeoutMs`. */
 export async function waitFor<T>(

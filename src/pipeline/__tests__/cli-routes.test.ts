@@ -14,11 +14,16 @@ import { CliRoutes } from '../cli-routes'
 import { SANDBOX_API_KEY } from '../config'
 import type { Target } from '../config'
 import { startPipeline } from '../index'
+import { WriteKeyGate } from '../write-key'
 import type { Pipeline } from '../index'
 import { echoStandIn } from '../../../test/helpers/echo-stand-in'
 import type { EchoStandIn } from '../../../test/helpers/echo-stand-in'
-import { call, get, post } from '../../../test/helpers/pipeline-helpers'
+import { TEST_WRITE_KEY, call, get, post } from '../../../test/helpers/pipeline-helpers'
 import type { Answer } from '../../../test/helpers/pipeline-helpers'
+
+/** For the route sets called directly: a caller who showed the write key. */
+const GATE = new WriteKeyGate(TEST_WRITE_KEY, false)
+const SHOWN = { writeKeyShown: true }
 
 /** A well-formed key the sandbox accepts; distinctive, so any echo of it is easy to find. */
 const API_KEY = 'pau-cliSecretNeverEchoed9'
@@ -29,7 +34,10 @@ let sandbox: Sandbox
 let answers: Answer[]
 
 async function start(target: Target = { kind: 'sandbox', port: 0 }): Promise<void> {
-  pipeline = await startPipeline({ port: 0, target, flushIntervalMs: 50, maxAttempts: 3 }, () => undefined)
+  pipeline = await startPipeline(
+    { port: 0, target, flushIntervalMs: 50, maxAttempts: 3, writeKey: TEST_WRITE_KEY },
+    () => undefined
+  )
   sandbox = pipeline.sandbox as Sandbox
 }
 
@@ -549,15 +557,15 @@ describe('against the embedded sandbox', () => {
       'http://localhost:8001',
       'https://localhost:8000',
       'null'
-    ])('gives no CORS headers to origin %s', async (origin) => {
+    ])('refuses origin %s with 403, and gives it no CORS headers', async (origin) => {
       const answer = await preflight(origin)
-      expect(answer.status).toBe(204)
+      expect(answer.status).toBe(403)
       expect(answer.headers.get('access-control-allow-origin')).toBeNull()
       expect(answer.headers.get('access-control-allow-methods')).toBeNull()
       expect(answer.headers.get('access-control-allow-headers')).toBeNull()
 
       const manifest = await fetchGet('/manifest', { origin })
-      expect(manifest.status).toBe(200)
+      expect(manifest.status).toBe(403)
       expect(manifest.headers.get('access-control-allow-origin')).toBeNull()
     })
   })
@@ -691,7 +699,7 @@ describe('the audience and dynamic-field routes, with an audience definition bui
   beforeEach(async () => {
     await start()
     const testDefinition = audienceDefinition(sandbox.url) as DestinationDefinition<TestSettings>
-    routes = new CliRoutes(testDefinition, { api_key: SANDBOX_API_KEY }, 'test-audiences')
+    routes = new CliRoutes(testDefinition, { api_key: SANDBOX_API_KEY }, 'test-audiences', GATE)
   })
 
   it('has the audience routes, and lists them and the dynamic-field route', () => {
@@ -702,7 +710,7 @@ describe('the audience and dynamic-field routes, with an audience definition bui
       expect.arrayContaining(['POST /createAudience | /getAudience', 'POST /<action>/<dynamicField>'])
     )
     // The Ortto destination has neither.
-    const ortto = new CliRoutes(definition, { api_key: SANDBOX_API_KEY }, 'ortto')
+    const ortto = new CliRoutes(definition, { api_key: SANDBOX_API_KEY }, 'ortto', GATE)
     expect(ortto.handles('/createAudience')).toBe(false)
     expect(ortto.handles('/getAudience')).toBe(false)
     expect(Object.keys(ortto.routes)).not.toContain('POST /createAudience | /getAudience')
@@ -710,43 +718,63 @@ describe('the audience and dynamic-field routes, with an audience definition bui
   })
 
   it('POST /createAudience → 200 {externalId}, and POST /getAudience finds it → 200 {externalId}', async () => {
-    const created = await routes.answer('POST', '/createAudience', {
-      settings: { api_key: API_KEY },
-      audienceName: 'Winners'
-    })
+    const created = await routes.answer(
+      'POST',
+      '/createAudience',
+      {
+        settings: { api_key: API_KEY },
+        audienceName: 'Winners'
+      },
+      SHOWN
+    )
     const [audience] = sandbox.snapshot().audiences
     expect(audience.name).toBe('Winners')
     expect(created).toEqual({ status: 200, body: { externalId: audience.id } })
 
-    const found = await routes.answer('POST', '/getAudience', { externalId: audience.id })
+    const found = await routes.answer('POST', '/getAudience', { externalId: audience.id }, SHOWN)
     expect(found).toEqual({ status: 200, body: { externalId: audience.id } })
   })
 
   it('POST /getAudience of an unknown id → 400 {ok: false, error}', async () => {
-    const answer = await routes.answer('POST', '/getAudience', { settings: { api_key: API_KEY }, externalId: 'nope' })
+    const answer = await routes.answer(
+      'POST',
+      '/getAudience',
+      { settings: { api_key: API_KEY }, externalId: 'nope' },
+      SHOWN
+    )
     expect(answer).toEqual({ status: 400, body: { ok: false, error: 'No audience has the id "nope".' } })
   })
 
   it('POST /createAudience refused by the sandbox (malformed key) → 400 {ok: false, error}', async () => {
-    const answer = await routes.answer('POST', '/createAudience', {
-      settings: { api_key: 'Xau-cliSecretNeverEchoed9' },
-      audienceName: 'Winners'
-    })
+    const answer = await routes.answer(
+      'POST',
+      '/createAudience',
+      {
+        settings: { api_key: 'Xau-cliSecretNeverEchoed9' },
+        audienceName: 'Winners'
+      },
+      SHOWN
+    )
     expect(answer.status).toBe(400)
     expect(answer.body).toEqual({ ok: false, error: expect.stringMatching(/^Unauthorized/) })
     expect(sandbox.snapshot().audiences).toEqual([])
   })
 
   it('POST /refreshAccessToken → 200 {ok: true, data} for an OAuth destination', async () => {
-    const answer = await routes.answer('POST', '/refreshAccessToken', {
-      settings: { api_key: API_KEY },
-      oauth: { refreshToken: 'r-1', accessToken: 'old', clientId: 'c', clientSecret: 's' }
-    })
+    const answer = await routes.answer(
+      'POST',
+      '/refreshAccessToken',
+      {
+        settings: { api_key: API_KEY },
+        oauth: { refreshToken: 'r-1', accessToken: 'old', clientId: 'c', clientSecret: 's' }
+      },
+      SHOWN
+    )
     expect(answer).toEqual({ status: 200, body: { ok: true, data: { accessToken: 'fresh-for-r-1' } } })
   })
 
   it('GET /manifest carries the audienceConfig without its functions, and the given directoryName', async () => {
-    const answer = await routes.answer('GET', '/manifest', undefined)
+    const answer = await routes.answer('GET', '/manifest', undefined, SHOWN)
     expect(answer.status).toBe(200)
     expect(answer.body).toMatchObject({
       name: 'Test Audiences',
@@ -757,7 +785,12 @@ describe('the audience and dynamic-field routes, with an audience definition bui
   })
 
   it('POST /<action>/<dynamicField> → 200 with the choices', async () => {
-    const answer = await routes.answer('POST', '/syncMember/list', { settings: { api_key: API_KEY }, payload: {} })
+    const answer = await routes.answer(
+      'POST',
+      '/syncMember/list',
+      { settings: { api_key: API_KEY }, payload: {} },
+      SHOWN
+    )
     expect(answer).toEqual({ status: 200, body: { choices: [{ label: 'VIP', value: 'vip' }], nextPage: '2' } })
   })
 
@@ -765,22 +798,32 @@ describe('the audience and dynamic-field routes, with an audience definition bui
     ['/syncMember/broken', [{ message: 'The list service is down.', code: '503' }]],
     ['/syncMember/throws', [{ message: 'No lists here.', code: 'NO_LISTS' }]]
   ])('POST %s → 500 [error]', async (route, body) => {
-    expect(await routes.answer('POST', route, {})).toEqual({ status: 500, body })
+    expect(await routes.answer('POST', route, {}, SHOWN)).toEqual({ status: 500, body })
   })
 
   it('POST /<action>/<field> of a field that is not dynamic → 404', async () => {
-    await expect(routes.answer('POST', '/syncMember/email', {})).rejects.toMatchObject({
+    await expect(routes.answer('POST', '/syncMember/email', {}, SHOWN)).rejects.toMatchObject({
       status: 404,
       message: 'no such route: POST /syncMember/email (syncMember has no dynamic field "email")'
     })
   })
 
   it('keeps the keys out of every answer', async () => {
-    const created = await routes.answer('POST', '/createAudience', {
-      settings: { api_key: API_KEY },
-      audienceName: 'W'
-    })
-    const failed = await routes.answer('POST', '/getAudience', { settings: { api_key: API_KEY }, externalId: API_KEY })
+    const created = await routes.answer(
+      'POST',
+      '/createAudience',
+      {
+        settings: { api_key: API_KEY },
+        audienceName: 'W'
+      },
+      SHOWN
+    )
+    const failed = await routes.answer(
+      'POST',
+      '/getAudience',
+      { settings: { api_key: API_KEY }, externalId: API_KEY },
+      SHOWN
+    )
     expect(failed.body).toEqual({ ok: false, error: 'No audience has the id "«redacted»".' })
     for (const answer of [created, failed]) {
       expect(JSON.stringify(answer)).not.toContain(API_KEY)

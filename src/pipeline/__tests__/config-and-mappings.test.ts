@@ -10,7 +10,7 @@ import { SandboxDataError, type Sandbox } from '../../sandbox'
 import { ConfigError, readConfig, type PipelineConfig } from '../config'
 import { startPipeline, type Pipeline } from '../index'
 import { MappingFileError, loadMappingFile, presetSubscriptions } from '../subscriptions'
-import { get, post, tempDir, waitFor, writeJson } from '../../../test/helpers/pipeline-helpers'
+import { TEST_WRITE_KEY, get, post, tempDir, waitFor, writeJson } from '../../../test/helpers/pipeline-helpers'
 
 let temp: ReturnType<typeof tempDir>
 const running: Pipeline[] = []
@@ -314,7 +314,14 @@ describe('loadMappingFile', () => {
       }
     ])
     const pipeline = await startPipeline(
-      { port: 0, target: { kind: 'sandbox', port: 0 }, flushIntervalMs: 50, maxAttempts: 3, mappingsFile },
+      {
+        port: 0,
+        target: { kind: 'sandbox', port: 0 },
+        flushIntervalMs: 50,
+        maxAttempts: 3,
+        mappingsFile,
+        writeKey: TEST_WRITE_KEY
+      },
       () => undefined
     )
     running.push(pipeline)
@@ -338,7 +345,8 @@ describe('startPipeline with a sandbox data file', () => {
     target: { kind: 'sandbox', port: 0, dataFile },
     flushIntervalMs: 50,
     maxAttempts: 3,
-    mappingsFile
+    mappingsFile,
+    writeKey: TEST_WRITE_KEY
   })
 
   it('keeps contacts, activities and audiences across a stop and a start', async () => {

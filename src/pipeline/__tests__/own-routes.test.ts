@@ -12,7 +12,7 @@ import { startPipeline } from '../index'
 import type { Pipeline } from '../index'
 import { echoStandIn } from '../../../test/helpers/echo-stand-in'
 import type { EchoStandIn } from '../../../test/helpers/echo-stand-in'
-import { call, get, post } from '../../../test/helpers/pipeline-helpers'
+import { TEST_WRITE_KEY, call, get, post } from '../../../test/helpers/pipeline-helpers'
 import type { Answer } from '../../../test/helpers/pipeline-helpers'
 
 const API_KEY = 'pau-ownRoutesSecret7'
@@ -22,7 +22,10 @@ let sandbox: Sandbox
 let answers: Answer[]
 
 async function start(target: Target = { kind: 'sandbox', port: 0 }): Promise<void> {
-  pipeline = await startPipeline({ port: 0, target, flushIntervalMs: 50, maxAttempts: 3 }, () => undefined)
+  pipeline = await startPipeline(
+    { port: 0, target, flushIntervalMs: 50, maxAttempts: 3, writeKey: TEST_WRITE_KEY },
+    () => undefined
+  )
   sandbox = pipeline.sandbox as Sandbox
 }
 

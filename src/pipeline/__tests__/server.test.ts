@@ -9,14 +9,29 @@ import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
 import type { Sandbox, SandboxStats } from '../../sandbox'
 import type { PipelineConfig } from '../config'
 import { startPipeline, type Pipeline } from '../index'
-import { call, get, post, waitFor, type Answer } from '../../../test/helpers/pipeline-helpers'
+import {
+  TEST_WRITE_KEY,
+  basicAuth,
+  call,
+  get,
+  post,
+  waitFor,
+  type Answer
+} from '../../../test/helpers/pipeline-helpers'
 
 let pipeline: Pipeline | undefined
 let logLines: string[]
 
 async function start(overrides: Partial<PipelineConfig> = {}): Promise<Pipeline> {
   pipeline = await startPipeline(
-    { port: 0, target: { kind: 'sandbox', port: 0 }, flushIntervalMs: 50, maxAttempts: 3, ...overrides },
+    {
+      port: 0,
+      target: { kind: 'sandbox', port: 0 },
+      flushIntervalMs: 50,
+      maxAttempts: 3,
+      writeKey: TEST_WRITE_KEY,
+      ...overrides
+    },
     (line) => logLines.push(line)
   )
   return pipeline
@@ -46,7 +61,14 @@ function rawPost(url: string, route: string, body: Buffer): Promise<{ status: nu
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       `${url}${route}`,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } },
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          authorization: basicAuth(TEST_WRITE_KEY)
+        }
+      },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -104,7 +126,12 @@ describe('Segment calls that cannot be used get a 400 with the reason', () => {
     await post(p.url, '/v1/identify', { traits: {} })
     await post(p.url, '/v1/identify', { userId: 'ok' })
     const status = await get(p.url, '/status')
-    expect((status.json as { ingest: unknown }).ingest).toEqual({ calls: 2, rejected: 1 })
+    expect((status.json as { ingest: unknown }).ingest).toEqual({
+      calls: 1,
+      events: 1,
+      rejectedEvents: 0,
+      refusedCalls: 1
+    })
   })
 })
 
@@ -263,7 +290,12 @@ describe('/v1/batch', () => {
     expect(state.activities.map((a) => [a.event, a.properties])).toEqual([['Upgraded', { to: 'pro' }]])
     expect(p.delivery.status()).toMatchObject({ received: 3, unsubscribed: 1, delivered: 2, failed: 0 })
     const status = await get(p.url, '/status')
-    expect((status.json as { ingest: unknown }).ingest).toEqual({ calls: 7, rejected: 4 })
+    expect((status.json as { ingest: unknown }).ingest).toEqual({
+      calls: 1,
+      events: 3,
+      rejectedEvents: 4,
+      refusedCalls: 0
+    })
   })
 
   it('answers 400 when no call in the batch can be used, naming the first five', async () => {
@@ -337,12 +369,10 @@ describe('write key (SEGMENT_WRITE_KEY)', () => {
     await start({ writeKey: 'wk-right' })
   })
 
-  const refused = {
-    error: { code: 'unauthorized', message: 'missing or wrong write key: send it as the basic-auth user name' }
-  }
+  const refused = { error: { code: 'unauthorized', message: expect.stringMatching(/^missing or wrong write key: /) } }
 
   it.each([
-    ['no Authorization header', {}],
+    ['no Authorization header', { writeKey: null }],
     ['a wrong write key', { writeKey: 'wk-wrong' }],
     ['the right key with a suffix', { writeKey: 'wk-right-not' }],
     ['a prefix of the right key', { writeKey: 'wk-righ' }],
@@ -355,7 +385,7 @@ describe('write key (SEGMENT_WRITE_KEY)', () => {
       const answer = await post(p.url, route, body, options)
       expect(answer.status).toBe(401)
       expect(answer.json).toEqual(refused)
-      expect(answer.text).not.toContain('wk-right"')
+      expect(answer.text).not.toContain('wk-right')
     }
     expect(p.delivery.status().received).toBe(0)
   })
@@ -372,14 +402,6 @@ describe('write key (SEGMENT_WRITE_KEY)', () => {
     )
     expect(withPassword.status).toBe(200)
     expect(p.delivery.status().received).toBe(2)
-  })
-
-  it('does not ask for the write key on /status, /manifest, /metadata or the sandbox routes', async () => {
-    const p = pipeline as Pipeline
-    expect((await get(p.url, '/status')).status).toBe(200)
-    expect((await get(p.url, '/manifest')).status).toBe(200)
-    expect((await get(p.url, '/metadata')).status).toBe(200)
-    expect((await get(p.url, '/sandbox/contacts')).status).toBe(200)
   })
 })
 
@@ -399,7 +421,7 @@ describe('/status and the sandbox routes on the main port', () => {
         { name: 'Upsert Contact', partnerAction: 'upsertContact', subscribe: 'type = "identify"' },
         { name: 'Track Activity', partnerAction: 'trackActivity', subscribe: 'type = "track"' }
       ],
-      ingest: { calls: 0, rejected: 0 },
+      ingest: { calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 0 },
       delivery: { received: 0, unsubscribed: 0, delivered: 0, failed: 0, retried: 0, pending: 0, recentFailures: [] }
     })
 
@@ -407,7 +429,7 @@ describe('/status and the sandbox routes on the main port', () => {
     await settled(p, 1)
     const after = await get(p.url, '/status')
     expect(after.json).toMatchObject({
-      ingest: { calls: 1, rejected: 0 },
+      ingest: { calls: 1, events: 1, rejectedEvents: 0, refusedCalls: 0 },
       delivery: {
         received: 1,
         delivered: 0,
