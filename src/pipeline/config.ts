@@ -4,6 +4,7 @@
  */
 import { isWellFormedApiKey, localOrigin } from '../destinations/ortto/client/api-key'
 import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
+import { DEFAULT_DEAD_LETTER_FILE } from './dead-letter'
 
 /** The key the pipeline uses with the embedded sandbox (any well-formed key is accepted there). */
 export const SANDBOX_API_KEY = 'pau-local-sandbox'
@@ -30,6 +31,8 @@ export interface PipelineConfig {
   maxBackoffMs?: number
   /** Deliveries held before calls are answered 503 (DeliveryOptions.maxPending); tests lower it. */
   maxPending?: number
+  /** Where every event that ends failed is written (DEAD_LETTER_FILE); none when unset (tests). */
+  deadLetterFile?: string
 }
 
 export class ConfigError extends Error {
@@ -105,6 +108,7 @@ export function readConfig(env: NodeJS.ProcessEnv): PipelineConfig {
     writeKey: writeKey(env),
     flushIntervalMs: positive(env, 'FLUSH_INTERVAL_MS', 250),
     maxAttempts: positive(env, 'RETRY_ATTEMPTS', 8),
-    deliveryTimeoutMs: env.DELIVERY_TIMEOUT_MS ? positive(env, 'DELIVERY_TIMEOUT_MS', 10_000) : undefined
+    deliveryTimeoutMs: env.DELIVERY_TIMEOUT_MS ? positive(env, 'DELIVERY_TIMEOUT_MS', 10_000) : undefined,
+    deadLetterFile: env.DEAD_LETTER_FILE || DEFAULT_DEAD_LETTER_FILE
   }
 }

@@ -12,6 +12,7 @@ import { CliRoutes } from './cli-routes'
 import { ConfigError, SANDBOX_API_KEY, type PipelineConfig } from './config'
 import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
 import { OwnRoutes } from './own-routes'
+import { DeadLetterFile } from './dead-letter'
 import { PipelineServer } from './server'
 import { WriteKeyGate, generateWriteKey } from './write-key'
 import { loadMappingFile, presetSubscriptions, type MatchableSubscription } from './subscriptions'
@@ -30,8 +31,15 @@ export interface Pipeline {
   sandbox?: Sandbox
   subscriptions: MatchableSubscription[]
   delivery: DeliveryPipeline
+  /** Where events that end failed are written, when the configuration names a file. */
+  deadLetter?: DeadLetterFile
   /** Stops taking calls, delivers what is held, stops the sandbox. */
   stop(): Promise<DeliveryTotals>
+  /**
+   * Stops at once (a second Ctrl+C): everything still held ends failed, each event in the
+   * dead-letter file with why. Returns how many deliveries it abandoned.
+   */
+  abandon(): number
 }
 
 interface HookOutputs {
@@ -128,6 +136,12 @@ export async function startPipeline(
     const writeKey = config.writeKey ?? generateWriteKey()
     const gate = new WriteKeyGate(writeKey, target.kind === 'ortto')
     const settings: Settings = { api_key: apiKey }
+    const deadLetter = config.deadLetterFile ? new DeadLetterFile(config.deadLetterFile, apiKey) : undefined
+    try {
+      deadLetter?.checkWritable()
+    } catch (error) {
+      throw new ConfigError((error as Error).message)
+    }
     const destination = new Destination(definition)
     const subscriptions = config.mappingsFile
       ? loadMappingFile(config.mappingsFile, definition)
@@ -144,7 +158,8 @@ export async function startPipeline(
       maxBackoffMs: config.maxBackoffMs,
       maxPending: config.maxPending,
       log,
-      onFailure: options.onFailure
+      onFailure: options.onFailure,
+      deadLetter
     })
     const server = new PipelineServer({
       delivery,
@@ -172,6 +187,8 @@ export async function startPipeline(
       sandbox,
       subscriptions,
       delivery,
+      deadLetter,
+      abandon: () => delivery.abandon('abandoned: the pipeline was stopped at once (a second Ctrl+C)'),
       stop: () =>
         (stopping ??= (async () => {
           await server.close()

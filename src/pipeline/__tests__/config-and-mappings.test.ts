@@ -2,7 +2,7 @@
  * `npm start`'s configuration (readConfig), the mapping file (loadMappingFile, presetSubscriptions),
  * and the pipeline's start/stop with a sandbox data file.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { defaultValues, type SegmentEvent } from '@segment/actions-core'
 import definition from '../../destinations/ortto'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
@@ -45,8 +45,14 @@ describe('readConfig', () => {
       mappingsFile: undefined,
       writeKey: undefined,
       flushIntervalMs: 250,
-      maxAttempts: 8
+      maxAttempts: 8,
+      deliveryTimeoutMs: undefined,
+      deadLetterFile: 'ortto-dead-letter.ndjson'
     })
+  })
+
+  it('reads DEAD_LETTER_FILE', () => {
+    expect(readConfig({ DEAD_LETTER_FILE: '/tmp/failed.ndjson' }).deadLetterFile).toBe('/tmp/failed.ndjson')
   })
 
   it('treats empty variables as unset', () => {
@@ -60,7 +66,8 @@ describe('readConfig', () => {
         SEGMENT_WRITE_KEY: '',
         SANDBOX_DATA: '',
         FLUSH_INTERVAL_MS: '',
-        RETRY_ATTEMPTS: ''
+        RETRY_ATTEMPTS: '',
+        DEAD_LETTER_FILE: ''
       })
     ).toEqual(readConfig({}))
   })
@@ -336,6 +343,63 @@ describe('loadMappingFile', () => {
     await waitFor('delivery', () => pipeline.delivery.status().delivered === 1)
     const activities = (pipeline.sandbox as Sandbox).snapshot().activities
     expect(activities.map((a) => [a.event, a.properties])).toEqual([['Shop: Order Completed', { id: 'o-1' }]])
+  })
+})
+
+describe('startPipeline with a dead-letter file', () => {
+  it('refuses to start when the file cannot be written, naming it', async () => {
+    const temp = tempDir()
+    try {
+      const deadLetterFile = temp.file('no-such-folder/dead.ndjson')
+      const config: PipelineConfig = {
+        port: 0,
+        target: { kind: 'sandbox', port: 0 },
+        flushIntervalMs: 50,
+        maxAttempts: 1,
+        deadLetterFile
+      }
+      const started = startPipeline(config, () => undefined)
+      await expect(started).rejects.toBeInstanceOf(ConfigError)
+      await expect(started).rejects.toThrow(`DEAD_LETTER_FILE ${deadLetterFile} cannot be written`)
+      expect(process.env[LOCAL_ENDPOINT_ENV]).toBeUndefined()
+    } finally {
+      temp.remove()
+    }
+  })
+
+  it('gets every event that ends failed, and abandon() writes what is held', async () => {
+    const temp = tempDir()
+    const deadLetterFile = temp.file('dead.ndjson')
+    const pipeline = await startPipeline(
+      {
+        port: 0,
+        target: { kind: 'sandbox', port: 0 },
+        writeKey: TEST_WRITE_KEY,
+        flushIntervalMs: 60_000,
+        maxAttempts: 1,
+        deadLetterFile
+      },
+      () => undefined
+    )
+    try {
+      const answer = await post(pipeline.url, '/v1/batch', {
+        batch: [
+          { type: 'identify', userId: 'held-1' },
+          { type: 'track', userId: 'held-2', event: 'Paid' }
+        ]
+      })
+      expect(answer.status).toBe(200)
+      expect(pipeline.abandon()).toBe(2)
+      const lines = readFileSync(deadLetterFile, 'utf8').trim().split('\n')
+      expect(lines.map((line) => (JSON.parse(line) as { event: { userId: string } }).event.userId)).toEqual([
+        'held-1',
+        'held-2'
+      ])
+      expect(pipeline.deadLetter?.written).toBe(2)
+    } finally {
+      await pipeline.stop()
+      temp.remove()
+    }
   })
 })
 
