@@ -2,7 +2,7 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
 import { FaultInjector } from './faults'
-import { DataFileWriter, loadDataFile } from './persistence'
+import { DataFileWriter, openDataFile } from './persistence'
 import { SandboxApp } from './server'
 import { SandboxStore } from './store'
 import type { Sandbox, SandboxOptions } from './types'
@@ -56,9 +56,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const store = new SandboxStore()
   let writer: DataFileWriter | undefined
   if (options.dataFile !== undefined) {
-    store.load(await loadDataFile(options.dataFile))
+    const data = await openDataFile(options.dataFile, logToStderr)
+    store.load(data.state)
     writer = new DataFileWriter(
-      options.dataFile,
+      data,
       () => store.revision,
       () => store.view(),
       (error) => logToStderr(`ortto sandbox: ${error.message}`)

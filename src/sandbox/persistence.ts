@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { promises as fs } from 'node:fs'
+import { constants as fsConstants, promises as fs } from 'node:fs'
+import type { Stats } from 'node:fs'
 import * as path from 'node:path'
 import { SandboxDataError, messageOf } from './errors'
 import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxState } from './types'
@@ -25,17 +26,187 @@ const emptyState = (): SandboxState => ({ contacts: [], activities: [], audience
 
 const errorCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
 
-/** Reads the state; a missing file is an empty sandbox, anything unusable a SandboxDataError. */
+// ---- where the data file is, and whether it can be written --------------------------------
+
+/** The data file as named by the user, and the file actually written (a symlink's target). */
+export interface DataFilePath {
+  /** As given: used in messages. */
+  file: string
+  /** Absolute; a symbolic link is followed to its target, which is what gets written. */
+  target: string
+}
+
+const MAX_LINKS = 40
+
+/** Follows symbolic links, including a dangling one (its target will be created). */
+async function resolveDataFile(file: string): Promise<DataFilePath> {
+  let target = path.resolve(file)
+  for (let hops = 0; hops <= MAX_LINKS; hops++) {
+    try {
+      if (!(await fs.lstat(target)).isSymbolicLink()) return { file, target }
+      target = path.resolve(path.dirname(target), await fs.readlink(target))
+    } catch (error) {
+      const code = errorCode(error)
+      // Not there yet (or its folder is not): the checks at start say which.
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { file, target }
+      throw new SandboxDataError(`Cannot read the sandbox data file ${file}: ${messageOf(error)}. ${WHAT_TO_DO}`)
+    }
+  }
+  throw new SandboxDataError(
+    `The sandbox data file ${file} is a chain of more than ${MAX_LINKS} symbolic links (or a loop). Point it at a file.`
+  )
+}
+
+const nameOf = ({ file, target }: DataFilePath): string =>
+  target === path.resolve(file) ? file : `${file} (a link to ${target})`
+
+/** Write permission as the process has it, and not marked read-only for everyone (honoured even as root). */
+async function isWritable(where: string, stat: Stats, mode: number): Promise<boolean> {
+  if ((stat.mode & 0o222) === 0) return false
+  try {
+    await fs.access(where, mode)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Everything a save needs, checked at start rather than discovered at the first save or at
+ * stop: the folder exists and can take a temporary file, and the file, if there, is a writable file.
+ */
+async function checkWritable(data: DataFilePath): Promise<void> {
+  const folder = path.dirname(data.target)
+  let folderStat: Stats | undefined
+  try {
+    folderStat = await fs.stat(folder)
+  } catch {
+    // Reported below, with the same message as "not a folder".
+  }
+  if (!folderStat?.isDirectory()) {
+    throw new SandboxDataError(
+      `The folder of the sandbox data file ${nameOf(data)} does not exist. Create ${folder} or choose another data file.`
+    )
+  }
+  let fileStat: Stats | undefined
+  try {
+    fileStat = await fs.stat(data.target)
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') {
+      throw new SandboxDataError(
+        `Cannot read the sandbox data file ${nameOf(data)}: ${messageOf(error)}. ${WHAT_TO_DO}`
+      )
+    }
+  }
+  if (fileStat?.isDirectory()) {
+    throw new SandboxDataError(
+      `The sandbox data file ${nameOf(data)} is a folder, not a file. Name a file, such as ${path.join(data.file, 'sandbox.json')}.`
+    )
+  }
+  if (fileStat && !fileStat.isFile()) {
+    throw new SandboxDataError(`The sandbox data file ${nameOf(data)} is not a regular file. Choose another data file.`)
+  }
+  if (fileStat && !(await isWritable(data.target, fileStat, fsConstants.W_OK))) {
+    throw new SandboxDataError(
+      `The sandbox data file ${nameOf(data)} is read-only, so nothing could be saved to it. ` +
+        `Make it writable (chmod u+w ${data.target}) or choose another data file.`
+    )
+  }
+  if (!(await isWritable(folder, folderStat, fsConstants.W_OK | fsConstants.X_OK))) {
+    throw new SandboxDataError(
+      `The sandbox data file ${nameOf(data)} cannot be saved: its folder ${folder} is read-only ` +
+        `(saving writes a temporary file there). Make the folder writable or choose another data file.`
+    )
+  }
+}
+
+// ---- temporary files -----------------------------------------------------------------------
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+let tempCounter = 0
+
+/** `.<name>.<pid>.<n>.<8 hex>.tmp` next to the file: the only names the writer ever creates. */
+const tempFileFor = (target: string): string =>
+  path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${++tempCounter}.${randomBytes(4).toString('hex')}.tmp`
+  )
+
+const tempPatternFor = (target: string): RegExp =>
+  new RegExp(`^\\.${escapeRegExp(path.basename(target))}\\.(\\d+)\\.\\d+\\.[0-9a-f]{8}\\.tmp$`)
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return errorCode(error) === 'EPERM'
+  }
+}
+
+/**
+ * Removes temporary files of this data file left by a writer that was killed mid-save. Only
+ * files named exactly as the writer names them, next to this file, whose process is gone (this
+ * process counts as alive: another sandbox in it may be saving the same file right now).
+ */
+async function removeStaleTempFiles(data: DataFilePath, log: (line: string) => void): Promise<void> {
+  const folder = path.dirname(data.target)
+  const pattern = tempPatternFor(data.target)
+  const removed: string[] = []
+  for (const name of await fs.readdir(folder)) {
+    const match = pattern.exec(name)
+    if (!match) continue
+    const pid = Number(match[1])
+    if (pid === process.pid || isRunning(pid)) continue
+    const temp = path.join(folder, name)
+    try {
+      if (!(await fs.lstat(temp)).isFile()) continue
+      await fs.unlink(temp)
+      removed.push(name)
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') {
+        throw new SandboxDataError(
+          `Cannot remove ${temp}, a temporary file an earlier sandbox left behind: ${messageOf(error)}. Delete it, then start again.`
+        )
+      }
+    }
+  }
+  if (removed.length > 0) {
+    log(
+      `ortto sandbox: removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left next to ` +
+        `${data.file} by a sandbox that was stopped mid-save (${removed.join(', ')})`
+    )
+  }
+}
+
+/**
+ * Opens the data file for a sandbox: checks it can be saved, removes stale temporary files,
+ * then reads it. A missing file is an empty sandbox; anything unusable a SandboxDataError.
+ */
+export async function openDataFile(
+  file: string,
+  log: (line: string) => void
+): Promise<DataFilePath & { state: SandboxState }> {
+  const data = await resolveDataFile(file)
+  await checkWritable(data)
+  await removeStaleTempFiles(data, log)
+  return { ...data, state: await readState(data) }
+}
+
+/** Reads the state without checking that the file could be saved (for looking at a file). */
 export async function loadDataFile(file: string): Promise<SandboxState> {
+  return readState(await resolveDataFile(file))
+}
+
+async function readState(data: DataFilePath): Promise<SandboxState> {
+  const { file } = data
   let text: string
   try {
-    text = await fs.readFile(file, 'utf8')
+    text = await fs.readFile(data.target, 'utf8')
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') {
-      await requireFolder(file)
-      return emptyState()
-    }
-    throw new SandboxDataError(`Cannot read the sandbox data file ${file}: ${messageOf(error)}. ${WHAT_TO_DO}`)
+    if (errorCode(error) === 'ENOENT') return emptyState()
+    throw new SandboxDataError(`Cannot read the sandbox data file ${nameOf(data)}: ${messageOf(error)}. ${WHAT_TO_DO}`)
   }
   let parsed: unknown
   try {
@@ -52,31 +223,16 @@ export async function loadDataFile(file: string): Promise<SandboxState> {
   }
 }
 
-/** The folder must exist now, or the first save would fail long after start. */
-async function requireFolder(file: string): Promise<void> {
-  const folder = path.dirname(path.resolve(file))
-  try {
-    const stat = await fs.stat(folder)
-    if (stat.isDirectory()) return
-  } catch {
-    // Reported below with the same message as "not a folder".
-  }
-  throw new SandboxDataError(
-    `The folder of the sandbox data file ${file} does not exist. Create ${folder} or choose another data file.`
-  )
-}
-
 /** Coalesces saves: at most one write in flight and one pending, whatever the request rate. */
 export class DataFileWriter {
   private inFlight: Promise<void> | undefined
   private pending = false
   private savedRevision: number
-  private tempCounter = 0
   /** The last failure; kept so stop() can report it rather than lose data silently. */
   lastError: SandboxDataError | undefined
 
   constructor(
-    private readonly file: string,
+    private readonly data: DataFilePath,
     private readonly currentRevision: () => number,
     private readonly serialize: () => SandboxState,
     private readonly reportError: (error: SandboxDataError) => void
@@ -124,16 +280,13 @@ export class DataFileWriter {
       saved_at: new Date().toISOString(),
       ...state
     }
-    const folder = path.dirname(path.resolve(this.file))
-    const temp = path.join(
-      folder,
-      `.${path.basename(this.file)}.${process.pid}.${++this.tempCounter}.${randomBytes(4).toString('hex')}.tmp`
-    )
+    const temp = tempFileFor(this.data.target)
     try {
       // No fsync: rename already protects against a killed process, which is what a local
       // sandbox meets; surviving a power cut is not worth slowing every write for.
       await fs.writeFile(temp, JSON.stringify(content))
-      await fs.rename(temp, this.file)
+      // Over the target: a symbolic link to the data file stays a link.
+      await fs.rename(temp, this.data.target)
       this.savedRevision = revision
       this.lastError = undefined
     } catch (error) {
@@ -141,7 +294,7 @@ export class DataFileWriter {
       // Report the first failure of a streak only, so a full disk does not flood the log.
       const firstFailure = this.lastError === undefined
       this.lastError = new SandboxDataError(
-        `Could not save the sandbox data file ${this.file}: ${messageOf(error)}. Check that its folder exists and is writable.`
+        `Could not save the sandbox data file ${nameOf(this.data)}: ${messageOf(error)}. Check that its folder exists and is writable.`
       )
       if (firstFailure) this.reportError(this.lastError)
     }

@@ -4,6 +4,7 @@ import * as path from 'node:path'
 import { SandboxDataError, startSandbox, type Sandbox, type SandboxState } from '../index'
 import { DataFileWriter, loadDataFile } from '../persistence'
 import { postJson } from '../../../test/helpers/http-client'
+import { writeVersion1File } from './data-files'
 
 let folder: string
 let dataFile: string
@@ -22,6 +23,11 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await Promise.all(started.splice(0).map((sandbox) => sandbox.stop().catch(() => undefined)))
+  // Undo any read-only marks, so the folder can be removed by a user who is not root.
+  await fs.chmod(folder, 0o755).catch(() => undefined)
+  for (const name of await fs.readdir(folder, { recursive: true }).catch(() => [])) {
+    await fs.chmod(path.join(folder, name), 0o755).catch(() => undefined)
+  }
   await fs.rm(folder, { recursive: true, force: true })
 })
 
@@ -29,6 +35,30 @@ async function ok(url: string, requestPath: string, body: unknown): Promise<unkn
   const answer = await postJson(url, requestPath, body)
   expect(answer.status).toBe(200)
   return answer.json
+}
+
+/** Lines written to stderr while `action` runs (the sandbox reports data file trouble there). */
+async function stderrOf(action: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = []
+  const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    lines.push(String(chunk))
+    return true
+  })
+  try {
+    await action()
+  } finally {
+    write.mockRestore()
+  }
+  return lines
+}
+
+async function startError(file = dataFile): Promise<SandboxDataError> {
+  const error: unknown = await start(file).then(
+    () => undefined,
+    (e: unknown) => e
+  )
+  expect(error).toBeInstanceOf(SandboxDataError)
+  return error as SandboxDataError
 }
 
 describe('data file', () => {
@@ -115,6 +145,122 @@ describe('data file', () => {
     }
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(/^ortto sandbox: Could not save the sandbox data file /)
+  })
+})
+
+describe('checks at start', () => {
+  it('refuses a read-only data file, saying what to do', async () => {
+    await writeVersion1File(dataFile, 1)
+    await fs.chmod(dataFile, 0o444)
+    const error = await startError()
+    expect(error.message).toBe(
+      `The sandbox data file ${dataFile} is read-only, so nothing could be saved to it. ` +
+        `Make it writable (chmod u+w ${dataFile}) or choose another data file.`
+    )
+  })
+
+  it.each([
+    ['does not exist yet', false],
+    ['exists', true]
+  ])('refuses a read-only folder when the file %s', async (_what, exists) => {
+    if (exists) await writeVersion1File(dataFile, 1)
+    await fs.chmod(folder, 0o555)
+    const error = await startError()
+    expect(error.message).toBe(
+      `The sandbox data file ${dataFile} cannot be saved: its folder ${folder} is read-only ` +
+        '(saving writes a temporary file there). Make the folder writable or choose another data file.'
+    )
+  })
+
+  it('refuses a folder given as the data file', async () => {
+    await fs.mkdir(dataFile)
+    const error = await startError()
+    expect(error.message).toBe(
+      `The sandbox data file ${dataFile} is a folder, not a file. Name a file, such as ${path.join(dataFile, 'sandbox.json')}.`
+    )
+  })
+
+  it('reports a data file whose folder does not exist', async () => {
+    const missing = path.join(folder, 'no-such-folder', 'state.json')
+    await expect(start(missing)).rejects.toThrow(
+      new SandboxDataError(
+        `The folder of the sandbox data file ${missing} does not exist. Create ${path.dirname(missing)} or choose another data file.`
+      )
+    )
+  })
+
+  it('names the link and its target when the target cannot be written', async () => {
+    const target = path.join(folder, 'real.json')
+    await writeVersion1File(target, 1)
+    await fs.chmod(target, 0o444)
+    await fs.symlink(target, dataFile)
+    const error = await startError()
+    expect(error.message).toBe(
+      `The sandbox data file ${dataFile} (a link to ${target}) is read-only, so nothing could be saved to it. ` +
+        `Make it writable (chmod u+w ${target}) or choose another data file.`
+    )
+  })
+
+  it('removes temporary files a killed writer left next to the data file, and nothing else', async () => {
+    await writeVersion1File(dataFile, 1)
+    const deadPid = 99_999_999
+    const stale = [`.state.json.${deadPid}.1.0123abcd.tmp`, `.state.json.${deadPid}.27.deadbeef.tmp`]
+    const kept = [
+      // This process's own (another sandbox in it may be writing it right now).
+      `.state.json.${process.pid}.3.0123abcd.tmp`,
+      // Other files' temporaries, and names that only look alike.
+      `.other.json.${deadPid}.1.0123abcd.tmp`,
+      `.state.json.${deadPid}.1.0123abcd.tmp.keep`,
+      `state.json.${deadPid}.1.0123abcd.tmp`,
+      `.state.json.${deadPid}.1.0123ABCD.tmp`,
+      '.state.json.tmp',
+      'state.json.bak'
+    ]
+    for (const name of [...stale, ...kept]) await fs.writeFile(path.join(folder, name), 'partial')
+    const errors = await stderrOf(async () => {
+      await start()
+    })
+    expect((await fs.readdir(folder)).sort()).toEqual(['state.json', ...kept].sort())
+    expect(errors).toEqual([
+      `ortto sandbox: removed 2 temporary files left next to ${dataFile} by a sandbox that was stopped mid-save ` +
+        `(${stale.join(', ')})\n`
+    ])
+  })
+})
+
+describe('symbolic links', () => {
+  it('keeps a link to the data file and writes its target', async () => {
+    await fs.mkdir(path.join(folder, 'real'))
+    const target = path.join(folder, 'real', 'state.json')
+    await writeVersion1File(target, 2)
+    await fs.symlink(path.join('real', 'state.json'), dataFile)
+
+    const sandbox = await start()
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'through-the-link' }])
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'appended-through-the-link' }])
+    expect((await fs.lstat(dataFile)).isSymbolicLink()).toBe(true)
+    await sandbox.stop()
+
+    expect((await fs.lstat(dataFile)).isSymbolicLink()).toBe(true)
+    expect(await fs.readlink(dataFile)).toBe(path.join('real', 'state.json'))
+    expect((await loadDataFile(target)).contacts.map((c) => c.user_id)).toEqual([
+      'stored-0',
+      'stored-1',
+      'through-the-link',
+      'appended-through-the-link'
+    ])
+    expect(await fs.readdir(path.join(folder, 'real'))).toEqual(['state.json'])
+  })
+
+  it('creates the target of a dangling link', async () => {
+    await fs.mkdir(path.join(folder, 'real'))
+    const target = path.join(folder, 'real', 'new.json')
+    await fs.symlink(target, dataFile)
+    const sandbox = await start()
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
+    await sandbox.stop()
+    expect((await fs.lstat(dataFile)).isSymbolicLink()).toBe(true)
+    expect((await loadDataFile(target)).contacts.map((c) => c.user_id)).toEqual(['u1'])
   })
 })
 
@@ -213,20 +359,6 @@ describe('unusable data files', () => {
       `The sandbox data file ${dataFile} cannot be used: ${why}. Fix the file, or delete it to start with an empty sandbox.`
     )
   })
-
-  it('reports a data file whose folder does not exist', async () => {
-    const missing = path.join(folder, 'no-such-folder', 'state.json')
-    await expect(start(missing)).rejects.toThrow(
-      new SandboxDataError(
-        `The folder of the sandbox data file ${missing} does not exist. Create ${path.dirname(missing)} or choose another data file.`
-      )
-    )
-  })
-
-  it('reports a data file that is a folder', async () => {
-    await fs.mkdir(dataFile)
-    await expect(start()).rejects.toThrow(/^Cannot read the sandbox data file .*state\.json: EISDIR/)
-  })
 })
 
 describe('DataFileWriter', () => {
@@ -234,7 +366,7 @@ describe('DataFileWriter', () => {
     let revision = 0
     let serialized = 0
     const writer = new DataFileWriter(
-      dataFile,
+      { file: dataFile, target: dataFile },
       () => revision,
       () => {
         serialized++
@@ -255,7 +387,7 @@ describe('DataFileWriter', () => {
 
   it('writes nothing when nothing changed', async () => {
     const writer = new DataFileWriter(
-      dataFile,
+      { file: dataFile, target: dataFile },
       () => 0,
       () => ({ contacts: [], activities: [], audiences: [] }),
       () => undefined
