@@ -53,14 +53,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   checkOptions(options)
   const host = options.host ?? DEFAULT_HOST
   const faults = new FaultInjector(options.faults ?? {})
-  const store = new SandboxStore()
+  const store = new SandboxStore({ trackChanges: options.dataFile !== undefined })
   let writer: DataFileWriter | undefined
   if (options.dataFile !== undefined) {
-    const data = await openDataFile(options.dataFile, logToStderr)
-    store.load(data.state)
+    const loaded = await openDataFile(options.dataFile, logToStderr)
+    store.load(loaded.state)
     writer = new DataFileWriter(
-      data,
-      () => store.revision,
+      loaded,
       () => store.view(),
       (error) => logToStderr(`ortto sandbox: ${error.message}`)
     )
@@ -89,7 +88,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     server.closeAllConnections()
     await closed
-    await writer?.flush()
+    await writer?.close()
   }
 
   return {
