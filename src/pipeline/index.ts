@@ -20,8 +20,22 @@ export interface Pipeline {
   sandbox?: Sandbox
   subscriptions: MatchableSubscription[]
   delivery: DeliveryPipeline
-  /** Stops taking calls, delivers what is held, stops the sandbox. */
+  /**
+   * Stops taking calls, delivers what is held, stops the sandbox. Rejects with PipelineStopError,
+   * which still carries the totals, when the sandbox could not save its data file.
+   */
   stop(): Promise<DeliveryTotals>
+}
+
+/** Delivery finished, but stopping the sandbox failed (e.g. its data file could not be saved). */
+export class PipelineStopError extends Error {
+  constructor(
+    readonly totals: DeliveryTotals,
+    cause: unknown
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause })
+    this.name = 'PipelineStopError'
+  }
 }
 
 interface HookOutputs {
@@ -151,11 +165,18 @@ export async function startPipeline(
       delivery,
       stop: () =>
         (stopping ??= (async () => {
-          await server.close()
-          const totals = await delivery.stop()
-          await sandbox?.stop()
-          restoreEndpoint()
-          return totals
+          try {
+            await server.close()
+            const totals = await delivery.stop()
+            try {
+              await sandbox?.stop()
+            } catch (error) {
+              throw new PipelineStopError(totals, error)
+            }
+            return totals
+          } finally {
+            restoreEndpoint()
+          }
         })())
     }
   } catch (error) {
