@@ -57,6 +57,8 @@ export interface PipelineOptions {
   /** At most this many calls handed to analytics-node but not yet taken in by the pipeline. */
   window: number
   timeoutMs: number
+  /** SANDBOX_DATA for the embedded sandbox (e.g. one pre-filled with prefillDataFile). */
+  dataFile?: string
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -126,7 +128,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
   sampler.start(50)
 
   const pipeline = await startPipeline(
-    { port: 0, target: { kind: 'sandbox', port: 0 }, flushIntervalMs: 50, maxAttempts: 8 },
+    { port: 0, target: { kind: 'sandbox', port: 0, dataFile: options.dataFile }, flushIntervalMs: 50, maxAttempts: 8 },
     () => undefined
   )
   let client: ClientHandle | undefined

@@ -10,8 +10,9 @@
  * performance targets are printed as PASS/FAIL.
  */
 import { createHash } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
+import * as path from 'node:path'
 import { parseArgs } from 'node:util'
 import type { SegmentEvent } from '@segment/actions-core'
 import { LOCAL_ENDPOINT_ENV } from '../src/destinations/ortto/constants'
@@ -21,6 +22,8 @@ import { batchesOf, runRound, type Interleave, type Lane, type RunFigures } from
 import { startCountingServer } from './counting-server'
 import { benchEvent, userCountFor } from './events'
 import { runPipeline, type PipelineFigures } from './pipeline-run'
+import { prefillDataFile, runStoreIngest } from './sandbox-store'
+import type { StoreIngestFigures } from './sandbox-store'
 import { createTargets, type TargetName } from './targets'
 
 const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
@@ -32,6 +35,9 @@ const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
   --seed S             seed of the generated events (default 42)
   --pipeline-events N  events through the full local pipeline (default 100000; 0 skips it)
   --flush-at N         analytics-node flushAt for the pipeline run (default 200)
+  --store-events N     objects posted straight to the sandbox with a pre-filled data file (default 20000; 0 skips it)
+  --store-mb N         size the data file is pre-filled to, in MiB (default 47)
+  --pipeline-data-mb N also run the full pipeline with SANDBOX_DATA pre-filled to N MiB (default 0: skipped)
   --json FILE          also write every figure as JSON to FILE
   --help               this text`
 
@@ -45,6 +51,9 @@ interface Options {
   seed: number
   pipelineEvents: number
   flushAt: number
+  storeEvents: number
+  storeMiB: number
+  pipelineDataMiB: number
   interleave: Interleave
   json?: string
 }
@@ -59,6 +68,9 @@ const parseOptions = () =>
       seed: { type: 'string' },
       'pipeline-events': { type: 'string' },
       'flush-at': { type: 'string' },
+      'store-events': { type: 'string' },
+      'store-mb': { type: 'string' },
+      'pipeline-data-mb': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean' }
     }
@@ -102,6 +114,9 @@ function readOptions(): Options {
     seed: whole('seed', values.seed, 42, 0),
     pipelineEvents: whole('pipeline-events', values['pipeline-events'], 100_000, 0),
     flushAt: whole('flush-at', values['flush-at'], 200, 1),
+    storeEvents: whole('store-events', values['store-events'], 20_000, 0),
+    storeMiB: whole('store-mb', values['store-mb'], 47, 0),
+    pipelineDataMiB: whole('pipeline-data-mb', values['pipeline-data-mb'], 0, 0),
     json: values.json
   }
 }
@@ -324,9 +339,68 @@ async function main(): Promise<void> {
     )
   }
 
+  let pipelineWithData: { storeBytes: number; figures: PipelineFigures } | undefined
+  if (options.pipelineEvents > 0 && options.pipelineDataMiB > 0) {
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'ortto-bench-pipeline-'))
+    try {
+      const dataFile = path.join(folder, 'state.json')
+      const storeBytes = prefillDataFile(dataFile, options.pipelineDataMiB * 1024 * 1024)
+      console.log(`
+the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
+      const figures = await runPipeline({
+        events: options.pipelineEvents,
+        seed: options.seed + 1,
+        flushAt: options.flushAt,
+        window: 5_000,
+        timeoutMs: 10 * 60_000,
+        dataFile
+      })
+      pipelineWithData = { storeBytes, figures }
+      console.log(
+        `  ${num(figures.eventsPerSecond)} events/s end to end, ${num(figures.wallMs)} ms; ` +
+          `delivered ${num(figures.delivered)}, failed ${num(figures.failed)}, retried ${num(figures.retried)}`
+      )
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
+  }
+
+  let store: StoreIngestFigures | undefined
+  if (options.storeEvents > 0) {
+    console.log(
+      `\nsandbox ingest: ${num(options.storeEvents)} objects posted straight to the sandbox, in memory only, ` +
+        `then with a data file pre-filled to ${options.storeMiB} MiB …`
+    )
+    store = await runStoreIngest({ events: options.storeEvents, storeMiB: options.storeMiB, concurrency: 4 })
+    for (const [label, figures] of [
+      ['in memory only', store.memoryOnly],
+      [`with a ${mib(store.storeBytes)} data file`, store.withDataFile]
+    ] as const) {
+      console.log(
+        `  ${padEnd(label, 28)} ${pad(num(figures.eventsPerSecond), 8)} events/s  ${pad(num(figures.wallMs), 6)} ms` +
+          (figures.diskBytesPerEvent === undefined
+            ? ''
+            : `  ${num(figures.diskBytesPerEvent)} disk bytes written/event`) +
+          `  [${statusText(figures.statuses)}]`
+      )
+    }
+    console.log(`  loading the data file took ${num(store.loadMs)} ms, stop() ${num(store.stopMs)} ms`)
+  }
+
   const problems = runs.flatMap(checkRun)
+  if (store) {
+    for (const [label, figures] of [
+      ['in memory', store.memoryOnly],
+      ['with a data file', store.withDataFile]
+    ] as const) {
+      if (Object.keys(figures.statuses).some((status) => status !== '200')) {
+        problems.push(`sandbox ingest ${label}: answers ${statusText(figures.statuses)}`)
+      }
+    }
+  }
   if (!eventsUnchanged) problems.push('the events were changed by a target (their hash differs after the passes)')
   if (pipeline) problems.push(...checkPipeline(pipeline))
+  if (pipelineWithData) problems.push(...checkPipeline(pipelineWithData.figures).map((p) => `with SANDBOX_DATA: ${p}`))
 
   // ---- the table ----
   const rule = '─'.repeat(112)
@@ -371,6 +445,20 @@ async function main(): Promise<void> {
           : '')
     )
   }
+  if (pipelineWithData) {
+    console.log(
+      `pipeline + data file   ${num(pipelineWithData.figures.eventsPerSecond)} events/s end to end with ` +
+        `${mib(pipelineWithData.storeBytes)} stored (SANDBOX_DATA)`
+    )
+  }
+  if (store) {
+    const disk = store.withDataFile.diskBytesPerEvent
+    console.log(
+      `sandbox data file      ${num(store.withDataFile.eventsPerSecond)} events/s with ${mib(store.storeBytes)} stored ` +
+        `vs ${num(store.memoryOnly.eventsPerSecond)} in memory only` +
+        (disk === undefined ? '' : `; ${num(disk)} bytes written to disk per event`)
+    )
+  }
   const loadAtEnd = machineLoad()
   console.log(`load                   at start ${loadAtStart}; at end ${loadAtEnd}`)
   console.log(
@@ -400,6 +488,8 @@ async function main(): Promise<void> {
       },
       runs,
       pipeline,
+      pipelineWithData,
+      store,
       problems
     }
     writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`)

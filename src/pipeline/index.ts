@@ -33,13 +33,27 @@ export interface Pipeline {
   delivery: DeliveryPipeline
   /** Where events that end failed are written, when the configuration names a file. */
   deadLetter?: DeadLetterFile
-  /** Stops taking calls, delivers what is held, stops the sandbox. */
+  /**
+   * Stops taking calls, delivers what is held, stops the sandbox. Rejects with PipelineStopError,
+   * which still carries the totals, when the sandbox could not save its data file.
+   */
   stop(): Promise<DeliveryTotals>
   /**
    * Stops at once (a second Ctrl+C): everything still held ends failed, each event in the
    * dead-letter file with why. Returns how many deliveries it abandoned.
    */
   abandon(): number
+}
+
+/** Delivery finished, but stopping the sandbox failed (e.g. its data file could not be saved). */
+export class PipelineStopError extends Error {
+  constructor(
+    readonly totals: DeliveryTotals,
+    cause: unknown
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause })
+    this.name = 'PipelineStopError'
+  }
 }
 
 interface HookOutputs {
@@ -191,11 +205,18 @@ export async function startPipeline(
       abandon: () => delivery.abandon('abandoned: the pipeline was stopped at once (a second Ctrl+C)'),
       stop: () =>
         (stopping ??= (async () => {
-          await server.close()
-          const totals = await delivery.stop()
-          await sandbox?.stop()
-          restoreEndpoint()
-          return totals
+          try {
+            await server.close()
+            const totals = await delivery.stop()
+            try {
+              await sandbox?.stop()
+            } catch (error) {
+              throw new PipelineStopError(totals, error)
+            }
+            return totals
+          } finally {
+            restoreEndpoint()
+          }
         })())
     }
   } catch (error) {

@@ -3,7 +3,8 @@
  * how to send a first event; stops cleanly on Ctrl+C / SIGTERM after delivering what it holds.
  */
 import { ConfigError, readConfig } from './config'
-import { startPipeline } from './index'
+import { PipelineStopError, startPipeline } from './index'
+import type { DeliveryTotals } from './delivery'
 import { MappingFileError } from './subscriptions'
 import { SandboxDataError } from '../sandbox'
 
@@ -36,16 +37,20 @@ async function main(): Promise<void> {
     if (signalled) return
     signalled = true
     console.log(`\n${signal}: delivering what is held, then stopping…`)
+    const printTotals = (totals: DeliveryTotals) =>
+      console.log(
+        `Stopped. ${totals.received} events received: ${totals.delivered} delivered, ${totals.failed} failed, ` +
+          `${totals.unsubscribed} matched no mapping, ${totals.retried} retries.`
+      )
     pipeline
       .stop()
       .then((totals) => {
-        console.log(
-          `Stopped. ${totals.received} events received: ${totals.delivered} delivered, ${totals.failed} failed, ` +
-            `${totals.unsubscribed} matched no mapping, ${totals.retried} retries.`
-        )
+        printTotals(totals)
         process.exit(0)
       })
       .catch((error: unknown) => {
+        // Delivery is done even when the sandbox could not save: its totals still count.
+        if (error instanceof PipelineStopError) printTotals(error.totals)
         console.error(`Stopping failed: ${error instanceof Error ? error.message : String(error)}`)
         process.exit(1)
       })

@@ -18,7 +18,7 @@ Runs a local stand-in for Ortto's Segment (Actions) API.
 Options:
   --port N             port to listen on (default ${DEFAULT_CLI_PORT}; 0 picks a free port)
   --host HOST          address to listen on (default 127.0.0.1)
-  --data FILE          load state from FILE at start and save it there after every change
+  --data FILE          load state from FILE at start; each change is saved there before it is answered
   --rate-limit N       answer 429 once more than N batch/audience requests arrive in one second
   --retry-after S      the try-in-seconds value of those 429 answers (default 1; needs --rate-limit)
   --fail-rate F        fraction 0..1 of requests answered 500/502/503 without applying anything
@@ -198,7 +198,7 @@ export async function runCli(argv: string[], output: CliOutput): Promise<{ sandb
   return { sandbox }
 }
 
-/** Stops on SIGINT/SIGTERM, saving the data file first; exits 1 only if that save fails. */
+/** Stops on SIGINT/SIGTERM, compacting the data file first; exits 1 only if that save fails. */
 function stopOnSignals(sandbox: Sandbox, output: CliOutput): void {
   const onSignal = (signal: NodeJS.Signals): void => {
     output.out(`Received ${signal}; stopping.`)

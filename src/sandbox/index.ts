@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
 import { GUARDED_SERVER_OPTIONS, guarded } from '../http/request-guard'
 import { FaultInjector } from './faults'
-import { DataFileWriter, loadDataFile } from './persistence'
+import { DataFileWriter, openDataFile } from './persistence'
 import { SandboxApp } from './server'
 import { SandboxStore } from './store'
 import type { Sandbox, SandboxOptions } from './types'
@@ -54,13 +54,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   checkOptions(options)
   const host = options.host ?? DEFAULT_HOST
   const faults = new FaultInjector(options.faults ?? {})
-  const store = new SandboxStore()
+  const store = new SandboxStore({ trackChanges: options.dataFile !== undefined })
   let writer: DataFileWriter | undefined
   if (options.dataFile !== undefined) {
-    store.load(await loadDataFile(options.dataFile))
+    const loaded = await openDataFile(options.dataFile, logToStderr)
+    store.load(loaded.state)
     writer = new DataFileWriter(
-      options.dataFile,
-      () => store.revision,
+      loaded,
       () => store.view(),
       (error) => logToStderr(`ortto sandbox: ${error.message}`)
     )
@@ -90,7 +90,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     server.closeAllConnections()
     await closed
-    await writer?.flush()
+    await writer?.close()
   }
 
   return {

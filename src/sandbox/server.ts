@@ -4,7 +4,7 @@ import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
 // parseJson gives undefined for a body that is not JSON (JSON itself has no undefined).
 import { isRecord, parseJson } from '../destinations/ortto/client/json'
 import { FaultInjector, FaultOptionsError, malformedBatchBody, parseFaultOptions, type FaultDecision } from './faults'
-import { messageOf } from './errors'
+import { SandboxDataError, messageOf } from './errors'
 import { errorBody, readBody, sendText } from '../http/http-io'
 import type { DataFileWriter } from './persistence'
 import type { SandboxStore } from './store'
@@ -105,12 +105,31 @@ export class SandboxApp {
     this.faults.set(faults)
   }
 
+  /** Rejects with SandboxDataError when the emptied state could not be saved. */
   async reset(): Promise<void> {
     this.store.reset()
     this.counters = emptyStats()
     // Same faults, fresh PRNG and rate window: a reset run repeats the faults of the first.
     this.faults.set(this.faults.active)
-    await this.writer?.flush()
+    // Everything in the file is now obsolete: write the empty state rather than journal it.
+    const changes = this.store.takeChanges()
+    if (this.writer && changes) await this.writer.record(changes, { compact: true })
+  }
+
+  /**
+   * Saves what the request changed before it is answered, so an acknowledged change survives the
+   * process being killed. Resolves with why it could not be saved, or undefined.
+   */
+  private async save(): Promise<string | undefined> {
+    const changes = this.store.takeChanges()
+    if (!this.writer || !changes) return undefined
+    try {
+      await this.writer.record(changes)
+      return undefined
+    } catch (error) {
+      if (!(error instanceof SandboxDataError)) throw error
+      return error.message
+    }
   }
 
   /** Stops answering held-back (slow) requests; their sockets close with the server. */
@@ -184,12 +203,15 @@ export class SandboxApp {
     }
     if (fault.kind === 'drop' && fault.beforeApply) return void req.socket.destroy()
 
-    const revisionBefore = this.store.revision
     const result =
       known.route === 'createAudience'
         ? this.createAudience(parsed)
         : this.applyBatch(known.route === 'identify' ? 'contact' : 'activity', parsed)
-    if (this.store.revision !== revisionBefore) this.writer?.requestSave()
+    const notSaved = await this.save()
+    if (notSaved !== undefined) {
+      // Applied in memory but not on disk, so not acknowledged: a retry is safe, as Ortto's are.
+      return answer(failed(500, 'not-saved', `the change was not saved: ${notSaved}`))
+    }
 
     switch (fault.kind) {
       case 'drop':
@@ -304,7 +326,12 @@ export class SandboxApp {
       case 'stats':
         return reply(200, this.counters)
       case 'reset':
-        await this.reset()
+        try {
+          await this.reset()
+        } catch (error) {
+          if (!(error instanceof SandboxDataError)) throw error
+          return sendText(res, 500, errorBody('not-saved', `the reset was not saved: ${error.message}`))
+        }
         return reply(200, { ok: true })
       case 'faults': {
         if (method === 'GET') return reply(200, { faults: this.faults.active })

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { AUDIENCE_UPDATE_MODES } from '../destinations/ortto/constants'
+import type { JournalEntry } from './persistence'
 import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxState } from './types'
 import type { AudienceChange, ObjectProblem, ValidActivity, ValidContact } from './validation'
 
@@ -35,6 +36,8 @@ interface ContactRecord {
 }
 
 interface ActivityRecord {
+  /** Its position in the list of all activities, which only grows (until a reset). */
+  index: number
   contactId: string
   event: string
   properties: Record<string, unknown>
@@ -45,10 +48,33 @@ interface ActivityRecord {
 }
 
 interface AudienceRecord {
+  /** Creation order, which a contact's audience_ids follow (as they do after a load). */
+  ordinal: number
   id: string
   name: string
   createdAt: string
   memberIds: Set<string>
+}
+
+/** What changed since the last takeChanges(): the records, not copies, so the latest state is what gets saved. */
+class ChangeLog {
+  reset = false
+  readonly contacts = new Set<ContactRecord>()
+  readonly removedContactIds = new Set<string>()
+  readonly audiences: AudienceRecord[] = []
+  readonly memberships: Array<{ audience_id: string; contact_id: string; member: boolean }> = []
+  readonly activities = new Set<ActivityRecord>()
+
+  get empty(): boolean {
+    return (
+      !this.reset &&
+      this.contacts.size === 0 &&
+      this.removedContactIds.size === 0 &&
+      this.audiences.length === 0 &&
+      this.memberships.length === 0 &&
+      this.activities.size === 0
+    )
+  }
 }
 
 export type ActivityOutcome = { kind: 'stored' } | { kind: 'duplicate' } | { kind: 'rejected'; problem: ObjectProblem }
@@ -60,6 +86,18 @@ const newAudienceId = (): string => randomBytes(12).toString('hex')
 const activityKey = (messageId: string | undefined, timestamp: string | undefined): string | undefined =>
   messageId && timestamp ? `${messageId}\u0000${timestamp}` : undefined
 
+/** Two lists, each in index order, as one list in index order. */
+function mergeByIndex(a: ActivityRecord[], b: ActivityRecord[]): ActivityRecord[] {
+  const merged: ActivityRecord[] = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i].index < b[j].index)) merged.push(a[i++])
+    else merged.push(b[j++])
+  }
+  return merged
+}
+
 export class SandboxStore {
   private contacts = new Map<string, ContactRecord>()
   private contactsByUserId = new Map<string, ContactRecord>()
@@ -68,9 +106,14 @@ export class SandboxStore {
   private activityKeys = new Set<string>()
   private audiences = new Map<string, AudienceRecord>()
   private audiencesByName = new Map<string, AudienceRecord>()
+  private audienceOrdinal = 0
 
-  /** Goes up on every change, so the data file is written only when something changed. */
-  revision = 0
+  /** Kept only when a data file is saved, which takes the changes after every request. */
+  private changes: ChangeLog | undefined
+
+  constructor(options: { trackChanges?: boolean } = {}) {
+    if (options.trackChanges) this.changes = new ChangeLog()
+  }
 
   get contactCount(): number {
     return this.contacts.size
@@ -88,17 +131,51 @@ export class SandboxStore {
     this.activityKeys.clear()
     this.audiences.clear()
     this.audiencesByName.clear()
-    this.revision++
+    if (this.changes) {
+      this.changes = new ChangeLog()
+      this.changes.reset = true
+    }
+  }
+
+  /**
+   * What changed since the last call, as a journal entry of each changed thing's current state
+   * (undefined when nothing changed or changes are not tracked). Called after every request.
+   */
+  takeChanges(): JournalEntry | undefined {
+    const changes = this.changes
+    if (!changes || changes.empty) return undefined
+    this.changes = new ChangeLog()
+    const entry: JournalEntry = {}
+    if (changes.reset) entry.reset = true
+    if (changes.audiences.length > 0) {
+      entry.audiences = changes.audiences.map(({ id, name, createdAt }) => ({ id, name, created_at: createdAt }))
+    }
+    const contacts = [...changes.contacts].filter((record) => this.contacts.get(record.id) === record)
+    if (contacts.length > 0) entry.contacts = contacts.map((record) => this.contactView(record))
+    if (changes.removedContactIds.size > 0) entry.removed_contacts = [...changes.removedContactIds]
+    if (changes.memberships.length > 0) entry.memberships = changes.memberships
+    if (changes.activities.size > 0) {
+      entry.activities = [...changes.activities]
+        .sort((a, b) => a.index - b.index)
+        .map((record) => ({ index: record.index, ...this.activityView(record) }))
+    }
+    return entry
   }
 
   /** Creates the audience, or returns the one with exactly this name (case-sensitive). */
   createAudience(name: string, now: string): { audience: SandboxAudience; created: boolean } {
     const existing = this.audiencesByName.get(name)
     if (existing) return { audience: this.audienceView(existing), created: false }
-    const record: AudienceRecord = { id: newAudienceId(), name, createdAt: now, memberIds: new Set() }
+    const record: AudienceRecord = {
+      ordinal: this.audienceOrdinal++,
+      id: newAudienceId(),
+      name,
+      createdAt: now,
+      memberIds: new Set()
+    }
     this.audiences.set(record.id, record)
     this.audiencesByName.set(name, record)
-    this.revision++
+    this.changes?.audiences.push(record)
     return { audience: this.audienceView(record), created: true }
   }
 
@@ -119,6 +196,7 @@ export class SandboxStore {
     if (key !== undefined && this.activityKeys.has(key)) return { kind: 'duplicate' }
     const contact = this.upsertContact(object, now)
     const record: ActivityRecord = {
+      index: this.activities.length,
       contactId: contact.id,
       event: object.event,
       properties: object.properties ?? {},
@@ -130,6 +208,7 @@ export class SandboxStore {
     this.activities.push(record)
     contact.activities.push(record)
     if (key !== undefined) this.activityKeys.add(key)
+    this.changes?.activities.add(record)
     return { kind: 'stored' }
   }
 
@@ -186,6 +265,7 @@ export class SandboxStore {
     }
     for (const audience of state.audiences) {
       const record: AudienceRecord = {
+        ordinal: this.audienceOrdinal++,
         id: audience.id,
         name: audience.name,
         createdAt: audience.created_at,
@@ -197,6 +277,7 @@ export class SandboxStore {
     }
     for (const activity of state.activities) {
       const record: ActivityRecord = {
+        index: this.activities.length,
         contactId: activity.contact_id,
         event: activity.event,
         properties: activity.properties,
@@ -210,6 +291,8 @@ export class SandboxStore {
       const key = activityKey(record.messageId ?? undefined, record.timestamp ?? undefined)
       if (key !== undefined) this.activityKeys.add(key)
     }
+    // What was loaded is already in the file.
+    if (this.changes) this.changes = new ChangeLog()
   }
 
   private checkAudience(audience: AudienceChange | undefined): ObjectProblem | undefined {
@@ -226,20 +309,30 @@ export class SandboxStore {
     if (object.location !== undefined) contact.location = object.location
     if (object.audience) this.changeMembership(contact, object.audience)
     contact.updatedAt = now
-    this.revision++
+    this.changes?.contacts.add(contact)
     return contact
   }
 
   private changeMembership(contact: ContactRecord, change: AudienceChange): void {
     const audience = this.audiences.get(change.id)
     if (!audience) return
-    if (change.mode === AUDIENCE_UPDATE_MODES.add) {
-      audience.memberIds.add(contact.id)
-      contact.audienceIds.add(audience.id)
-    } else {
-      audience.memberIds.delete(contact.id)
-      contact.audienceIds.delete(audience.id)
-    }
+    if (change.mode === AUDIENCE_UPDATE_MODES.add) this.addMember(audience, contact.id)
+    else this.removeMember(audience, contact.id)
+  }
+
+  /** Membership lives on both sides; a change that changes nothing is not recorded. */
+  private addMember(audience: AudienceRecord, contactId: string): void {
+    if (audience.memberIds.has(contactId)) return
+    audience.memberIds.add(contactId)
+    this.contacts.get(contactId)?.audienceIds.add(audience.id)
+    this.changes?.memberships.push({ audience_id: audience.id, contact_id: contactId, member: true })
+  }
+
+  private removeMember(audience: AudienceRecord, contactId: string): void {
+    if (!audience.memberIds.has(contactId)) return
+    audience.memberIds.delete(contactId)
+    this.contacts.get(contactId)?.audienceIds.delete(audience.id)
+    this.changes?.memberships.push({ audience_id: audience.id, contact_id: contactId, member: false })
   }
 
   /** Finds or creates the contact for these ids, applying the identity rules above. */
@@ -273,6 +366,8 @@ export class SandboxStore {
       updatedAt: now
     }
     this.contacts.set(contact.id, contact)
+    // Recorded at creation, so new contacts are saved in the order they were made.
+    this.changes?.contacts.add(contact)
     if (userId !== undefined) this.contactsByUserId.set(userId, contact)
     if (anonymousId !== undefined) this.attachAnonymousId(contact, anonymousId)
     return contact
@@ -281,7 +376,10 @@ export class SandboxStore {
   /** Points the anonymous id at this contact (taking it from any other) and marks it latest. */
   private attachAnonymousId(contact: ContactRecord, anonymousId: string): void {
     const previous = this.contactsByAnonymousId.get(anonymousId)
-    if (previous && previous !== contact) previous.anonymousIds.delete(anonymousId)
+    if (previous && previous !== contact) {
+      previous.anonymousIds.delete(anonymousId)
+      this.changes?.contacts.add(previous)
+    }
     contact.anonymousIds.delete(anonymousId)
     contact.anonymousIds.add(anonymousId)
     this.contactsByAnonymousId.set(anonymousId, contact)
@@ -299,17 +397,21 @@ export class SandboxStore {
     const anonymousIds = [...absorbed.anonymousIds, ...survivor.anonymousIds]
     survivor.anonymousIds = new Set(anonymousIds)
     for (const anonymousId of absorbed.anonymousIds) this.contactsByAnonymousId.set(anonymousId, survivor)
-    for (const audienceId of absorbed.audienceIds) {
+    for (const audienceId of [...absorbed.audienceIds]) {
       const audience = this.audiences.get(audienceId)
-      audience?.memberIds.delete(absorbed.id)
-      audience?.memberIds.add(survivor.id)
-      survivor.audienceIds.add(audienceId)
+      if (!audience) continue
+      this.removeMember(audience, absorbed.id)
+      this.addMember(audience, survivor.id)
     }
     for (const activity of absorbed.activities) {
       activity.contactId = survivor.id
-      survivor.activities.push(activity)
+      this.changes?.activities.add(activity)
     }
+    // In the order they were received, as a load of the data file lists them.
+    survivor.activities = mergeByIndex(survivor.activities, absorbed.activities)
     this.contacts.delete(absorbed.id)
+    this.changes?.contacts.add(survivor)
+    this.changes?.removedContactIds.add(absorbed.id)
   }
 
   private contactView(record: ContactRecord): SandboxContact {
@@ -322,7 +424,9 @@ export class SandboxStore {
       traits: Object.fromEntries(record.traits),
       ip: record.ip,
       location: record.location,
-      audience_ids: [...record.audienceIds],
+      audience_ids: [...record.audienceIds].sort(
+        (a, b) => this.audiences.get(a)!.ordinal - this.audiences.get(b)!.ordinal
+      ),
       created_at: record.createdAt,
       updated_at: record.updatedAt
     }

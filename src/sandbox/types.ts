@@ -26,7 +26,7 @@ export interface SandboxOptions {
   host?: string
   /** Default 0 (any free port). */
   port?: number
-  /** JSON file the state is loaded from at start and saved to after every change. */
+  /** The data file: loaded at start; each change is saved to it before it is answered (see persistence.ts). */
   dataFile?: string
   faults?: FaultOptions
   /** When set, only these exact (well-formed) keys are accepted; otherwise any well-formed key. */
@@ -97,10 +97,16 @@ export interface Sandbox {
   handle(req: http.IncomingMessage, res: http.ServerResponse): void
   /** Replaces the active faults (`{}` turns them off) and reseeds the PRNG. */
   setFaults(faults: FaultOptions): void
-  /** Empties contacts, activities, audiences and stats; keeps the faults. */
+  /**
+   * Empties contacts, activities, audiences and stats; keeps the faults. Rejects with
+   * SandboxDataError when the emptied data file cannot be saved.
+   */
   reset(): Promise<void>
   snapshot(): SandboxState
   stats(): SandboxStats
-  /** Closes the server and its open sockets, then writes the data file one last time. */
+  /**
+   * Closes the server and its open sockets, then folds the data file's journal into a fresh
+   * snapshot; rejects with SandboxDataError when that cannot be saved.
+   */
   stop(): Promise<void>
 }

@@ -4,7 +4,11 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { DEFAULT_CLI_PORT, USAGE, parseCliArgs, runCli, type CliOutput } from '../cli'
 import type { Sandbox } from '../index'
-import { getJson } from '../../../test/helpers/http-client'
+import { loadDataFile } from '../persistence'
+import { getJson, postJson } from '../../../test/helpers/http-client'
+import { spawnTs } from '../../../test/helpers/run-ts'
+import type { TsProcess } from '../../../test/helpers/run-ts'
+import { writeVersion1File } from './data-files'
 
 function capture(): CliOutput & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = []
@@ -180,4 +184,67 @@ describe('runCli', () => {
     running = second.sandbox
     expect(output.stdout).toContain(`Data file: ${dataFile} (1 contacts, 0 activities, 0 audiences loaded)`)
   })
+})
+
+describe('the CLI as a process', () => {
+  let folder: string
+  let child: TsProcess | undefined
+
+  beforeEach(async () => {
+    folder = await fs.mkdtemp(path.join(os.tmpdir(), 'ortto-sandbox-kill-'))
+  })
+
+  afterEach(async () => {
+    // Only the child this test started, by its handle.
+    if (child && child.child.exitCode === null && child.child.signalCode === null) child.child.kill()
+    child = undefined
+    await fs.rm(folder, { recursive: true, force: true })
+  })
+
+  it('has everything it acknowledged in the data file after a SIGKILL, and starts again from it', async () => {
+    const dataFile = path.join(folder, 'state.json')
+    // A store big enough that writing all of it takes a while, as a real one would.
+    await writeVersion1File(dataFile, 30_000)
+    child = spawnTs('src/sandbox/cli.ts', ['--port', '0', '--data', dataFile])
+    const url = (await child.waitForLine(/^Ortto sandbox listening on /)).replace('Ortto sandbox listening on ', '')
+
+    const { id: audienceId } = (await postJson(url, '/v1/audiences/create', { name: 'Kept' })).json as { id: string }
+    const requests = Array.from({ length: 30 }, (_, i) =>
+      i % 2 === 0
+        ? postJson(url, '/v1/identify', [
+            { user_id: `new-${i}`, traits: { i }, audience: { mode: 'add', id: audienceId } },
+            { user_id: `stored-${i}`, traits: { updated: true } }
+          ])
+        : postJson(url, '/v1/track', [
+            { user_id: `tracked-${i}`, event: 'Killed', message_id: `m-${i}`, timestamp: '2024-05-01T00:00:00.000Z' }
+          ])
+    )
+    const answers = await Promise.all(requests)
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200))
+    child.child.kill('SIGKILL')
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' })
+
+    const state = await loadDataFile(dataFile)
+    const byUser = new Map(state.contacts.map((contact) => [contact.user_id, contact]))
+    expect(state.contacts).toHaveLength(30_000 + 30)
+    for (let i = 0; i < 30; i++) {
+      if (i % 2 === 0) {
+        expect(byUser.get(`new-${i}`)?.traits).toEqual({ i })
+        expect(byUser.get(`stored-${i}`)?.traits).toMatchObject({ updated: true })
+      } else {
+        expect(byUser.get(`tracked-${i}`)).toBeDefined()
+      }
+    }
+    expect(state.activities.map((activity) => activity.message_id).sort()).toEqual(
+      Array.from({ length: 15 }, (_, k) => `m-${2 * k + 1}`).sort()
+    )
+    expect(state.audiences).toEqual([expect.objectContaining({ name: 'Kept', id: audienceId })])
+    expect(state.audiences[0].member_ids).toHaveLength(15)
+
+    const output = capture()
+    const again = await runCli(['--port', '0', '--data', dataFile], output)
+    if (!('sandbox' in again)) throw new Error(`expected a running sandbox, got ${JSON.stringify(output.stderr)}`)
+    await again.sandbox.stop()
+    expect(output.stdout).toContain(`Data file: ${dataFile} (30030 contacts, 15 activities, 1 audiences loaded)`)
+  }, 60_000)
 })

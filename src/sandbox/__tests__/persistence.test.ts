@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { SandboxDataError, startSandbox, type Sandbox, type SandboxState } from '../index'
-import { DataFileWriter, loadDataFile } from '../persistence'
+import { SandboxDataError, startSandbox } from '../index'
+import type { Sandbox, SandboxState } from '../index'
+import { loadDataFile } from '../persistence'
 import { postJson } from '../../../test/helpers/http-client'
+import { writeVersion1File } from './data-files'
 
 let folder: string
 let dataFile: string
@@ -22,6 +25,11 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await Promise.all(started.splice(0).map((sandbox) => sandbox.stop().catch(() => undefined)))
+  // Undo any read-only marks, so the folder can be removed by a user who is not root.
+  await fs.chmod(folder, 0o755).catch(() => undefined)
+  for (const name of await fs.readdir(folder, { recursive: true }).catch(() => [])) {
+    await fs.chmod(path.join(folder, name), 0o755).catch(() => undefined)
+  }
   await fs.rm(folder, { recursive: true, force: true })
 })
 
@@ -31,10 +39,53 @@ async function ok(url: string, requestPath: string, body: unknown): Promise<unkn
   return answer.json
 }
 
+/** Lines written to stderr while `action` runs (the sandbox reports data file trouble there). */
+async function stderrOf(action: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = []
+  const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    lines.push(String(chunk))
+    return true
+  })
+  try {
+    await action()
+  } finally {
+    write.mockRestore()
+  }
+  return lines
+}
+
+async function startError(file = dataFile): Promise<SandboxDataError> {
+  const error: unknown = await start(file).then(
+    () => undefined,
+    (e: unknown) => e
+  )
+  expect(error).toBeInstanceOf(SandboxDataError)
+  return error as SandboxDataError
+}
+
+const lines = async (file = dataFile): Promise<string[]> =>
+  (await fs.readFile(file, 'utf8')).split('\n').filter((line) => line !== '')
+
+/**
+ * The state a sandbox would start with from the file as it is right now, as if the running one
+ * had been killed this instant: a copy of the file, loaded by a second sandbox.
+ */
+async function stateAfterKill(): Promise<SandboxState> {
+  const copy = path.join(folder, `copy-${randomUUID()}.json`)
+  await fs.copyFile(dataFile, copy)
+  const sandbox = await start(copy)
+  const state = sandbox.snapshot()
+  await sandbox.stop()
+  await fs.rm(copy)
+  return state
+}
+
 describe('data file', () => {
-  it('starts empty when the file does not exist yet', async () => {
+  it('starts empty when the file does not exist yet, and creates none until something changes', async () => {
     const sandbox = await start()
     expect(sandbox.snapshot()).toEqual({ contacts: [], activities: [], audiences: [] })
+    await sandbox.stop()
+    expect(await fs.readdir(folder)).toEqual([])
   })
 
   it('keeps contacts, activities, audiences and de-duplication across a restart', async () => {
@@ -68,17 +119,12 @@ describe('data file', () => {
     expect(second.stats().duplicateActivitiesDropped).toBe(1)
   })
 
-  it('writes the file after a change without waiting for stop()', async () => {
+  it('has a change in the file before the request that made it is answered', async () => {
     const sandbox = await start()
-    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
-    const deadline = Date.now() + 2_000
-    let saved: SandboxState | undefined
-    while (Date.now() < deadline) {
-      saved = await loadDataFile(dataFile)
-      if (saved.contacts.length === 1) break
-      await new Promise((resolve) => setTimeout(resolve, 10))
+    for (let i = 0; i < 5; i++) {
+      await ok(sandbox.url, '/v1/identify', [{ user_id: `u${i}` }])
+      expect((await loadDataFile(dataFile)).contacts.map((c) => c.user_id)).toContain(`u${i}`)
     }
-    expect(saved?.contacts.map((c) => c.user_id)).toEqual(['u1'])
   })
 
   it('leaves no temporary files behind after many concurrent changes', async () => {
@@ -91,42 +137,296 @@ describe('data file', () => {
     expect((await loadDataFile(dataFile)).contacts).toHaveLength(40)
   })
 
-  it('reset() empties the file too', async () => {
+  it('reset() empties the file too, at once', async () => {
     const sandbox = await start()
     await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
     await sandbox.reset()
     expect((await loadDataFile(dataFile)).contacts).toEqual([])
+    expect(await lines()).toHaveLength(1)
   })
 
-  it('stop() rejects with SandboxDataError when the final write fails', async () => {
+  it('answers 500 for a change it could not save, and stop() rejects with SandboxDataError', async () => {
     const sandbox = await start()
-    const errors: string[] = []
-    const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      errors.push(String(chunk))
-      return true
-    })
-    try {
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u0' }])
+    let answer: Awaited<ReturnType<typeof postJson>> | undefined
+    const errors = await stderrOf(async () => {
       await fs.rm(folder, { recursive: true, force: true })
-      await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
+      answer = await postJson(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
       await expect(sandbox.stop()).rejects.toThrow(SandboxDataError)
       await expect(sandbox.stop()).rejects.toThrow(/^Could not save the sandbox data file .*state\.json: /)
-    } finally {
-      write.mockRestore()
-    }
+    })
+    expect(answer?.status).toBe(500)
+    expect(answer?.json).toEqual({
+      error: {
+        code: 'not-saved',
+        message: expect.stringMatching(/^the change was not saved: Could not save the sandbox data file /) as string
+      }
+    })
+    // One line for the whole streak of failures, not one per attempt.
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(/^ortto sandbox: Could not save the sandbox data file /)
+  })
+})
+
+describe('checks at start', () => {
+  it('refuses a read-only data file, saying what to do', async () => {
+    await writeVersion1File(dataFile, 1)
+    await fs.chmod(dataFile, 0o444)
+    const error = await startError()
+    expect(error.message).toBe(
+      `The sandbox data file ${dataFile} is read-only, so nothing could be saved to it. ` +
+        `Make it writable (chmod u+w ${dataFile}) or choose another data file.`
+    )
+  })
+
+  it.each([
+    ['does not exist yet', false],
+    ['exists', true]
+  ])('refuses a read-only folder when the file %s', async (_what, exists) => {
+    if (exists) await writeVersion1File(dataFile, 1)
+    await fs.chmod(folder, 0o555)
+    const error = await startError()
+    expect(error.message).toBe(
+      `The sandbox data file ${dataFile} cannot be saved: its folder ${folder} is read-only ` +
+        '(saving writes a temporary file there). Make the folder writable or choose another data file.'
+    )
+  })
+
+  it('refuses a folder given as the data file', async () => {
+    await fs.mkdir(dataFile)
+    const error = await startError()
+    expect(error.message).toBe(
+      `The sandbox data file ${dataFile} is a folder, not a file. Name a file, such as ${path.join(dataFile, 'sandbox.json')}.`
+    )
+  })
+
+  it('reports a data file whose folder does not exist', async () => {
+    const missing = path.join(folder, 'no-such-folder', 'state.json')
+    await expect(start(missing)).rejects.toThrow(
+      new SandboxDataError(
+        `The folder of the sandbox data file ${missing} does not exist. Create ${path.dirname(missing)} or choose another data file.`
+      )
+    )
+  })
+
+  it('names the link and its target when the target cannot be written', async () => {
+    const target = path.join(folder, 'real.json')
+    await writeVersion1File(target, 1)
+    await fs.chmod(target, 0o444)
+    await fs.symlink(target, dataFile)
+    const error = await startError()
+    expect(error.message).toBe(
+      `The sandbox data file ${dataFile} (a link to ${target}) is read-only, so nothing could be saved to it. ` +
+        `Make it writable (chmod u+w ${target}) or choose another data file.`
+    )
+  })
+
+  it('removes temporary files a killed writer left next to the data file, and nothing else', async () => {
+    await writeVersion1File(dataFile, 1)
+    const deadPid = 99_999_999
+    const stale = [`.state.json.${deadPid}.1.0123abcd.tmp`, `.state.json.${deadPid}.27.deadbeef.tmp`]
+    const kept = [
+      // This process's own (another sandbox in it may be writing it right now).
+      `.state.json.${process.pid}.3.0123abcd.tmp`,
+      // Other files' temporaries, and names that only look alike.
+      `.other.json.${deadPid}.1.0123abcd.tmp`,
+      `.state.json.${deadPid}.1.0123abcd.tmp.keep`,
+      `state.json.${deadPid}.1.0123abcd.tmp`,
+      `.state.json.${deadPid}.1.0123ABCD.tmp`,
+      '.state.json.tmp',
+      'state.json.bak'
+    ]
+    for (const name of [...stale, ...kept]) await fs.writeFile(path.join(folder, name), 'partial')
+    const errors = await stderrOf(async () => {
+      await start()
+    })
+    expect((await fs.readdir(folder)).sort()).toEqual(['state.json', ...kept].sort())
+    expect(errors).toEqual([
+      `ortto sandbox: removed 2 temporary files left next to ${dataFile} by a sandbox that was stopped mid-save ` +
+        `(${stale.join(', ')})\n`
+    ])
+  })
+})
+
+describe('symbolic links', () => {
+  it('keeps a link to the data file and writes its target', async () => {
+    await fs.mkdir(path.join(folder, 'real'))
+    const target = path.join(folder, 'real', 'state.json')
+    await writeVersion1File(target, 2)
+    await fs.symlink(path.join('real', 'state.json'), dataFile)
+
+    const sandbox = await start()
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'through-the-link' }])
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'appended-through-the-link' }])
+    expect((await fs.lstat(dataFile)).isSymbolicLink()).toBe(true)
+    await sandbox.stop()
+
+    expect((await fs.lstat(dataFile)).isSymbolicLink()).toBe(true)
+    expect(await fs.readlink(dataFile)).toBe(path.join('real', 'state.json'))
+    expect((await loadDataFile(target)).contacts.map((c) => c.user_id)).toEqual([
+      'stored-0',
+      'stored-1',
+      'through-the-link',
+      'appended-through-the-link'
+    ])
+    expect(await fs.readdir(path.join(folder, 'real'))).toEqual(['state.json'])
+  })
+
+  it('creates the target of a dangling link', async () => {
+    await fs.mkdir(path.join(folder, 'real'))
+    const target = path.join(folder, 'real', 'new.json')
+    await fs.symlink(target, dataFile)
+    const sandbox = await start()
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
+    await sandbox.stop()
+    expect((await fs.lstat(dataFile)).isSymbolicLink()).toBe(true)
+    expect((await loadDataFile(target)).contacts.map((c) => c.user_id)).toEqual(['u1'])
+  })
+})
+
+describe('journal', () => {
+  it('appends one line per request, which loads as the same state', async () => {
+    const sandbox = await start()
+    const vip = (await ok(sandbox.url, '/v1/audiences/create', { name: 'VIP' })) as { id: string }
+    const later = (await ok(sandbox.url, '/v1/audiences/create', { name: 'Later' })) as { id: string }
+    // Anonymous contacts, merges, a moved anonymous id, memberships in and out, repeats and
+    // activities without a (message_id, timestamp) pair: everything the store changes.
+    await ok(sandbox.url, '/v1/identify', [
+      { anonymous_id: 'a1', traits: { seen: 1 }, audience: { mode: 'add', id: later.id } },
+      { anonymous_id: 'a2', traits: { seen: 2 } }
+    ])
+    await ok(sandbox.url, '/v1/track', [
+      { anonymous_id: 'a1', event: 'Viewed', message_id: 'm1', timestamp: '2024-05-01T00:00:00.000Z' },
+      { anonymous_id: 'a1', event: 'No key' },
+      { anonymous_id: 'a1', event: 'No key' }
+    ])
+    await ok(sandbox.url, '/v1/identify', [
+      { user_id: 'u1', traits: { plan: 'pro' }, audience: { mode: 'add', id: vip.id } },
+      { user_id: 'u1', anonymous_id: 'a1', audience: { mode: 'add', id: vip.id } }
+    ])
+    await ok(sandbox.url, '/v1/track', [
+      { user_id: 'u2', anonymous_id: 'a2', event: 'Bought', message_id: 'm2', timestamp: '2024-05-02T00:00:00.000Z' },
+      { user_id: 'u3', anonymous_id: 'a2', event: 'Shared device' },
+      { user_id: 'u1', event: 'Viewed', message_id: 'm1', timestamp: '2024-05-01T00:00:00.000Z' }
+    ])
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1', audience: { mode: 'remove', id: later.id } }])
+
+    // The first change created the file (one snapshot line); the six after it appended a line each.
+    expect(await lines()).toHaveLength(7)
+    const live = sandbox.snapshot()
+    // a2's contact became u2's; u1 absorbed a1's contact; u3 took a2 from u2 (a shared device).
+    expect(live.contacts.map((c) => [c.user_id, c.anonymous_ids])).toEqual([
+      ['u2', []],
+      ['u1', ['a1']],
+      ['u3', ['a2']]
+    ])
+    expect(live.audiences.map((a) => a.member_ids.length)).toEqual([1, 0])
+    expect(live.activities.map((a) => a.event)).toEqual(['Viewed', 'No key', 'No key', 'Bought', 'Shared device'])
+    expect(await stateAfterKill()).toEqual(live)
+    expect((await loadDataFile(dataFile)).activities).toEqual(live.activities)
+  })
+
+  it('costs the same bytes for one small change whatever the size of the store', async () => {
+    const probe = async (contacts: number): Promise<number> => {
+      const file = path.join(folder, `store-${contacts}.json`)
+      await writeVersion1File(file, contacts)
+      const sandbox = await start(file)
+      // The first change rewrites a version 1 file in the journal layout.
+      await ok(sandbox.url, '/v1/identify', [{ user_id: 'warm-up' }])
+      const before = await fs.stat(file)
+      await ok(sandbox.url, '/v1/identify', [{ user_id: 'probe', traits: { note: 'one small change' } }])
+      const after = await fs.stat(file)
+      expect((await loadDataFile(file)).contacts.map((c) => c.user_id)).toContain('probe')
+      // A replaced file (a new inode) was written whole; the same file grew by what was appended.
+      return after.ino === before.ino ? after.size - before.size : after.size
+    }
+    const small = await probe(10)
+    const large = await probe(20_000)
+    expect(large).toBe(small)
+    expect(small).toBeLessThan(1_000)
+  })
+
+  it('ignores a last line cut short by a kill and applies the rest', async () => {
+    const sandbox = await start()
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u2' }])
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u3' }])
+    const copy = path.join(folder, 'killed.json')
+    await fs.copyFile(dataFile, copy)
+    const text = await fs.readFile(copy, 'utf8')
+    const torn = '{"contacts":[{"id":"half-written","user_id":"u4"'
+    await fs.writeFile(copy, text + torn)
+
+    let restarted: Sandbox | undefined
+    const errors = await stderrOf(async () => {
+      restarted = await start(copy)
+    })
+    expect(restarted!.snapshot().contacts.map((c) => c.user_id)).toEqual(['u1', 'u2', 'u3'])
+    expect(errors).toEqual([
+      `ortto sandbox: ignored the last ${torn.length} bytes of ${copy}: a change cut short when the sandbox was ` +
+        'killed while saving it (it had not been acknowledged)\n'
+    ])
+    // The next change does not land after the torn bytes: the file is rewritten first.
+    await ok(restarted!.url, '/v1/identify', [{ user_id: 'u5' }])
+    expect(await fs.readFile(copy, 'utf8')).not.toContain('half-written')
+    expect((await loadDataFile(copy)).contacts.map((c) => c.user_id)).toEqual(['u1', 'u2', 'u3', 'u5'])
+  })
+
+  it('refuses a corrupt line before the last one, naming the line', async () => {
+    const sandbox = await start()
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u2' }])
+    const [snapshot, ...journal] = await lines()
+    const copy = path.join(folder, 'corrupt.json')
+    await fs.writeFile(copy, [snapshot, '{"contacts": [nonsense', ...journal, ''].join('\n'))
+    const error = await startError(copy)
+    expect(error.message).toMatch(
+      new RegExp(
+        `^The sandbox data file ${copy.replace(/[.\\]/g, '\\$&')} cannot be used: line 2 is not valid JSON \\(.+\\)\\. ` +
+          'Fix the file, or delete it to start with an empty sandbox\\.$'
+      )
+    )
+  })
+
+  it('refuses a line whose changes do not fit the state before it', async () => {
+    const sandbox = await start()
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
+    const copy = path.join(folder, 'gap.json')
+    const entry = { activities: [{ index: 5, contact_id: 'c', event: 'e', properties: {} }] }
+    await fs.writeFile(copy, `${(await lines())[0]}\n${JSON.stringify(entry)}\n`)
+    const error = await startError(copy)
+    expect(error.message).toBe(
+      `The sandbox data file ${copy} cannot be used: line 2: activities[0].index is 5, but only 0 activities come ` +
+        'before it. Fix the file, or delete it to start with an empty sandbox.'
+    )
+  })
+
+  it('compacts the journal into a fresh snapshot once it outgrows the snapshot, and at stop', async () => {
+    const sandbox = await start()
+    const big = 'x'.repeat(3_000)
+    const counts: number[] = []
+    // 100 contacts of about 3 kB a request: past the 1 MiB minimum within a few requests.
+    for (let request = 0; request < 6; request++) {
+      const batch = Array.from({ length: 100 }, (_, i) => ({ user_id: `u${request}-${i}`, traits: { big } }))
+      await ok(sandbox.url, '/v1/identify', batch)
+      counts.push((await lines()).length)
+      expect(await stateAfterKill()).toEqual(sandbox.snapshot())
+    }
+    // One snapshot line, a journal line per request, then a single line again after compacting.
+    expect(counts).toEqual([1, 2, 3, 4, 1, 2])
+    const live = sandbox.snapshot()
+    await sandbox.stop()
+    expect(await lines()).toHaveLength(1)
+    expect(JSON.parse((await lines())[0])).toMatchObject({ format: 'ortto-sandbox', version: 2 })
+    expect((await start()).snapshot()).toEqual(live)
+    expect(await fs.readdir(folder)).toEqual(['state.json'])
   })
 })
 
 describe('unusable data files', () => {
   async function startWith(content: string): Promise<SandboxDataError> {
     await fs.writeFile(dataFile, content)
-    const error: unknown = await start().then(
-      () => undefined,
-      (e: unknown) => e
-    )
-    expect(error).toBeInstanceOf(SandboxDataError)
-    return error as SandboxDataError
+    return startError()
   }
 
   const valid = {
@@ -148,10 +448,25 @@ describe('unusable data files', () => {
     audiences: []
   }
 
-  it('loads a hand-written file in the documented format', async () => {
-    await fs.writeFile(dataFile, JSON.stringify(valid))
+  it('loads a hand-written file in the documented format (version 1), pretty-printed or not', async () => {
+    for (const text of [JSON.stringify(valid), JSON.stringify(valid, null, 2)]) {
+      await fs.writeFile(dataFile, text)
+      const sandbox = await start()
+      expect(sandbox.snapshot().contacts).toEqual([{ ...valid.contacts[0], anonymous_id: null, audience_ids: [] }])
+      await sandbox.stop()
+      // Nothing changed, so the file is left as it was.
+      expect(await fs.readFile(dataFile, 'utf8')).toBe(text)
+    }
+  })
+
+  it('rewrites a version 1 file in the journal layout at the first change', async () => {
+    await fs.writeFile(dataFile, JSON.stringify(valid, null, 2))
     const sandbox = await start()
-    expect(sandbox.snapshot().contacts).toEqual([{ ...valid.contacts[0], anonymous_id: null, audience_ids: [] }])
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u2' }])
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u3' }])
+    expect(await lines()).toHaveLength(2)
+    expect(JSON.parse((await lines())[0])).toMatchObject({ format: 'ortto-sandbox', version: 2 })
+    expect((await loadDataFile(dataFile)).contacts.map((c) => c.user_id)).toEqual(['u1', 'u2', 'u3'])
   })
 
   it('reports a file that is not JSON, naming the file and what to do', async () => {
@@ -165,6 +480,17 @@ describe('unusable data files', () => {
     expect(error.message).not.toContain('\n')
   })
 
+  it('reports a snapshot line cut short (which a rename never leaves) as a corrupt file', async () => {
+    const sandbox = await start()
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u2' }])
+    const [snapshot, ...journal] = await lines()
+    const copy = path.join(folder, 'short.json')
+    await fs.writeFile(copy, [snapshot.slice(0, -10), ...journal, ''].join('\n'))
+    const error = await startError(copy)
+    expect(error.message).toMatch(/^The sandbox data file .*short\.json cannot be used: it is not valid JSON \(.+\)\. /)
+  })
+
   it.each([
     ['an empty file', '', 'it is empty'],
     [
@@ -172,7 +498,11 @@ describe('unusable data files', () => {
       '{"hello": "world"}',
       'it is not an Ortto sandbox data file (no "format": "ortto-sandbox")'
     ],
-    ['another version', JSON.stringify({ ...valid, version: 2 }), 'its version is 2; this sandbox reads version 1'],
+    [
+      'another version',
+      JSON.stringify({ ...valid, version: 3 }),
+      'its version is 3; this sandbox reads versions 1 and 2'
+    ],
     ['contacts that are not a list', JSON.stringify({ ...valid, contacts: {} }), 'contacts must be a list'],
     [
       'a contact with a bad user_id',
@@ -212,56 +542,5 @@ describe('unusable data files', () => {
     expect(error.message).toBe(
       `The sandbox data file ${dataFile} cannot be used: ${why}. Fix the file, or delete it to start with an empty sandbox.`
     )
-  })
-
-  it('reports a data file whose folder does not exist', async () => {
-    const missing = path.join(folder, 'no-such-folder', 'state.json')
-    await expect(start(missing)).rejects.toThrow(
-      new SandboxDataError(
-        `The folder of the sandbox data file ${missing} does not exist. Create ${path.dirname(missing)} or choose another data file.`
-      )
-    )
-  })
-
-  it('reports a data file that is a folder', async () => {
-    await fs.mkdir(dataFile)
-    await expect(start()).rejects.toThrow(/^Cannot read the sandbox data file .*state\.json: EISDIR/)
-  })
-})
-
-describe('DataFileWriter', () => {
-  it('coalesces saves: one write in flight and one pending, however many are asked for', async () => {
-    let revision = 0
-    let serialized = 0
-    const writer = new DataFileWriter(
-      dataFile,
-      () => revision,
-      () => {
-        serialized++
-        return { contacts: [], activities: [], audiences: [] }
-      },
-      () => undefined
-    )
-    for (let i = 0; i < 100; i++) {
-      revision++
-      writer.requestSave()
-    }
-    await writer.flush()
-    expect(serialized).toBe(2)
-    await writer.flush()
-    expect(serialized).toBe(2)
-    expect(await fs.readdir(folder)).toEqual(['state.json'])
-  })
-
-  it('writes nothing when nothing changed', async () => {
-    const writer = new DataFileWriter(
-      dataFile,
-      () => 0,
-      () => ({ contacts: [], activities: [], audiences: [] }),
-      () => undefined
-    )
-    writer.requestSave()
-    await writer.flush()
-    expect(await fs.readdir(folder)).toEqual([])
   })
 })
