@@ -2,12 +2,16 @@
  * `npm start`'s configuration, from the environment. Anything wrong stops the start with one
  * line that says which variable and what it should be.
  */
+import { randomBytes } from 'node:crypto'
 import { isWellFormedApiKey, localOrigin } from '../destinations/ortto/client/api-key'
 import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
 import { DEFAULT_DEAD_LETTER_FILE } from './dead-letter'
 
-/** The key the pipeline uses with the embedded sandbox (any well-formed key is accepted there). */
-export const SANDBOX_API_KEY = 'pau-local-sandbox'
+/**
+ * A key for the embedded sandbox or a stand-in, new at every start: the embedded sandbox takes only
+ * this one, so nothing but this pipeline can deliver into it through its own port.
+ */
+export const newSandboxApiKey = (): string => `pau-${randomBytes(18).toString('base64url')}`
 
 export type Target =
   | { kind: 'sandbox'; port: number; dataFile?: string }

@@ -9,7 +9,7 @@ import type { Settings } from '../destinations/ortto/generated-types'
 import { startSandbox, type Sandbox } from '../sandbox'
 import metadata from '../destinations/ortto/metadata.json'
 import { CliRoutes } from './cli-routes'
-import { ConfigError, SANDBOX_API_KEY, type PipelineConfig } from './config'
+import { ConfigError, newSandboxApiKey, type PipelineConfig } from './config'
 import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
 import { OwnRoutes } from './own-routes'
 import { DeadLetterFile } from './dead-letter'
@@ -26,6 +26,11 @@ export interface Pipeline {
   writeKey: string
   /** True when writeKey was generated at start (no SEGMENT_WRITE_KEY). */
   writeKeyGenerated: boolean
+  /**
+   * The key the destination delivers with: ORTTO_API_KEY, or one generated at start for the
+   * sandbox or stand-in. Never printed; tests use it to check that no answer carries it.
+   */
+  apiKey: string
   /** Where deliveries go, in words (printed at start, shown by /status). */
   destinationLabel: string
   sandbox?: Sandbox
@@ -108,7 +113,7 @@ export async function startPipeline(
   options: PipelineHooks = {}
 ): Promise<Pipeline> {
   let sandbox: Sandbox | undefined
-  let apiKey = SANDBOX_API_KEY
+  let apiKey = newSandboxApiKey()
   let destinationLabel: string
   const target = config.target
   // ORTTO_LOCAL_ENDPOINT is the only way to point the destination elsewhere, and it is process-wide:
@@ -123,7 +128,12 @@ export async function startPipeline(
     throw new ConfigError(`Another pipeline in this process already owns ${LOCAL_ENDPOINT_ENV}; stop it first.`)
   }
   if (target.kind === 'sandbox') {
-    sandbox = await startSandbox({ port: target.port, dataFile: target.dataFile })
+    sandbox = await startSandbox({
+      port: target.port,
+      dataFile: target.dataFile,
+      acceptedKeys: [apiKey],
+      inspectionOnOwnPort: false
+    })
     destinationLabel = `the embedded Ortto sandbox at ${sandbox.url}`
   } else if (target.kind === 'endpoint') {
     destinationLabel = `the Ortto stand-in at ${target.url} (${LOCAL_ENDPOINT_ENV})`
@@ -197,6 +207,7 @@ export async function startPipeline(
       url,
       writeKey,
       writeKeyGenerated,
+      apiKey,
       destinationLabel,
       sandbox,
       subscriptions,

@@ -1,6 +1,7 @@
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
+import { errorBody, sendText } from '../http/http-io'
 import { GUARDED_SERVER_OPTIONS, guarded } from '../http/request-guard'
 import { FaultInjector } from './faults'
 import { DataFileWriter, openDataFile } from './persistence'
@@ -39,6 +40,18 @@ function checkOptions(options: SandboxOptions): void {
   })
 }
 
+/** The sandbox's own port with only Ortto's API: inspection is served elsewhere, behind a key. */
+function withoutInspection(handle: http.RequestListener): http.RequestListener {
+  return (req, res) => {
+    if (!(req.url ?? '/').startsWith('/sandbox')) return handle(req, res)
+    sendText(
+      res,
+      404,
+      errorBody('not-found', "this sandbox is inspected on the pipeline's port, with its write key: /sandbox/… there")
+    )
+  }
+}
+
 const hostForUrl = (host: string): string => (host.includes(':') ? `[${host}]` : host)
 
 const logToStderr = (line: string): void => {
@@ -73,8 +86,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     log: logToStderr
   })
 
+  const ownPort = options.inspectionOnOwnPort === false ? withoutInspection(app.handle) : app.handle
   // The shared request guard (Host, Origin: none allowed, content-type) runs before any route.
-  const server = http.createServer(GUARDED_SERVER_OPTIONS, guarded(app.handle, { allowedOrigins: new Set() }))
+  const server = http.createServer(GUARDED_SERVER_OPTIONS, guarded(ownPort, { allowedOrigins: new Set() }))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, host, () => {

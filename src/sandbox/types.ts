@@ -31,6 +31,11 @@ export interface SandboxOptions {
   faults?: FaultOptions
   /** When set, only these exact (well-formed) keys are accepted; otherwise any well-formed key. */
   acceptedKeys?: string[]
+  /**
+   * Whether the sandbox's own port answers /sandbox/* (default true). The pipeline turns it off for
+   * its embedded sandbox, whose inspection it serves on its own port behind the write key.
+   */
+  inspectionOnOwnPort?: boolean
 }
 
 export interface SandboxContact {

@@ -11,7 +11,7 @@ import definition from '../../destinations/ortto'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
 import type { Sandbox } from '../../sandbox'
 import { CliRoutes } from '../cli-routes'
-import { SANDBOX_API_KEY } from '../config'
+import { newSandboxApiKey } from '../config'
 import type { Target } from '../config'
 import { startPipeline } from '../index'
 import { WriteKeyGate } from '../write-key'
@@ -20,6 +20,9 @@ import { echoStandIn } from '../../../test/helpers/echo-stand-in'
 import type { EchoStandIn } from '../../../test/helpers/echo-stand-in'
 import { TEST_WRITE_KEY, call, get, post } from '../../../test/helpers/pipeline-helpers'
 import type { Answer } from '../../../test/helpers/pipeline-helpers'
+
+/** The key the routes built directly in these tests deliver with. */
+const SANDBOX_KEY = newSandboxApiKey()
 
 /** For the route sets called directly: a caller who showed the write key. */
 const GATE = new WriteKeyGate(TEST_WRITE_KEY, false)
@@ -49,7 +52,7 @@ afterEach(async () => {
   for (const answer of answers) {
     expect(answer.text).not.toContain(API_KEY)
     expect(answer.text).not.toContain('cliSecretNeverEchoed9')
-    expect(answer.text).not.toContain(SANDBOX_API_KEY)
+    expect(answer.text).not.toContain(pipeline.apiKey)
   }
   await pipeline.stop()
   delete process.env[LOCAL_ENDPOINT_ENV]
@@ -699,7 +702,7 @@ describe('the audience and dynamic-field routes, with an audience definition bui
   beforeEach(async () => {
     await start()
     const testDefinition = audienceDefinition(sandbox.url) as DestinationDefinition<TestSettings>
-    routes = new CliRoutes(testDefinition, { api_key: SANDBOX_API_KEY }, 'test-audiences', GATE)
+    routes = new CliRoutes(testDefinition, { api_key: SANDBOX_KEY }, 'test-audiences', GATE)
   })
 
   it('has the audience routes, and lists them and the dynamic-field route', () => {
@@ -710,7 +713,7 @@ describe('the audience and dynamic-field routes, with an audience definition bui
       expect.arrayContaining(['POST /createAudience | /getAudience', 'POST /<action>/<dynamicField>'])
     )
     // The Ortto destination has neither.
-    const ortto = new CliRoutes(definition, { api_key: SANDBOX_API_KEY }, 'ortto', GATE)
+    const ortto = new CliRoutes(definition, { api_key: SANDBOX_KEY }, 'ortto', GATE)
     expect(ortto.handles('/createAudience')).toBe(false)
     expect(ortto.handles('/getAudience')).toBe(false)
     expect(Object.keys(ortto.routes)).not.toContain('POST /createAudience | /getAudience')
@@ -827,7 +830,7 @@ describe('the audience and dynamic-field routes, with an audience definition bui
     expect(failed.body).toEqual({ ok: false, error: 'No audience has the id "«redacted»".' })
     for (const answer of [created, failed]) {
       expect(JSON.stringify(answer)).not.toContain(API_KEY)
-      expect(JSON.stringify(answer)).not.toContain(SANDBOX_API_KEY)
+      expect(JSON.stringify(answer)).not.toContain(SANDBOX_KEY)
     }
   })
 })

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
 import type { Sandbox } from '../../sandbox'
-import { SANDBOX_API_KEY } from '../config'
 import type { Target } from '../config'
 import { startPipeline } from '../index'
 import type { Pipeline } from '../index'
@@ -36,7 +35,7 @@ beforeEach(() => {
 afterEach(async () => {
   for (const answer of answers) {
     expect(answer.text).not.toContain(API_KEY)
-    expect(answer.text).not.toContain(SANDBOX_API_KEY)
+    expect(answer.text).not.toContain(pipeline.apiKey)
   }
   await pipeline.stop()
   delete process.env[LOCAL_ENDPOINT_ENV]

@@ -351,6 +351,54 @@ describe('the write key', () => {
   })
 })
 
+describe("the embedded sandbox's own port", () => {
+  it('answers no /sandbox/* route: its contents are read and changed on the pipeline port, with the key', async () => {
+    const p = await start()
+    const sandboxUrl = sandboxOf(p).url
+    for (const [method, path] of [
+      ['GET', '/sandbox/contacts'],
+      ['GET', '/sandbox/stats'],
+      ['POST', '/sandbox/reset'],
+      ['POST', '/sandbox/faults']
+    ]) {
+      const answer = await call(sandboxUrl, method, path, {
+        body: method === 'POST' ? {} : undefined,
+        apiKey: null,
+        writeKey: null
+      })
+      expect([method, path, answer.status]).toEqual([method, path, 404])
+      expect(messageOf(answer)).toMatch(/on the pipeline's port, with its write key/)
+    }
+    expect((await get(p.url, '/sandbox/stats')).status).toBe(200)
+  })
+
+  it("takes Ortto's API only with the key this pipeline generated, never another well-formed one", async () => {
+    const p = await start()
+    const sandboxUrl = sandboxOf(p).url
+    const stranger = await post(sandboxUrl, '/v1/identify', [{ user_id: 'intruder' }], {
+      apiKey: 'pau-guessed-key',
+      writeKey: null
+    })
+    expect(stranger.status).toBe(401)
+    const own = await post(sandboxUrl, '/v1/identify', [{ user_id: 'pipeline' }], { apiKey: p.apiKey, writeKey: null })
+    expect(own.status).toBe(200)
+    expect(
+      sandboxOf(p)
+        .snapshot()
+        .contacts.map((c) => c.user_id)
+    ).toEqual(['pipeline'])
+  })
+
+  it('generates a new delivery key at every start', async () => {
+    const first = await start()
+    const firstKey = first.apiKey
+    await first.stop()
+    const second = await start()
+    expect(firstKey).toMatch(/^pau-[A-Za-z0-9_-]{24}$/)
+    expect(second.apiKey).not.toBe(firstKey)
+  })
+})
+
 describe('the request guard', () => {
   let p: Pipeline
   const raw = (path: string, options: RawRequest = {}) =>

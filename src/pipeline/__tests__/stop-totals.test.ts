@@ -1,14 +1,17 @@
 /**
- * Stopping when the sandbox cannot save its data file: delivery is done, so its totals are
- * still reported (by stop() and by `npm start`), and the failure comes after them.
+ * Stopping `npm start`: when the sandbox cannot save its data file, delivery is done, so its totals
+ * are still reported (by stop() and by `npm start`), and the failure comes after them; a second
+ * Ctrl+C stops at once, saying how many deliveries it abandons and where they were written.
  */
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import * as http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import * as path from 'node:path'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
 import { SandboxDataError } from '../../sandbox'
 import { PipelineStopError, startPipeline } from '../index'
 import type { Pipeline } from '../index'
-import { get, post, tempDir, waitFor } from '../../../test/helpers/pipeline-helpers'
+import { TEST_WRITE_KEY, get, post, tempDir, waitFor } from '../../../test/helpers/pipeline-helpers'
 import { spawnTs } from '../../../test/helpers/run-ts'
 import type { TsProcess } from '../../../test/helpers/run-ts'
 
@@ -37,7 +40,13 @@ it('stop() rejects with PipelineStopError carrying the totals when the sandbox c
   const dataFile = path.join(folder, 'sandbox.json')
   mkdirSync(folder)
   const started = await startPipeline(
-    { port: 0, target: { kind: 'sandbox', port: 0, dataFile }, flushIntervalMs: 20, maxAttempts: 1 },
+    {
+      port: 0,
+      target: { kind: 'sandbox', port: 0, dataFile },
+      writeKey: TEST_WRITE_KEY,
+      flushIntervalMs: 20,
+      maxAttempts: 1
+    },
     () => undefined
   )
   pipeline = started
@@ -75,7 +84,9 @@ it('npm start prints its totals, then the failure, and exits 1 when the sandbox 
     ...process.env,
     PORT: '0',
     SANDBOX_DATA: path.join(folder, 'sandbox.json'),
-    FLUSH_INTERVAL_MS: '20'
+    FLUSH_INTERVAL_MS: '20',
+    SEGMENT_WRITE_KEY: TEST_WRITE_KEY,
+    DEAD_LETTER_FILE: temp.file('dead.ndjson')
   }
   delete env[LOCAL_ENDPOINT_ENV]
   delete env.ORTTO_API_KEY
@@ -96,4 +107,47 @@ it('npm start prints its totals, then the failure, and exits 1 when the sandbox 
   expect(child.stderr.filter((line) => line.startsWith('Stopping failed: '))).toEqual([
     expect.stringMatching(/^Stopping failed: Could not save the sandbox data file .*sandbox\.json: /)
   ])
+}, 60_000)
+
+it('a second Ctrl+C stops at once, and every abandoned event is in the dead-letter file', async () => {
+  // An Ortto stand-in that takes requests and never answers: what is sent stays in flight.
+  const stalled: http.ServerResponse[] = []
+  const standIn = http.createServer((_req, res) => stalled.push(res))
+  await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve))
+  try {
+    const deadLetterFile = temp.file('dead.ndjson')
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: '0',
+      ORTTO_LOCAL_ENDPOINT: `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`,
+      FLUSH_INTERVAL_MS: '60000',
+      DEAD_LETTER_FILE: deadLetterFile
+    }
+    delete env.ORTTO_API_KEY
+    delete env.SEGMENT_WRITE_KEY
+    child = spawnTs('src/pipeline/start.ts', [], env)
+    const url = (await child.waitForLine(/^ {2}Listening on {4}http/)).split(/\s+/)[3]
+    const writeKey = (await child.waitForLine(/^ {2}Write key {7}/)).split(/\s+/)[3]
+    expect(child.stdout.join('\n')).toContain(`Dead letters    ${deadLetterFile}`)
+    const batch = { batch: ['ada', 'grace'].map((userId) => ({ ...identify(userId), type: 'identify' })) }
+    expect((await post(url, '/v1/batch', batch, { writeKey })).status).toBe(200)
+
+    child.child.kill('SIGINT')
+    await child.waitForLine(/^SIGINT: delivering what is held/)
+    await waitFor('the last attempt to reach the stand-in', () => stalled.length > 0)
+    child.child.kill('SIGINT')
+    expect(await child.exited).toEqual({ code: 1, signal: null })
+    expect(child.stdout).toContain(
+      `SIGINT again: stopping at once. 2 deliveries abandoned, each written to ${deadLetterFile} to send again later.`
+    )
+    const letters = readFileSync(deadLetterFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: { userId: string }; message: string })
+    expect(letters.map((l) => l.event.userId)).toEqual(['ada', 'grace'])
+    expect(letters[0].message).toMatch(/a second Ctrl\+C.*it was being sent, so Ortto may have it/)
+  } finally {
+    stalled.forEach((res) => res.destroy())
+    await new Promise<void>((resolve) => standIn.close(() => resolve()))
+  }
 }, 60_000)
