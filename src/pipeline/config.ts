@@ -14,7 +14,13 @@ import { DEFAULT_DEAD_LETTER_FILE } from './dead-letter'
 export const newSandboxApiKey = (): string => `pau-${randomBytes(18).toString('base64url')}`
 
 export type Target =
-  | { kind: 'sandbox'; port: number; dataFile?: string }
+  | {
+      kind: 'sandbox'
+      port: number
+      dataFile?: string
+      /** The one key the sandbox takes and the pipeline delivers with; new at each start when unset (tests pin it). */
+      apiKey?: string
+    }
   | { kind: 'endpoint'; url: string }
   | { kind: 'ortto'; apiKey: string }
 

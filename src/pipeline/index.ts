@@ -113,9 +113,9 @@ export async function startPipeline(
   options: PipelineHooks = {}
 ): Promise<Pipeline> {
   let sandbox: Sandbox | undefined
-  let apiKey = newSandboxApiKey()
-  let destinationLabel: string
   const target = config.target
+  let apiKey = (target.kind === 'sandbox' && target.apiKey) || newSandboxApiKey()
+  let destinationLabel: string
   // ORTTO_LOCAL_ENDPOINT is the only way to point the destination elsewhere, and it is process-wide:
   // one pipeline with its own endpoint per process.
   const endpointBefore = process.env[LOCAL_ENDPOINT_ENV]

@@ -243,7 +243,8 @@ export class SandboxApp {
     if (!match) return 'the Authorization header must be "Bearer <api key>"'
     const key = match[1]
     if (!isWellFormedApiKey(key)) return 'the API key is not a well-formed Ortto key'
-    if (this.acceptedKeys && !this.acceptedKeys.has(key)) return 'the API key is not accepted by this sandbox'
+    if (this.acceptedKeys && !this.acceptedKeys.has(key))
+      return 'the API key is not one this sandbox was started with (the sandbox of npm start takes only the pipeline’s own key: leave api_key out of the settings to use it)'
     return undefined
   }
 

@@ -18,7 +18,7 @@ import { WriteKeyGate } from '../write-key'
 import type { Pipeline } from '../index'
 import { echoStandIn } from '../../../test/helpers/echo-stand-in'
 import type { EchoStandIn } from '../../../test/helpers/echo-stand-in'
-import { TEST_WRITE_KEY, call, get, post } from '../../../test/helpers/pipeline-helpers'
+import { TEST_WRITE_KEY, basicAuth, call, get, post } from '../../../test/helpers/pipeline-helpers'
 import type { Answer } from '../../../test/helpers/pipeline-helpers'
 
 /** The key the routes built directly in these tests deliver with. */
@@ -36,7 +36,8 @@ let sandbox: Sandbox
 /** Every answer of a test, checked for the keys afterwards. */
 let answers: Answer[]
 
-async function start(target: Target = { kind: 'sandbox', port: 0 }): Promise<void> {
+// The calls below carry API_KEY in their settings; the embedded sandbox takes only the pipeline's key.
+async function start(target: Target = { kind: 'sandbox', port: 0, apiKey: API_KEY }): Promise<void> {
   pipeline = await startPipeline(
     { port: 0, target, flushIntervalMs: 50, maxAttempts: 3, writeKey: TEST_WRITE_KEY },
     () => undefined
@@ -666,7 +667,11 @@ describe('the audience and dynamic-field routes, with an audience definition bui
   }
 
   /** An audience destination whose audiences live in the embedded sandbox. */
-  const audienceDefinition = (sandboxUrl: string): AudienceDestinationDefinition<TestSettings> => ({
+  /** Creates on the sandbox's Ortto API; finds through its inspection route, on the pipeline's port. */
+  const audienceDefinition = (
+    sandboxUrl: string,
+    pipelineUrl: string
+  ): AudienceDestinationDefinition<TestSettings> => ({
     name: 'Test Audiences',
     mode: 'cloud',
     authentication: {
@@ -686,7 +691,9 @@ describe('the audience and dynamic-field routes, with an audience definition bui
         return { externalId: (response.data as { id: string }).id }
       },
       getAudience: async (request, { externalId }) => {
-        const response = await request(`${sandboxUrl}/sandbox/audiences`)
+        const response = await request(`${pipelineUrl}/sandbox/audiences`, {
+          headers: { authorization: basicAuth(TEST_WRITE_KEY) }
+        })
         const { audiences } = response.data as { audiences: Array<{ id: string }> }
         if (!audiences.some((audience) => audience.id === externalId)) {
           throw new IntegrationError(`No audience has the id "${externalId}".`, 'NOT_FOUND', 404)
@@ -701,8 +708,8 @@ describe('the audience and dynamic-field routes, with an audience definition bui
 
   beforeEach(async () => {
     await start()
-    const testDefinition = audienceDefinition(sandbox.url) as DestinationDefinition<TestSettings>
-    routes = new CliRoutes(testDefinition, { api_key: SANDBOX_KEY }, 'test-audiences', GATE)
+    const testDefinition = audienceDefinition(sandbox.url, pipeline.url) as DestinationDefinition<TestSettings>
+    routes = new CliRoutes(testDefinition, { api_key: API_KEY }, 'test-audiences', GATE)
   })
 
   it('has the audience routes, and lists them and the dynamic-field route', () => {

@@ -20,7 +20,8 @@ let pipeline: Pipeline
 let sandbox: Sandbox
 let answers: Answer[]
 
-async function start(target: Target = { kind: 'sandbox', port: 0 }): Promise<void> {
+// The calls below carry API_KEY in their settings; the embedded sandbox takes only the pipeline's key.
+async function start(target: Target = { kind: 'sandbox', port: 0, apiKey: API_KEY }): Promise<void> {
   pipeline = await startPipeline(
     { port: 0, target, flushIntervalMs: 50, maxAttempts: 3, writeKey: TEST_WRITE_KEY },
     () => undefined

@@ -68,7 +68,11 @@ describe('authorization', () => {
       const refused = await getJson(strict.url, '/v1/me', { apiKey: 'pau-another-well-formed-key' })
       expect(refused.status).toBe(401)
       expect(refused.json).toEqual({
-        error: { code: 'unauthorized', message: 'the API key is not accepted by this sandbox' }
+        error: {
+          code: 'unauthorized',
+          message:
+            'the API key is not one this sandbox was started with (the sandbox of npm start takes only the pipeline’s own key: leave api_key out of the settings to use it)'
+        }
       })
       expect(refused.text).not.toContain('pau-another-well-formed-key')
       const accepted = await getJson(strict.url, '/v1/me', { apiKey: 'sus-the-only-key' })
