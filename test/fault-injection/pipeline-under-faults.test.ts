@@ -88,7 +88,9 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
         deliveryTimeoutMs: 1_000,
         baseBackoffMs: 50,
         maxBackoffMs: 1_000,
-        clientTimeoutMs: 1_000,
+        // Long enough for the 10 MB upload below to finish on a loaded machine (it must get its 413,
+        // not the slow-client 408), short enough for the stalled client to get its 408 quickly.
+        clientTimeoutMs: 4_000,
         writeKey: TEST_WRITE_KEY
       },
       () => undefined,
