@@ -22,7 +22,7 @@ export interface Refusal {
 export const GUARDED_SERVER_OPTIONS: http.ServerOptions = { requireHostHeader: false }
 
 /** Methods that read; every other one changes something and must send JSON. */
-const READING_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+export const READING_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 const isLoopback = (address: string) => address === '::1' || address.startsWith('127.')
 

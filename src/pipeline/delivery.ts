@@ -8,7 +8,7 @@ import type { Destination, SegmentEvent } from '@segment/actions-core'
 import { redactApiKey } from '../destinations/ortto/client/api-key'
 import { isRetryableStatus, retryAfterSeconds } from '../destinations/ortto/client/failures'
 import type { Settings } from '../destinations/ortto/generated-types'
-import type { DeadLetterFile } from './dead-letter'
+import type { DeadLetter, DeadLetterFile } from './dead-letter'
 import type { MatchableSubscription } from './subscriptions'
 
 export interface DeliveryOptions {
@@ -129,6 +129,8 @@ export class DeliveryPipeline {
   private readonly inFlight = new Map<Delivery[], number>()
   /** Set by abandon(): what is still in flight was already reported failed. */
   private abandoned = false
+  /** Failed deliveries not yet in the dead-letter file: written once per batch, not once per event. */
+  private readonly deadLetters: DeadLetter[] = []
   private stopping = false
   private pumping: Promise<void> | undefined
   private timer: NodeJS.Timeout | undefined
@@ -196,17 +198,10 @@ export class DeliveryPipeline {
     this.pausedUntil.fill(0)
     await this.pump(true)
     // A rate limit during that last attempt leaves deliveries unsent: they end as failed, with why.
+    const why = 'the pipeline stopped while Ortto was rate limiting; this event was not sent'
     let unsent = 0
-    this.ready.forEach((queue, index) => {
-      for (const delivery of queue.splice(0)) {
-        unsent++
-        this.fail(index, delivery, {
-          status: 429,
-          message: 'the pipeline stopped while Ortto was rate limiting; this event was not sent',
-          attempts: delivery.attempts
-        })
-      }
-    })
+    this.ready.forEach((queue, index) => (unsent += this.failHeld(index, queue.splice(0), 429, why)))
+    this.writeDeadLetters()
     if (unsent > 0) this.log(`[delivery] ${unsent} deliveries were not sent before shutdown (rate limited)`)
     return this.status()
   }
@@ -222,19 +217,31 @@ export class DeliveryPipeline {
     this.stopping = true
     this.abandoned = true
     let count = 0
-    const end = (index: number, deliveries: Delivery[], message: string) => {
-      for (const delivery of deliveries) {
-        count++
-        this.fail(index, delivery, { status: 503, message, attempts: delivery.attempts })
-      }
-    }
-    this.ready.forEach((queue, index) => end(index, queue.splice(0), `${reason}; it was never sent`))
-    this.waiting.forEach((queue, index) => end(index, queue.splice(0), `${reason}; it was waiting to be retried`))
+    this.ready.forEach(
+      (queue, index) => (count += this.failHeld(index, queue.splice(0), 503, `${reason}; it was never sent`))
+    )
+    this.waiting.forEach(
+      (queue, index) => (count += this.failHeld(index, queue.splice(0), 503, `${reason}; it was waiting to be retried`))
+    )
     for (const [batch, index] of this.inFlight) {
-      end(index, batch, `${reason}; it was being sent, so Ortto may have it (sending it again is safe)`)
+      const why = `${reason}; it was being sent, so Ortto may have it (sending it again is safe)`
+      count += this.failHeld(index, batch, 503, why)
     }
     this.inFlight.clear()
+    this.writeDeadLetters()
     return count
+  }
+
+  /** Deliveries still held that end failed, all for one reason; returns how many. */
+  private failHeld(index: number, deliveries: Delivery[], status: number, message: string): number {
+    for (const delivery of deliveries) this.fail(index, delivery, { status, message, attempts: delivery.attempts })
+    return deliveries.length
+  }
+
+  /** Writes the dead letters collected since the last write, in one append. */
+  private writeDeadLetters(): void {
+    if (this.deadLetters.length === 0) return
+    this.options.deadLetter?.append(this.deadLetters.splice(0))
   }
 
   private pending(): number {
@@ -310,6 +317,7 @@ export class DeliveryPipeline {
       example ??= `${status} ${reason}`
       this.fail(index, delivery, { status, errortype, message: reason, attempts })
     })
+    this.writeDeadLetters()
     if (retryAfter) this.pausedUntil[index] = Date.now() + retryAfter * 1000
     this.log(
       `[delivery] ${subscription.partnerAction}: ${batch.length} events — ${counts.delivered} delivered, ` +
@@ -390,8 +398,8 @@ export class DeliveryPipeline {
     }
     this.recentFailures.push(report)
     if (this.recentFailures.length > MAX_RECENT_FAILURES) this.recentFailures.shift()
-    this.options.deadLetter?.append([
-      {
+    if (this.options.deadLetter) {
+      this.deadLetters.push({
         failedAt: new Date().toISOString(),
         subscription: subscription.name,
         partnerAction: subscription.partnerAction,
@@ -400,8 +408,8 @@ export class DeliveryPipeline {
         message,
         attempts: outcome.attempts,
         event: delivery.event
-      }
-    ])
+      })
+    }
     this.options.onFailure?.(report)
   }
 }

@@ -4,6 +4,8 @@
  * for an HTTP status, only when no answer arrives at all.
  */
 import { parseJson } from '../../src/destinations/ortto/client/json'
+// The servers take every method but these with a JSON content-type only.
+import { READING_METHODS } from '../../src/http/request-guard'
 
 /** A well-formed production key for the "au" region; the sandbox accepts any such key by default. */
 export const TEST_API_KEY = 'pau-sandbox-test-secret'
@@ -25,9 +27,6 @@ export interface CallOptions {
   /** Win over the headers set here (authorization, content-type). */
   headers?: Record<string, string>
 }
-
-/** Methods that only read; the servers take every other one with a JSON content-type only. */
-const READING_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export const basicAuth = (writeKey: string): string => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`
 
