@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
+import { LOCAL_ENDPOINT_ENV } from './contract'
 import { messageOf } from './errors'
 import { SandboxDataError, startSandbox, type FaultOptions, type Sandbox, type SandboxOptions } from './index'
 
@@ -19,7 +19,7 @@ Options:
   --port N             port to listen on (default ${DEFAULT_CLI_PORT}; 0 picks a free port)
   --host HOST          address to listen on (default 127.0.0.1)
   --data FILE          load state from FILE at start; each change is saved there before it is answered
-  --rate-limit N       answer 429 once more than N batch/audience requests arrive in one second
+  --rate-limit N       answer 429 once more than N requests (all but /v1/me) arrive in one second
   --retry-after S      the try-in-seconds value of those 429 answers (default 1; needs --rate-limit)
   --fail-rate F        fraction 0..1 of requests answered 500/502/503 without applying anything
   --slow-rate F        fraction 0..1 of requests applied at once but answered only after --slow-ms
@@ -183,7 +183,7 @@ export async function runCli(argv: string[], output: CliOutput): Promise<{ sandb
   output.out('Inspection routes (no API key needed):')
   output.out(`  GET  ${url}/sandbox/contacts     (?user_id=... or ?anonymous_id=...)`)
   output.out(`  GET  ${url}/sandbox/activities   (?contact_id=...)`)
-  output.out(`  GET  ${url}/sandbox/audiences`)
+  output.out(`  GET  ${url}/sandbox/audiences    (?id=... or ?name=...; with the membership history)`)
   output.out(`  GET  ${url}/sandbox/stats`)
   output.out(`  POST ${url}/sandbox/reset`)
   output.out(`  POST ${url}/sandbox/faults       body like {"failRate": 0.1}; {} turns faults off`)
@@ -191,7 +191,7 @@ export async function runCli(argv: string[], output: CliOutput): Promise<{ sandb
     options.dataFile === undefined
       ? 'Data file: none (state is kept in memory only)'
       : `Data file: ${options.dataFile} (${state.contacts.length} contacts, ${state.activities.length} activities, ` +
-          `${state.audiences.length} audiences loaded)`
+          `${state.audiences.length} audiences, ${state.membership_history.length} membership changes loaded)`
   )
   output.out(`Faults: ${describeFaults(options.faults)}`)
   output.out('Press Ctrl+C to stop.')

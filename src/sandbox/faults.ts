@@ -1,8 +1,8 @@
-import { DEFAULT_RETRY_AFTER_SECONDS, DEFAULT_SLOW_MS, RATE_LIMIT_WINDOW_MS } from './limits'
 import type { FaultOptions } from './types'
 
 /**
- * Fault injection for the batch and audience routes. The rate limit is deterministic; the
+ * Fault injection for every Ortto route but /v1/me: the batch routes (identify, track, audience
+ * members) and the audience routes (create, get). The rate limit is deterministic; the
  * other faults come from one draw of a seeded PRNG per request, split by the rates in the
  * fixed order fail, drop, malformed, slow. So the faults are mutually exclusive, each rate is
  * the fraction of requests that get that fault (when the rates add up to 1 or less; past 1,
@@ -20,6 +20,15 @@ export class FaultOptionsError extends RangeError {
 
 /** Any fixed value works; this one just makes runs without a seed repeatable. */
 export const DEFAULT_SEED = 0x5eed
+
+/** The `try-in-seconds` a 429 carries when the fault options do not say otherwise. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 1
+
+/** How long a "slow" answer is held back when the fault options do not say. */
+export const DEFAULT_SLOW_MS = 1_000
+
+/** The rate-limit fault counts requests in fixed windows of this length. */
+export const RATE_LIMIT_WINDOW_MS = 1_000
 
 /** Longest a slow answer may be held: longer only hides a mistake (e.g. seconds given as ms). */
 const MAX_SLOW_MS = 600_000
@@ -124,7 +133,7 @@ export class FaultInjector {
     this.requestsInWindow = 0
   }
 
-  /** Decides the fate of one batch/audience request that arrived at `nowMs`. */
+  /** Decides the fate of one request that arrived at `nowMs`; every route it covers counts against one rate window. */
   decide(nowMs: number): FaultDecision {
     const { rateLimitPerSecond } = this.options
     if (rateLimitPerSecond !== undefined) {

@@ -1,6 +1,6 @@
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
+import { isOrttoApiKey } from './contract'
 import { errorBody, sendText } from '../http/http-io'
 import { GUARDED_SERVER_OPTIONS, guarded } from '../http/request-guard'
 import { FaultInjector } from './faults'
@@ -22,6 +22,7 @@ export type {
   SandboxActivity,
   SandboxAudience,
   SandboxContact,
+  SandboxMembershipChange,
   SandboxOptions,
   SandboxState,
   SandboxStats
@@ -36,7 +37,7 @@ function checkOptions(options: SandboxOptions): void {
   }
   acceptedKeys?.forEach((key, i) => {
     // The key itself is never quoted, not even in this message.
-    if (!isWellFormedApiKey(key)) throw new TypeError(`acceptedKeys[${i}] is not a well-formed Ortto API key`)
+    if (!isOrttoApiKey(key)) throw new TypeError(`acceptedKeys[${i}] is not a well-formed Ortto API key`)
   })
 }
 

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { constants as fsConstants, promises as fs } from 'node:fs'
 import type { Stats } from 'node:fs'
 import * as path from 'node:path'
+import { AUDIENCE_MODES, MEMBERSHIP_ROUTES, type MembershipRoute } from './contract'
 import { SandboxDataError, messageOf } from './errors'
-import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxState } from './types'
+import { isJsonObject as isRecord } from './json'
+import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxMembershipChange, SandboxState } from './types'
 
 /**
  * The data file. Its first line is a snapshot of the whole state; every later line is a journal
@@ -16,7 +18,8 @@ import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxState } f
  * the new one, never half of one. A save thus costs what changed, not what is stored.
  *
  * Version 1 files (a plain snapshot, one JSON document) still load; they are rewritten in this
- * layout at the first change.
+ * layout at the first change. A snapshot without `membership_history` (written before the sandbox
+ * kept one) loads with an empty history.
  */
 
 export const DATA_FILE_FORMAT = 'ortto-sandbox'
@@ -26,7 +29,7 @@ const READABLE_VERSIONS: readonly unknown[] = [1, 2]
 /**
  * One journal line: what a request changed, each part saying how things now are (not what to
  * do), so replaying a line twice leaves the same state. Replayed in this order: reset, audiences,
- * contacts, removed contacts, memberships, activities.
+ * contacts, removed contacts, memberships, membership history, activities.
  */
 export interface JournalEntry {
   /** Everything was emptied (POST /sandbox/reset); what follows starts from nothing. */
@@ -39,6 +42,8 @@ export interface JournalEntry {
   removed_contacts?: string[]
   /** In order: the contact now is (or is no longer) a member of the audience. */
   memberships?: Array<{ audience_id: string; contact_id: string; member: boolean }>
+  /** The history entry with this sequence number now reads like this (entries are only ever added). */
+  membership_history?: SandboxMembershipChange[]
   /** The activity at this position of the list now looks like this (new, or moved to another contact). */
   activities?: JournalActivity[]
 }
@@ -55,7 +60,7 @@ export const DEFAULT_COMPACTION: CompactionPolicy = { minJournalBytes: 1024 * 10
 
 const WHAT_TO_DO = 'Fix the file, or delete it to start with an empty sandbox.'
 
-const emptyState = (): SandboxState => ({ contacts: [], activities: [], audiences: [] })
+const emptyState = (): SandboxState => ({ contacts: [], activities: [], audiences: [], membership_history: [] })
 
 const errorCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
 
@@ -335,9 +340,6 @@ function tryParse(text: string): unknown {
   }
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-
 // ---- writing -------------------------------------------------------------------------------
 
 interface Waiting {
@@ -565,6 +567,32 @@ function checkAudience(value: unknown, where: string): Omit<SandboxAudience, 'me
   }
 }
 
+const MODES: readonly unknown[] = AUDIENCE_MODES
+const ROUTES: readonly unknown[] = MEMBERSHIP_ROUTES
+
+function checkMembershipChange(value: unknown, where: string): SandboxMembershipChange {
+  const m = record(value, where)
+  if (!MODES.includes(m.mode)) throw new ShapeError(`${where}.mode must be one of ${AUDIENCE_MODES.join(', ')}`)
+  if (typeof m.changed !== 'boolean') throw new ShapeError(`${where}.changed must be true or false`)
+  if (!ROUTES.includes(m.via)) {
+    throw new ShapeError(`${where}.via must be one of ${MEMBERSHIP_ROUTES.join(', ')}`)
+  }
+  const sequence = wholeNumber(m.sequence, `${where}.sequence`)
+  if (sequence < 1) throw new ShapeError(`${where}.sequence must be 1 or more`)
+  return {
+    sequence,
+    at: text(m.at, `${where}.at`),
+    audience_id: text(m.audience_id, `${where}.audience_id`),
+    mode: m.mode as SandboxMembershipChange['mode'],
+    changed: m.changed,
+    contact_id: text(m.contact_id, `${where}.contact_id`),
+    user_id: textOrNull(m.user_id, `${where}.user_id`),
+    anonymous_id: textOrNull(m.anonymous_id, `${where}.anonymous_id`),
+    message_id: textOrNull(m.message_id, `${where}.message_id`),
+    via: m.via as MembershipRoute
+  }
+}
+
 function checkActivity(value: unknown, where: string): SandboxActivity {
   const a = record(value, where)
   return {
@@ -598,7 +626,13 @@ function checkSnapshot(value: unknown): SandboxState {
       )
       return { ...checkAudience(item, where), member_ids }
     }),
-    activities: list(root.activities, 'activities').map((item, i) => checkActivity(item, `activities[${i}]`))
+    activities: list(root.activities, 'activities').map((item, i) => checkActivity(item, `activities[${i}]`)),
+    membership_history:
+      root.membership_history === undefined
+        ? []
+        : list(root.membership_history, 'membership_history').map((item, i) =>
+            checkMembershipChange(item, `membership_history[${i}]`)
+          )
   }
   checkConsistency(state)
   return state
@@ -628,6 +662,16 @@ function checkConsistency(state: SandboxState): void {
     audience.member_ids.forEach((id, j) => knownContact(id, `${where}.member_ids[${j}]`))
   })
   state.activities.forEach((activity, i) => knownContact(activity.contact_id, `activities[${i}].contact_id`))
+  // Contacts may since have been merged away; audiences are only ever emptied all at once, with the history.
+  state.membership_history.forEach((entry, i) => {
+    const where = `membership_history[${i}]`
+    if (entry.sequence !== i + 1) throw new ShapeError(`${where}.sequence is ${entry.sequence}, not ${i + 1}`)
+    if (!audienceIds.has(entry.audience_id)) {
+      throw new ShapeError(
+        `${where}.audience_id names audience ${JSON.stringify(entry.audience_id)}, which is not in audiences`
+      )
+    }
+  })
 }
 
 /** The state being rebuilt from a snapshot and journal lines, keyed the way entries name things. */
@@ -635,6 +679,7 @@ class Replay {
   private contacts = new Map<string, SandboxContact>()
   private audiences = new Map<string, Omit<SandboxAudience, 'member_ids'> & { members: Set<string> }>()
   private activities: SandboxActivity[] = []
+  private history: SandboxMembershipChange[] = []
 
   constructor(snapshot: SandboxState) {
     for (const contact of snapshot.contacts) this.contacts.set(contact.id, contact)
@@ -642,6 +687,7 @@ class Replay {
       this.audiences.set(audience.id, { ...audience, members: new Set(member_ids) })
     }
     this.activities = snapshot.activities
+    this.history = snapshot.membership_history
   }
 
   apply(value: unknown): void {
@@ -651,6 +697,7 @@ class Replay {
       this.contacts.clear()
       this.audiences.clear()
       this.activities = []
+      this.history = []
     }
     this.each(entry.audiences, 'audiences', (item, where) => {
       const audience = checkAudience(item, where)
@@ -673,6 +720,15 @@ class Replay {
       if (m.member) audience.members.add(contactId)
       else audience.members.delete(contactId)
     })
+    this.each(entry.membership_history, 'membership_history', (item, where) => {
+      const change = checkMembershipChange(item, where)
+      if (change.sequence > this.history.length + 1) {
+        throw new ShapeError(
+          `${where}.sequence is ${change.sequence}, but only ${this.history.length} history entries come before it`
+        )
+      }
+      this.history[change.sequence - 1] = change
+    })
     this.each(entry.activities, 'activities', (item, where) => {
       const index = wholeNumber(record(item, where).index, `${where}.index`)
       if (index > this.activities.length) {
@@ -689,7 +745,8 @@ class Replay {
         ...audience,
         member_ids: [...members]
       })),
-      activities: this.activities
+      activities: this.activities,
+      membership_history: this.history
     }
     checkConsistency(state)
     return state

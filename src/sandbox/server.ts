@@ -1,40 +1,66 @@
 import type * as http from 'node:http'
-import { API_PATHS, MAX_OBJECTS_PER_REQUEST, MAX_REQUEST_BYTES } from '../destinations/ortto/constants'
-import { isWellFormedApiKey } from '../destinations/ortto/client/api-key'
-// parseJson gives undefined for a body that is not JSON (JSON itself has no undefined).
-import { isRecord, parseJson } from '../destinations/ortto/client/json'
+import {
+  MAX_OBJECTS_PER_REQUEST,
+  MAX_REQUEST_BYTES,
+  ORTTO_ENDPOINTS,
+  isOrttoApiKey,
+  rateLimitBody,
+  type BatchEndpoint,
+  type OrttoEndpoint
+} from './contract'
 import { FaultInjector, FaultOptionsError, malformedBatchBody, parseFaultOptions, type FaultDecision } from './faults'
 import { SandboxDataError, messageOf } from './errors'
 import { errorBody, readBody, sendText } from '../http/http-io'
+import { isJsonObject, parseJsonText } from './json'
 import type { DataFileWriter } from './persistence'
 import type { SandboxStore } from './store'
 import type { FaultOptions, SandboxStats } from './types'
-import { validateActivity, validateContact } from './validation'
+import { validateActivity, validateContact, validateMember, type ObjectProblem } from './validation'
 
 /**
  * The router: Ortto's API under /v1 (docs/ortto-api.md) and the sandbox's own inspection routes
  * under /sandbox. Plain `(req, res)`, so it can run in its own server or be mounted in another.
  */
 
-type ApiRoute = 'me' | 'identify' | 'track' | 'createAudience'
+const API_ROUTES = new Map<string, { route: OrttoEndpoint; method: string }>(
+  Object.entries(ORTTO_ENDPOINTS).map(([route, { method, path }]) => [path, { route: route as OrttoEndpoint, method }])
+)
 
-const API_ROUTES = new Map<string, { route: ApiRoute; method: string }>([
-  [API_PATHS.me, { route: 'me', method: 'GET' }],
-  [API_PATHS.identify, { route: 'identify', method: 'POST' }],
-  [API_PATHS.track, { route: 'track', method: 'POST' }],
-  [API_PATHS.createAudience, { route: 'createAudience', method: 'POST' }]
-])
+/** What each batch endpoint's array holds, as its 400 answer names it. */
+const BATCH_OBJECTS: Record<BatchEndpoint, string> = {
+  identify: 'contact',
+  track: 'activity',
+  audienceMembers: 'audience member'
+}
+
+const isBatchEndpoint = (route: OrttoEndpoint): route is BatchEndpoint => Object.hasOwn(BATCH_OBJECTS, route)
 
 type InspectionRoute = 'contacts' | 'activities' | 'audiences' | 'stats' | 'reset' | 'faults'
 
-const INSPECTION_ROUTES = new Map<string, { route: InspectionRoute; methods: string[] }>([
-  ['/sandbox/contacts', { route: 'contacts', methods: ['GET'] }],
-  ['/sandbox/activities', { route: 'activities', methods: ['GET'] }],
-  ['/sandbox/audiences', { route: 'audiences', methods: ['GET'] }],
-  ['/sandbox/stats', { route: 'stats', methods: ['GET'] }],
-  ['/sandbox/reset', { route: 'reset', methods: ['POST'] }],
-  ['/sandbox/faults', { route: 'faults', methods: ['GET', 'POST'] }]
-])
+/**
+ * The inspection routes, the methods each takes and the query parameters (filters) each reads.
+ * Any other parameter is refused, so a misspelt filter cannot answer everything as if it matched.
+ * README's table of these routes is checked against this one.
+ */
+export const INSPECTION_ROUTES: ReadonlyMap<string, { route: InspectionRoute; methods: string[]; filters: string[] }> =
+  new Map([
+    ['/sandbox/contacts', { route: 'contacts', methods: ['GET'], filters: ['user_id', 'anonymous_id'] }],
+    ['/sandbox/activities', { route: 'activities', methods: ['GET'], filters: ['contact_id'] }],
+    ['/sandbox/audiences', { route: 'audiences', methods: ['GET'], filters: ['id', 'name'] }],
+    ['/sandbox/stats', { route: 'stats', methods: ['GET'], filters: [] }],
+    ['/sandbox/reset', { route: 'reset', methods: ['POST'], filters: [] }],
+    ['/sandbox/faults', { route: 'faults', methods: ['GET', 'POST'], filters: [] }]
+  ])
+
+/** Why the query does not fit the route's filters, or undefined. */
+function queryProblem(path: string, filters: string[], query: URLSearchParams): string | undefined {
+  const unknown = [...new Set(query.keys())].filter((key) => !filters.includes(key))
+  if (unknown.length === 0) return undefined
+  const named = unknown.map((key) => JSON.stringify(key)).join(', ')
+  return filters.length === 0
+    ? `${path} takes no query parameters (got ${named})`
+    : `${path} has no filter ${named}; its filters are ${filters.join(', ')}`
+}
 
 /** What an API route decided to answer, before faults get a say in how it is delivered. */
 interface Answer {
@@ -155,6 +181,8 @@ export class SandboxApp {
         allow: inspection.methods.join(', ')
       })
     }
+    const badQuery = queryProblem(path, inspection.filters, query)
+    if (badQuery) return sendText(res, 400, errorBody('bad-request', badQuery))
     return this.handleInspection(req, res, inspection.route, method, query)
   }
 
@@ -185,28 +213,24 @@ export class SandboxApp {
       )
     }
     if (body.kind === 'refused') return answer(failed(body.status, body.code, body.message))
-    const parsed = parseJson(body.text)
-    if (known.route !== 'createAudience' && Array.isArray(parsed)) this.counters.objectsReceived += parsed.length
+    const parsed = parseJsonText(body.text)
+    const batch = isBatchEndpoint(known.route) ? known.route : undefined
+    if (batch && Array.isArray(parsed)) this.counters.objectsReceived += parsed.length
 
+    // Every route but /v1/me shares one rate window: Ortto counts member changes like identify calls.
     const fault = this.faults.decide(Date.now())
     this.countFault(fault)
-    if (fault.kind === 'rate-limit') {
-      return answer({
-        status: 429,
-        body: JSON.stringify({
-          error: { code: 'rate-limit', message: 'rate limit', 'try-in-seconds': fault.retryAfterSeconds }
-        })
-      })
-    }
+    if (fault.kind === 'rate-limit') return answer({ status: 429, body: rateLimitBody(fault.retryAfterSeconds) })
     if (fault.kind === 'fail') {
       return answer(failed(fault.status, 'unavailable', 'injected failure: nothing was applied'))
     }
     if (fault.kind === 'drop' && fault.beforeApply) return void req.socket.destroy()
 
-    const result =
-      known.route === 'createAudience'
+    const result = batch
+      ? this.applyBatch(batch, parsed)
+      : known.route === 'createAudience'
         ? this.createAudience(parsed)
-        : this.applyBatch(known.route === 'identify' ? 'contact' : 'activity', parsed)
+        : this.getAudience(parsed)
     const notSaved = await this.save()
     if (notSaved !== undefined) {
       // Applied in memory but not on disk, so not acknowledged: a retry is safe, as Ortto's are.
@@ -217,7 +241,7 @@ export class SandboxApp {
       case 'drop':
         return void req.socket.destroy()
       case 'malformed':
-        if (known.route === 'createAudience') return answer({ status: 200, body: '{"id": "' })
+        if (!batch) return answer({ status: 200, body: '{"id": "' })
         return answer({
           status: 207,
           body: malformedBatchBody(fault.variant, Array.isArray(parsed) ? parsed.length : 0)
@@ -242,7 +266,7 @@ export class SandboxApp {
     const match = /^Bearer (.+)$/i.exec(header)
     if (!match) return 'the Authorization header must be "Bearer <api key>"'
     const key = match[1]
-    if (!isWellFormedApiKey(key)) return 'the API key is not a well-formed Ortto key'
+    if (!isOrttoApiKey(key)) return 'the API key is not a well-formed Ortto key'
     if (this.acceptedKeys && !this.acceptedKeys.has(key))
       return 'the API key is not one this sandbox was started with (the sandbox of npm start takes only the pipeline’s own key: leave api_key out of the settings to use it)'
     return undefined
@@ -256,7 +280,7 @@ export class SandboxApp {
 
   private createAudience(body: unknown): Answer {
     if (body === undefined) return failed(400, 'bad-request', 'the body is not valid JSON')
-    const name = isRecord(body) ? body.name : undefined
+    const name = isJsonObject(body) ? body.name : undefined
     if (typeof name !== 'string' || name.trim() === '') {
       return failed(400, 'bad-request', 'the body must be {"name": "<audience name>"} with a non-blank name')
     }
@@ -264,10 +288,21 @@ export class SandboxApp {
     return json(200, { id: audience.id, name: audience.name })
   }
 
-  private applyBatch(kind: 'contact' | 'activity', body: unknown): Answer {
+  private getAudience(body: unknown): Answer {
+    if (body === undefined) return failed(400, 'bad-request', 'the body is not valid JSON')
+    const id = isJsonObject(body) ? body.id : undefined
+    if (typeof id !== 'string' || id.trim() === '') {
+      return failed(400, 'bad-request', 'the body must be {"id": "<audience id>"} with a non-blank id')
+    }
+    const audience = this.store.getAudience(id)
+    if (!audience) return failed(404, 'not-found', `audience ${id} does not exist`)
+    return json(200, { id: audience.id, name: audience.name })
+  }
+
+  private applyBatch(route: BatchEndpoint, body: unknown): Answer {
     if (body === undefined) return failed(400, 'bad-request', 'the body is not valid JSON')
     if (!Array.isArray(body)) {
-      return failed(400, 'bad-request', `the body must be a JSON array of ${kind} objects`)
+      return failed(400, 'bad-request', `the body must be a JSON array of ${BATCH_OBJECTS[route]} objects`)
     }
     if (body.length > MAX_OBJECTS_PER_REQUEST) {
       return failed(
@@ -279,7 +314,7 @@ export class SandboxApp {
     const now = new Date().toISOString()
     const errors: Array<{ index: number; status: number; message: string }> = []
     for (let index = 0; index < body.length; index++) {
-      const problem = kind === 'contact' ? this.applyContact(body[index], now) : this.applyActivity(body[index], now)
+      const problem = this.applyObject(route, body[index], now)
       if (problem) errors.push({ index, ...problem })
     }
     this.counters.objectsAccepted += body.length - errors.length
@@ -287,13 +322,26 @@ export class SandboxApp {
     return errors.length === 0 ? json(200, {}) : json(207, { errors })
   }
 
-  private applyContact(raw: unknown, now: string): { status: number; message: string } | undefined {
-    const contact = validateContact(raw)
-    if (!contact.ok) return contact.problem
-    return this.store.applyContact(contact.value, now)
+  /** Checks and applies one object of a batch; its 207 entry's status and message when refused. */
+  private applyObject(route: BatchEndpoint, raw: unknown, now: string): ObjectProblem | undefined {
+    switch (route) {
+      case 'identify': {
+        const contact = validateContact(raw)
+        return contact.ok ? this.store.applyContact(contact.value, now, ORTTO_ENDPOINTS.identify.path) : contact.problem
+      }
+      case 'audienceMembers': {
+        // Upserted exactly as an identify object, then the membership changed.
+        const member = validateMember(raw)
+        return member.ok
+          ? this.store.applyContact(member.value, now, ORTTO_ENDPOINTS.audienceMembers.path)
+          : member.problem
+      }
+      case 'track':
+        return this.applyActivity(raw, now)
+    }
   }
 
-  private applyActivity(raw: unknown, now: string): { status: number; message: string } | undefined {
+  private applyActivity(raw: unknown, now: string): ObjectProblem | undefined {
     const activity = validateActivity(raw)
     if (!activity.ok) return activity.problem
     const outcome = this.store.applyActivity(activity.value, now)
@@ -322,8 +370,13 @@ export class SandboxApp {
       }
       case 'activities':
         return reply(200, { activities: this.store.activityViews(query.get('contact_id') ?? undefined) })
-      case 'audiences':
-        return reply(200, { audiences: this.store.audienceViews() })
+      case 'audiences': {
+        const filter = { id: query.get('id') ?? undefined, name: query.get('name') ?? undefined }
+        const audiences = this.store.audienceViews(filter)
+        const filtered = filter.id !== undefined || filter.name !== undefined
+        const history = this.store.membershipHistory(filtered ? new Set(audiences.map((a) => a.id)) : undefined)
+        return reply(200, { audiences, membership_history: history })
+      }
       case 'stats':
         return reply(200, this.counters)
       case 'reset':
@@ -339,7 +392,7 @@ export class SandboxApp {
         const body = await readBody(req, MAX_REQUEST_BYTES)
         if (body.kind === 'aborted') return
         if (body.kind === 'refused') return sendText(res, body.status, errorBody(body.code, body.message))
-        const parsed = body.kind === 'ok' ? parseJson(body.text) : undefined
+        const parsed = body.kind === 'ok' ? parseJsonText(body.text) : undefined
         try {
           this.faults.set(parseFaultOptions(parsed))
         } catch (error) {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { AUDIENCE_UPDATE_MODES } from '../destinations/ortto/constants'
+import { ORTTO_ENDPOINTS, type MembershipRoute } from './contract'
 import type { JournalEntry } from './persistence'
-import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxState } from './types'
+import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxMembershipChange, SandboxState } from './types'
 import type { AudienceChange, ObjectProblem, ValidActivity, ValidContact } from './validation'
 
 /**
@@ -63,6 +63,7 @@ class ChangeLog {
   readonly removedContactIds = new Set<string>()
   readonly audiences: AudienceRecord[] = []
   readonly memberships: Array<{ audience_id: string; contact_id: string; member: boolean }> = []
+  readonly history: SandboxMembershipChange[] = []
   readonly activities = new Set<ActivityRecord>()
 
   get empty(): boolean {
@@ -72,6 +73,7 @@ class ChangeLog {
       this.removedContactIds.size === 0 &&
       this.audiences.length === 0 &&
       this.memberships.length === 0 &&
+      this.history.length === 0 &&
       this.activities.size === 0
     )
   }
@@ -107,6 +109,8 @@ export class SandboxStore {
   private audiences = new Map<string, AudienceRecord>()
   private audiencesByName = new Map<string, AudienceRecord>()
   private audienceOrdinal = 0
+  /** Entries are never changed once written, so views and the journal share them. */
+  private history: SandboxMembershipChange[] = []
 
   /** Kept only when a data file is saved, which takes the changes after every request. */
   private changes: ChangeLog | undefined
@@ -131,6 +135,7 @@ export class SandboxStore {
     this.activityKeys.clear()
     this.audiences.clear()
     this.audiencesByName.clear()
+    this.history = []
     if (this.changes) {
       this.changes = new ChangeLog()
       this.changes.reset = true
@@ -154,6 +159,7 @@ export class SandboxStore {
     if (contacts.length > 0) entry.contacts = contacts.map((record) => this.contactView(record))
     if (changes.removedContactIds.size > 0) entry.removed_contacts = [...changes.removedContactIds]
     if (changes.memberships.length > 0) entry.memberships = changes.memberships
+    if (changes.history.length > 0) entry.membership_history = changes.history
     if (changes.activities.size > 0) {
       entry.activities = [...changes.activities]
         .sort((a, b) => a.index - b.index)
@@ -179,11 +185,24 @@ export class SandboxStore {
     return { audience: this.audienceView(record), created: true }
   }
 
-  /** Upserts the contact an identify object names; undefined when applied. */
-  applyContact(object: ValidContact, now: string): ObjectProblem | undefined {
+  /** The audience with this id, if there is one. */
+  getAudience(id: string): SandboxAudience | undefined {
+    const record = this.audiences.get(id)
+    return record && this.audienceView(record)
+  }
+
+  /**
+   * Upserts the contact an identify or audience-member object names, then applies its
+   * `audience`; undefined when applied.
+   */
+  applyContact(
+    object: ValidContact,
+    now: string,
+    via: Exclude<MembershipRoute, '/v1/track'>
+  ): ObjectProblem | undefined {
     const problem = this.checkAudience(object.audience)
     if (problem) return problem
-    this.upsertContact(object, now)
+    this.upsertContact(object, now, via)
     return undefined
   }
 
@@ -194,7 +213,7 @@ export class SandboxStore {
     const key = activityKey(object.messageId, object.timestamp)
     // A repeat is dropped whole, contact changes included: it is the same event sent again.
     if (key !== undefined && this.activityKeys.has(key)) return { kind: 'duplicate' }
-    const contact = this.upsertContact(object, now)
+    const contact = this.upsertContact(object, now, ORTTO_ENDPOINTS.track.path)
     const record: ActivityRecord = {
       index: this.activities.length,
       contactId: contact.id,
@@ -231,8 +250,21 @@ export class SandboxStore {
     return records.map((record) => this.activityView(record))
   }
 
-  audienceViews(): SandboxAudience[] {
-    return Array.from(this.audiences.values(), (record) => this.audienceView(record))
+  /** Every audience, or the one with this id or this exact name (both given: it must match both). */
+  audienceViews(filter: { id?: string; name?: string } = {}): SandboxAudience[] {
+    const { id, name } = filter
+    const records =
+      id === undefined && name === undefined
+        ? [...this.audiences.values()]
+        : [id !== undefined ? this.audiences.get(id) : this.audiencesByName.get(name!)].filter(
+            (record): record is AudienceRecord => record !== undefined && (name === undefined || record.name === name)
+          )
+    return records.map((record) => this.audienceView(record))
+  }
+
+  /** The membership history, oldest first: all of it, or only that of these audiences. */
+  membershipHistory(audienceIds?: ReadonlySet<string>): SandboxMembershipChange[] {
+    return audienceIds === undefined ? [...this.history] : this.history.filter((e) => audienceIds.has(e.audience_id))
   }
 
   /**
@@ -240,7 +272,12 @@ export class SandboxStore {
    * the store, so callers that hand it out (snapshot()) copy it; serialising it is safe as is.
    */
   view(): SandboxState {
-    return { contacts: this.contactViews(), activities: this.activityViews(), audiences: this.audienceViews() }
+    return {
+      contacts: this.contactViews(),
+      activities: this.activityViews(),
+      audiences: this.audienceViews(),
+      membership_history: this.membershipHistory()
+    }
   }
 
   /** Replaces the state with one read from a data file (already checked by persistence.ts). */
@@ -291,6 +328,7 @@ export class SandboxStore {
       const key = activityKey(record.messageId ?? undefined, record.timestamp ?? undefined)
       if (key !== undefined) this.activityKeys.add(key)
     }
+    this.history = state.membership_history.map((entry) => ({ ...entry }))
     // What was loaded is already in the file.
     if (this.changes) this.changes = new ChangeLog()
   }
@@ -300,39 +338,55 @@ export class SandboxStore {
     return { status: 404, message: `audience ${audience.id} does not exist; create it with /v1/audiences/create` }
   }
 
-  private upsertContact(object: ValidContact, now: string): ContactRecord {
+  private upsertContact(object: ValidContact, now: string, via: MembershipRoute): ContactRecord {
     const contact = this.locateContact(object.userId, object.anonymousId, now)
     if (object.traits) {
       for (const [key, value] of Object.entries(object.traits)) contact.traits.set(key, value)
     }
     if (object.ip !== undefined) contact.ip = object.ip
     if (object.location !== undefined) contact.location = object.location
-    if (object.audience) this.changeMembership(contact, object.audience)
+    if (object.audience) this.changeMembership(contact, object, now, via)
     contact.updatedAt = now
     this.changes?.contacts.add(contact)
     return contact
   }
 
-  private changeMembership(contact: ContactRecord, change: AudienceChange): void {
-    const audience = this.audiences.get(change.id)
-    if (!audience) return
-    if (change.mode === AUDIENCE_UPDATE_MODES.add) this.addMember(audience, contact.id)
-    else this.removeMember(audience, contact.id)
+  /** Applies the object's `audience` (checked to exist) and writes it in the history, a repeat included. */
+  private changeMembership(contact: ContactRecord, object: ValidContact, now: string, via: MembershipRoute): void {
+    const { mode, id } = object.audience!
+    const audience = this.audiences.get(id)!
+    const changed = mode === 'add' ? this.addMember(audience, contact.id) : this.removeMember(audience, contact.id)
+    const entry: SandboxMembershipChange = {
+      sequence: this.history.length + 1,
+      at: now,
+      audience_id: id,
+      mode,
+      changed,
+      contact_id: contact.id,
+      user_id: object.userId ?? null,
+      anonymous_id: object.anonymousId ?? null,
+      message_id: object.messageId ?? null,
+      via
+    }
+    this.history.push(entry)
+    this.changes?.history.push(entry)
   }
 
-  /** Membership lives on both sides; a change that changes nothing is not recorded. */
-  private addMember(audience: AudienceRecord, contactId: string): void {
-    if (audience.memberIds.has(contactId)) return
+  /** Membership lives on both sides; true when it changed (a change that changes nothing is not journalled). */
+  private addMember(audience: AudienceRecord, contactId: string): boolean {
+    if (audience.memberIds.has(contactId)) return false
     audience.memberIds.add(contactId)
     this.contacts.get(contactId)?.audienceIds.add(audience.id)
     this.changes?.memberships.push({ audience_id: audience.id, contact_id: contactId, member: true })
+    return true
   }
 
-  private removeMember(audience: AudienceRecord, contactId: string): void {
-    if (!audience.memberIds.has(contactId)) return
+  private removeMember(audience: AudienceRecord, contactId: string): boolean {
+    if (!audience.memberIds.has(contactId)) return false
     audience.memberIds.delete(contactId)
     this.contacts.get(contactId)?.audienceIds.delete(audience.id)
     this.changes?.memberships.push({ audience_id: audience.id, contact_id: contactId, member: false })
+    return true
   }
 
   /** Finds or creates the contact for these ids, applying the identity rules above. */

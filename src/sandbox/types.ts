@@ -1,9 +1,10 @@
 import type * as http from 'node:http'
+import type { AudienceMode, MembershipRoute } from './contract'
 
 /** Public shapes of the sandbox; see index.ts for the entry point. */
 
 export interface FaultOptions {
-  /** Answer 429 once more than N batch/audience requests arrived in the current 1-second window. */
+  /** Answer 429 once more than N requests (all routes but /v1/me, together) arrived in the current 1-second window. */
   rateLimitPerSecond?: number
   /** The `try-in-seconds` value in the 429 body (default 1). */
   retryAfterSeconds?: number
@@ -70,10 +71,37 @@ export interface SandboxAudience {
   member_ids: string[]
 }
 
+/**
+ * One membership instruction the sandbox applied: an accepted object that carried
+ * `audience: {mode, id}`. Repeats are listed too, with `changed: false`, so every accepted
+ * instruction can be found by its message_id. A repeated activity (same message_id and timestamp)
+ * is dropped whole and adds no entry; a merge of contacts moves memberships without one.
+ */
+export interface SandboxMembershipChange {
+  /** 1 for the first entry since the start of the data (or the last reset), then 2, 3… */
+  sequence: number
+  /** When it was applied (ISO 8601). */
+  at: string
+  audience_id: string
+  mode: AudienceMode
+  /** False when the contact already was (add) or was not (remove) a member. */
+  changed: boolean
+  /** The contact it applied to (at that time: a later merge may fold it into another). */
+  contact_id: string
+  /** The ids as the object carried them. */
+  user_id: string | null
+  anonymous_id: string | null
+  message_id: string | null
+  /** The API path of the request that carried it. */
+  via: MembershipRoute
+}
+
 export interface SandboxState {
   contacts: SandboxContact[]
   activities: SandboxActivity[]
   audiences: SandboxAudience[]
+  /** Every membership instruction applied, oldest first (see SandboxMembershipChange). */
+  membership_history: SandboxMembershipChange[]
 }
 
 export interface SandboxStats {
@@ -83,7 +111,7 @@ export interface SandboxStats {
   byRoute: Record<string, number>
   /** Keyed by HTTP status; a dropped connection has no status and is only in faultsInjected. */
   byStatus: Record<string, number>
-  /** Objects in every identify/track array received, including requests refused by a fault. */
+  /** Objects in every identify/track/audience-members array received, including requests refused by a fault. */
   objectsReceived: number
   /** Objects that passed validation (repeated activities included: they are answered as success). */
   objectsAccepted: number
@@ -103,7 +131,7 @@ export interface Sandbox {
   /** Replaces the active faults (`{}` turns them off) and reseeds the PRNG. */
   setFaults(faults: FaultOptions): void
   /**
-   * Empties contacts, activities, audiences and stats; keeps the faults. Rejects with
+   * Empties contacts, activities, audiences, membership history and stats; keeps the faults. Rejects with
    * SandboxDataError when the emptied data file cannot be saved.
    */
   reset(): Promise<void>

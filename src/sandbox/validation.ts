@@ -1,9 +1,10 @@
 import { isIPv4 } from 'node:net'
-import { AUDIENCE_UPDATE_MODES, ORTTO_NAMESPACE, type AudienceUpdateMode } from '../destinations/ortto/constants'
-import { MAX_ACTIVITY_BYTES, MAX_TEXT_LENGTH } from './limits'
+import { AUDIENCE_MODES, MAX_ACTIVITY_BYTES, MAX_TEXT_LENGTH, ORTTO_NAMESPACE, type AudienceMode } from './contract'
+import { isJsonObject, type JsonObject } from './json'
 
 /**
- * Per-object rules of Ortto (docs/ortto-api.md) for `/v1/identify` and `/v1/track`. Each object either
+ * Per-object rules of Ortto (docs/ortto-api.md) for `/v1/identify`, `/v1/track` and
+ * `/v1/audiences/members`. Each object either
  * passes (and comes back in a typed shape the store can apply without re-checking) or fails
  * with the status and reason Ortto would put in its 207 `errors` entry. Only the first problem
  * of an object is reported, as one entry per object is what the contract allows.
@@ -15,7 +16,7 @@ export interface ObjectProblem {
 }
 
 export interface AudienceChange {
-  mode: AudienceUpdateMode
+  mode: AudienceMode
   id: string
 }
 
@@ -36,12 +37,12 @@ export interface ValidActivity extends ValidContact {
   namespace?: string
 }
 
+/** An audience member: a contact whose `audience` is required. */
+export interface ValidMember extends ValidContact {
+  audience: AudienceChange
+}
+
 export type Validation<T> = { ok: true; value: T } | { ok: false; problem: ObjectProblem }
-
-type JsonObject = Record<string, unknown>
-
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 const isNonBlank = (value: unknown): value is string => typeof value === 'string' && value.trim() !== ''
 
@@ -50,7 +51,9 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d
 
 const isIsoDateTime = (value: string): boolean => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value))
 
-const MODES: readonly string[] = Object.values(AUDIENCE_UPDATE_MODES)
+const MODES: readonly string[] = AUDIENCE_MODES
+
+const AUDIENCE_SHAPE = `{"mode": "${AUDIENCE_MODES.join('" | "')}", "id": "<audience id>"}`
 
 const invalid = (message: string, status = 400): { ok: false; problem: ObjectProblem } => ({
   ok: false,
@@ -76,7 +79,7 @@ function findOverlongString(root: JsonObject): { path: string; length: number } 
       if (length > MAX_TEXT_LENGTH) return { path, length }
     } else if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: `${path}[${i}]` })
-    } else if (isObject(value)) {
+    } else if (isJsonObject(value)) {
       const keys = Object.keys(value)
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i]
@@ -97,21 +100,21 @@ function optionalString(object: JsonObject, key: string): Validation<string | un
 function optionalObject(object: JsonObject, key: string): Validation<JsonObject | undefined> {
   const value = object[key]
   if (value === undefined) return { ok: true, value: undefined }
-  if (!isObject(value)) return invalid(`${key} must be an object`)
+  if (!isJsonObject(value)) return invalid(`${key} must be an object`)
   return { ok: true, value }
 }
 
 function readAudience(value: unknown): Validation<AudienceChange | undefined> {
   if (value === undefined) return { ok: true, value: undefined }
-  if (!isObject(value) || typeof value.mode !== 'string' || !MODES.includes(value.mode) || !isNonBlank(value.id)) {
-    return invalid(`audience must be {"mode": "${MODES.join('" | "')}", "id": "<audience id>"}`)
+  if (!isJsonObject(value) || typeof value.mode !== 'string' || !MODES.includes(value.mode) || !isNonBlank(value.id)) {
+    return invalid(`audience must be ${AUDIENCE_SHAPE}`)
   }
-  return { ok: true, value: { mode: value.mode as AudienceUpdateMode, id: value.id } }
+  return { ok: true, value: { mode: value.mode as AudienceMode, id: value.id } }
 }
 
 /** The keys shared by contact and activity objects. */
 function readContact(raw: unknown): Validation<ValidContact> {
-  if (!isObject(raw)) return invalid('each element must be a JSON object')
+  if (!isJsonObject(raw)) return invalid('each element must be a JSON object')
 
   const userId = optionalString(raw, 'user_id')
   if (!userId.ok) return userId
@@ -164,6 +167,14 @@ export function validateContact(raw: unknown): Validation<ValidContact> {
   if (!contact.ok) return contact
   const lengths = checkTextLengths(raw as JsonObject)
   return lengths.ok ? contact : lengths
+}
+
+export function validateMember(raw: unknown): Validation<ValidMember> {
+  const contact = validateContact(raw)
+  if (!contact.ok) return contact
+  const { audience } = contact.value
+  if (!audience) return invalid(`audience is required on an audience member: ${AUDIENCE_SHAPE}`)
+  return { ok: true, value: { ...contact.value, audience } }
 }
 
 export function validateActivity(raw: unknown): Validation<ValidActivity> {

@@ -182,7 +182,9 @@ describe('runCli', () => {
     const second = await runCli(['--port', '0', '--data', dataFile], output)
     if (!('sandbox' in second)) throw new Error('expected a running sandbox')
     running = second.sandbox
-    expect(output.stdout).toContain(`Data file: ${dataFile} (1 contacts, 0 activities, 0 audiences loaded)`)
+    expect(output.stdout).toContain(
+      `Data file: ${dataFile} (1 contacts, 0 activities, 0 audiences, 0 membership changes loaded)`
+    )
   })
 })
 
@@ -240,11 +242,16 @@ describe('the CLI as a process', () => {
     )
     expect(state.audiences).toEqual([expect.objectContaining({ name: 'Kept', id: audienceId })])
     expect(state.audiences[0].member_ids).toHaveLength(15)
+    expect(state.membership_history.map((change) => change.user_id).sort()).toEqual(
+      Array.from({ length: 15 }, (_, k) => `new-${2 * k}`).sort()
+    )
 
     const output = capture()
     const again = await runCli(['--port', '0', '--data', dataFile], output)
     if (!('sandbox' in again)) throw new Error(`expected a running sandbox, got ${JSON.stringify(output.stderr)}`)
     await again.sandbox.stop()
-    expect(output.stdout).toContain(`Data file: ${dataFile} (30030 contacts, 15 activities, 1 audiences loaded)`)
+    expect(output.stdout).toContain(
+      `Data file: ${dataFile} (30030 contacts, 15 activities, 1 audiences, 15 membership changes loaded)`
+    )
   }, 60_000)
 })

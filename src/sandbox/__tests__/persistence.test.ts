@@ -4,8 +4,8 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { SandboxDataError, startSandbox } from '../index'
 import type { Sandbox, SandboxState } from '../index'
-import { loadDataFile } from '../persistence'
-import { postJson } from '../../../test/helpers/http-client'
+import { loadDataFile, type JournalEntry } from '../persistence'
+import { callSandbox, postJson } from '../../../test/helpers/http-client'
 import { writeVersion1File } from './data-files'
 
 let folder: string
@@ -83,7 +83,7 @@ async function stateAfterKill(): Promise<SandboxState> {
 describe('data file', () => {
   it('starts empty when the file does not exist yet, and creates none until something changes', async () => {
     const sandbox = await start()
-    expect(sandbox.snapshot()).toEqual({ contacts: [], activities: [], audiences: [] })
+    expect(sandbox.snapshot()).toEqual({ contacts: [], activities: [], audiences: [], membership_history: [] })
     await sandbox.stop()
     expect(await fs.readdir(folder)).toEqual([])
   })
@@ -420,6 +420,150 @@ describe('journal', () => {
     expect(JSON.parse((await lines())[0])).toMatchObject({ format: 'ortto-sandbox', version: 2 })
     expect((await start()).snapshot()).toEqual(live)
     expect(await fs.readdir(folder)).toEqual(['state.json'])
+  })
+})
+
+describe('membership history', () => {
+  const put = async (url: string, members: unknown[]): Promise<void> => {
+    const answer = await callSandbox(url, 'PUT', '/v1/audiences/members', { body: members })
+    expect({ status: answer.status, json: answer.json }).toEqual({ status: 200, json: {} })
+  }
+
+  it('keeps members and history across a restart, and numbers the next change after them', async () => {
+    const first = await start()
+    const { id } = (await ok(first.url, '/v1/audiences/create', { name: 'VIP' })) as { id: string }
+    await put(first.url, [
+      { user_id: 'u1', message_id: 'm-1', audience: { mode: 'add', id } },
+      { user_id: 'u2', message_id: 'm-2', audience: { mode: 'add', id } }
+    ])
+    await put(first.url, [{ user_id: 'u1', message_id: 'm-3', audience: { mode: 'remove', id } }])
+    const before = first.snapshot()
+    expect(before.membership_history).toHaveLength(3)
+    await first.stop()
+
+    const second = await start()
+    expect(second.snapshot()).toEqual(before)
+    await put(second.url, [{ user_id: 'u1', message_id: 'm-4', audience: { mode: 'add', id } }])
+    const after = second.snapshot()
+    expect(after.membership_history.map((change) => [change.sequence, change.message_id, change.changed])).toEqual([
+      [1, 'm-1', true],
+      [2, 'm-2', true],
+      [3, 'm-3', true],
+      [4, 'm-4', true]
+    ])
+    expect(after.audiences[0].member_ids).toHaveLength(2)
+  })
+
+  it('journals each request, and loads the same state when every journal line is replayed twice', async () => {
+    const sandbox = await start()
+    const { id } = (await ok(sandbox.url, '/v1/audiences/create', { name: 'VIP' })) as { id: string }
+    await put(sandbox.url, [{ anonymous_id: 'a1', audience: { mode: 'add', id } }])
+    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1', anonymous_id: 'a1', audience: { mode: 'add', id } }])
+    await ok(sandbox.url, '/v1/track', [{ user_id: 'u1', event: 'Left', audience: { mode: 'remove', id } }])
+    await put(sandbox.url, [{ user_id: 'u1', audience: { mode: 'remove', id } }])
+    const live = sandbox.snapshot()
+    expect(live.membership_history.map((change) => [change.via, change.changed])).toEqual([
+      ['/v1/audiences/members', true],
+      ['/v1/identify', false],
+      ['/v1/track', true],
+      ['/v1/audiences/members', false]
+    ])
+
+    const [snapshot, ...journal] = await lines()
+    expect(journal).toHaveLength(4)
+    expect(journal.map((line) => (JSON.parse(line) as JournalEntry).membership_history?.length)).toEqual([1, 1, 1, 1])
+    expect(await stateAfterKill()).toEqual(live)
+    const twice = path.join(folder, 'twice.json')
+    await fs.writeFile(twice, [snapshot, ...journal.flatMap((line) => [line, line]), ''].join('\n'))
+    expect(await loadDataFile(twice)).toEqual(live)
+  })
+
+  it('keeps the history when the journal is compacted, as it grows and at stop', async () => {
+    const sandbox = await start()
+    const { id } = (await ok(sandbox.url, '/v1/audiences/create', { name: 'VIP' })) as { id: string }
+    const big = 'x'.repeat(3_000)
+    const counts: number[] = []
+    for (let request = 0; request < 5; request++) {
+      const mode = request % 2 === 0 ? 'add' : 'remove'
+      await put(
+        sandbox.url,
+        Array.from({ length: 100 }, (_, i) => ({ user_id: `u${i}`, traits: { big, request }, audience: { mode, id } }))
+      )
+      counts.push((await lines()).length)
+      expect(await stateAfterKill()).toEqual(sandbox.snapshot())
+    }
+    // The audience's creation wrote the snapshot; a line per request; the third (past 1 MiB) compacted them.
+    expect(counts).toEqual([2, 3, 1, 2, 3])
+    const live = sandbox.snapshot()
+    expect(live.membership_history).toHaveLength(500)
+    await sandbox.stop()
+    expect(await lines()).toHaveLength(1)
+    expect((JSON.parse((await lines())[0]) as SandboxState).membership_history).toHaveLength(500)
+    expect((await start()).snapshot()).toEqual(live)
+  })
+
+  it('loads a snapshot written before the sandbox kept a history, with an empty one', async () => {
+    const sandbox = await start()
+    const { id } = (await ok(sandbox.url, '/v1/audiences/create', { name: 'VIP' })) as { id: string }
+    await put(sandbox.url, [{ user_id: 'u1', audience: { mode: 'add', id } }])
+    await sandbox.stop()
+    const { membership_history, ...older } = JSON.parse((await lines())[0]) as SandboxState
+    expect(membership_history).toHaveLength(1)
+    await fs.writeFile(dataFile, `${JSON.stringify(older)}\n`)
+    const restarted = await start()
+    expect(restarted.snapshot().membership_history).toEqual([])
+    expect(restarted.snapshot().audiences[0].member_ids).toHaveLength(1)
+  })
+
+  it.each([
+    [
+      'a snapshot whose history skips a number',
+      (state: Record<string, object[]>) => ({
+        ...state,
+        membership_history: [{ ...state.membership_history[0], sequence: 2 }]
+      }),
+      'membership_history[0].sequence is 2, not 1'
+    ],
+    [
+      'a snapshot whose history names an audience it does not have',
+      (state: Record<string, object[]>) => ({ ...state, audiences: [] }),
+      'membership_history[0].audience_id names audience "AUDIENCE", which is not in audiences'
+    ],
+    [
+      'a history entry with an unknown mode',
+      (state: Record<string, object[]>) => ({
+        ...state,
+        membership_history: [{ ...state.membership_history[0], mode: 'join' }]
+      }),
+      'membership_history[0].mode must be one of add, remove'
+    ]
+  ])('refuses %s, naming the entry', async (_what, change, why) => {
+    const sandbox = await start()
+    const { id } = (await ok(sandbox.url, '/v1/audiences/create', { name: 'VIP' })) as { id: string }
+    await put(sandbox.url, [{ user_id: 'u1', audience: { mode: 'add', id } }])
+    await sandbox.stop()
+    const copy = path.join(folder, 'changed.json')
+    await fs.writeFile(copy, JSON.stringify(change(JSON.parse((await lines())[0]) as Record<string, object[]>)))
+    const error = await startError(copy)
+    expect(error.message).toBe(
+      `The sandbox data file ${copy} cannot be used: ${why.replace('AUDIENCE', id)}. Fix the file, or delete it to start with an empty sandbox.`
+    )
+  })
+
+  it('refuses a journal line whose history entry comes after a gap', async () => {
+    const sandbox = await start()
+    const { id } = (await ok(sandbox.url, '/v1/audiences/create', { name: 'VIP' })) as { id: string }
+    await put(sandbox.url, [{ user_id: 'u1', audience: { mode: 'add', id } }])
+    const [snapshot, line] = await lines()
+    const entry = JSON.parse(line) as JournalEntry
+    entry.membership_history![0].sequence = 3
+    const copy = path.join(folder, 'gap.json')
+    await fs.writeFile(copy, `${snapshot}\n${JSON.stringify(entry)}\n`)
+    const error = await startError(copy)
+    expect(error.message).toBe(
+      `The sandbox data file ${copy} cannot be used: line 2: membership_history[0].sequence is 3, but only 0 history ` +
+        'entries come before it. Fix the file, or delete it to start with an empty sandbox.'
+    )
   })
 })
 

@@ -260,11 +260,26 @@ describe('inspection routes', () => {
     expect(mine.activities.map((a) => a.event)).toEqual(['One'])
   })
 
-  it('GET /sandbox/audiences lists audiences with their member contact ids', async () => {
+  it('GET /sandbox/audiences lists audiences with their member contact ids, and the membership history', async () => {
     const answer = await getJson(sandbox.url, '/sandbox/audiences')
-    const [vip] = sandbox.snapshot().audiences
+    const { audiences, membership_history } = sandbox.snapshot()
+    const [vip] = audiences
     expect(answer.json).toEqual({
-      audiences: [{ id: vip.id, name: 'VIP', created_at: vip.created_at, member_ids: [contactOf('u1')!.id] }]
+      audiences: [{ id: vip.id, name: 'VIP', created_at: vip.created_at, member_ids: [contactOf('u1')!.id] }],
+      membership_history: [
+        {
+          sequence: 1,
+          at: membership_history[0].at,
+          audience_id: vip.id,
+          mode: 'add',
+          changed: true,
+          contact_id: contactOf('u1')!.id,
+          user_id: 'u1',
+          anonymous_id: 'a1',
+          message_id: null,
+          via: '/v1/identify'
+        }
+      ]
     })
   })
 
@@ -292,11 +307,11 @@ describe('inspection routes', () => {
     expect(sandbox.stats()).toEqual(answer.json)
   })
 
-  it('POST /sandbox/reset empties contacts, activities, audiences and stats', async () => {
+  it('POST /sandbox/reset empties contacts, activities, audiences, membership history and stats', async () => {
     const answer = await postJson(sandbox.url, '/sandbox/reset', undefined, { apiKey: null })
     expect(answer.status).toBe(200)
     expect(answer.json).toEqual({ ok: true })
-    expect(sandbox.snapshot()).toEqual({ contacts: [], activities: [], audiences: [] })
+    expect(sandbox.snapshot()).toEqual({ contacts: [], activities: [], audiences: [], membership_history: [] })
     expect(sandbox.stats()).toMatchObject({ requests: 0, byRoute: {}, objectsReceived: 0 })
     // Ids in the old data locate nothing now.
     await send('/v1/identify', [{ user_id: 'u1' }])
