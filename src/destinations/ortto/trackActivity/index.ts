@@ -47,7 +47,12 @@ const action: ActionDefinition<Settings, Payload, undefined, OnMappingSaveInputs
     }
   },
   hooks: { onMappingSave: associateAudienceHook },
-  ...actionHandlers<Payload, ActivityObject>({ method: 'POST', path: API_PATHS.track, audience: linkedAudience, prepare: prepareActivity })
+  ...actionHandlers<Payload, ActivityObject>({
+    method: 'POST',
+    path: API_PATHS.track,
+    audience: linkedAudience,
+    prepare: prepareActivity
+  })
 }
 
 export default action

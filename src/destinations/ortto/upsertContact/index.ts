@@ -21,7 +21,12 @@ const action: ActionDefinition<Settings, Payload, undefined, OnMappingSaveInputs
     hideEventIdentity: true
   }),
   hooks: { onMappingSave: associateAudienceHook },
-  ...actionHandlers<Payload, ContactObject>({ method: 'POST', path: API_PATHS.identify, audience: linkedAudience, prepare: prepareContact })
+  ...actionHandlers<Payload, ContactObject>({
+    method: 'POST',
+    path: API_PATHS.identify,
+    audience: linkedAudience,
+    prepare: prepareContact
+  })
 }
 
 export default action
