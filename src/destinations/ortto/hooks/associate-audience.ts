@@ -1,11 +1,22 @@
 import { ErrorCodes } from '@segment/actions-core'
 import type { ActionDefinition, ActionHookResponse, RequestClient } from '@segment/actions-core'
 import { API_PATHS } from '../constants'
-import type { Settings } from '../generated-types'
 import { redactApiKey } from '../client/api-key'
 import { requestAudience } from '../client/audiences'
-// Every action's generated types declare the same hook types; any one of them will do.
-import type { OnMappingSaveInputs, OnMappingSaveOutputs } from '../upsertContact/generated-types'
+import type { OrttoSettings } from '../types'
+
+/**
+ * What the hook reads and saves, declared here so the hook knows none of the actions it serves:
+ * each action's generated OnMappingSaveInputs / OnMappingSaveOutputs is this shape.
+ */
+interface OnMappingSaveInputs {
+  audience_name?: string
+}
+
+interface OnMappingSaveOutputs {
+  audience_id?: string
+  audience_name?: string
+}
 
 type Response = ActionHookResponse<OnMappingSaveOutputs>
 
@@ -21,7 +32,7 @@ const failed = (message: string, apiKey: unknown): Response => ({
  */
 export async function associateAudience(
   request: RequestClient,
-  settings: Settings,
+  settings: OrttoSettings,
   inputs: OnMappingSaveInputs | undefined
 ): Promise<Response> {
   const name = inputs?.audience_name?.trim()
@@ -43,7 +54,7 @@ export async function associateAudience(
 /** actions-core does not export its hook type; this is the hook slot of an action definition. */
 type OnMappingSaveHook = NonNullable<
   NonNullable<
-    ActionDefinition<Settings, unknown, unknown, OnMappingSaveInputs, OnMappingSaveOutputs>['hooks']
+    ActionDefinition<OrttoSettings, unknown, unknown, OnMappingSaveInputs, OnMappingSaveOutputs>['hooks']
   >['onMappingSave']
 >
 
