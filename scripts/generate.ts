@@ -1,5 +1,5 @@
 /**
- * Produces every file derived from the destination definition:
+ * Produces every file derived from the destination definitions (Ortto (Actions) and Ortto (Audiences)):
  *   - the `generated-types.ts` files and `metadata.json` Segment's CLI writes (generated-files.ts);
  *   - the field tables in README.md (between the `generated:` markers).
  *
@@ -10,30 +10,47 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import * as prettier from 'prettier'
-import destination from '../src/destinations/ortto'
+import type { DestinationDefinition } from '@segment/actions-core'
+import ortto from '../src/destinations/ortto'
+import orttoAudiences from '../src/destinations/ortto-audiences'
 import { generatedFiles } from './generated-files'
 import { readmeTables } from './readme-tables'
 
 const ROOT = path.resolve(__dirname, '..', '..')
-const DESTINATION_DIR = path.join(ROOT, 'src/destinations/ortto')
 const README = path.join(ROOT, 'README.md')
 
-const MARK_START = '<!-- generated:fields start (npm run generate) -->'
-const MARK_END = '<!-- generated:fields end -->'
-
-async function readmeWithTables(): Promise<string> {
-  const current = await readFile(README, 'utf8')
-  const start = current.indexOf(MARK_START)
-  const end = current.indexOf(MARK_END)
-  if (start < 0 || end < start) {
-    throw new Error(`README.md must contain the markers\n${MARK_START}\n${MARK_END}\nwhere the field tables go.`)
+/** Each destination: its folder, and the README markers its tables go between. */
+const DESTINATIONS: Array<{ definition: DestinationDefinition<unknown>; folder: string; marker: string }> = [
+  { definition: ortto as DestinationDefinition<unknown>, folder: 'ortto', marker: 'fields' },
+  {
+    definition: orttoAudiences as DestinationDefinition<unknown>,
+    folder: 'ortto-audiences',
+    marker: 'audiences-fields'
   }
-  return `${current.slice(0, start + MARK_START.length)}\n\n${readmeTables(destination)}\n${current.slice(end)}`
+]
+
+const markStart = (marker: string) => `<!-- generated:${marker} start (npm run generate) -->`
+const markEnd = (marker: string) => `<!-- generated:${marker} end -->`
+
+function withTables(readme: string, marker: string, tables: string): string {
+  const [startMark, endMark] = [markStart(marker), markEnd(marker)]
+  const start = readme.indexOf(startMark)
+  const end = readme.indexOf(endMark)
+  if (start < 0 || end < start) {
+    throw new Error(`README.md must contain the markers\n${startMark}\n${endMark}\nwhere the field tables go.`)
+  }
+  return `${readme.slice(0, start + startMark.length)}\n\n${tables}\n${readme.slice(end)}`
 }
 
 async function expectedFiles(): Promise<Map<string, string>> {
-  const files = await generatedFiles(destination, DESTINATION_DIR)
-  files.set(README, await readmeWithTables())
+  const files = new Map<string, string>()
+  let readme = await readFile(README, 'utf8')
+  for (const { definition, folder, marker } of DESTINATIONS) {
+    const dir = path.join(ROOT, 'src/destinations', folder)
+    for (const [file, text] of await generatedFiles(definition, dir)) files.set(file, text)
+    readme = withTables(readme, marker, readmeTables(definition))
+  }
+  files.set(README, readme)
 
   // Formatted with the repository's own Prettier settings, so `prettier --check` agrees.
   for (const [file, text] of files) {

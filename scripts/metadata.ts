@@ -1,9 +1,16 @@
 /**
  * The catalog payload Segment's tooling reads for a destination, built from our definition
- * in exactly the shape Segment publishes (../shared/catalog/upstream-metadata.json): every
+ * in exactly the shape Segment publishes (../shared/catalog/upstream-metadata.json and, for an
+ * audience destination, upstream-audiences-metadata.json): every
  * key present, in the same order, `null`/`false` where the definition says nothing.
  */
-import type { ActionDefinition, DestinationDefinition, GlobalSetting, InputField } from '@segment/actions-core'
+import type {
+  ActionDefinition,
+  AudienceDestinationDefinition,
+  DestinationDefinition,
+  GlobalSetting,
+  InputField
+} from '@segment/actions-core'
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
@@ -90,6 +97,24 @@ function actionMetadata(action: ActionDefinition<unknown>): Json {
   })
 }
 
+/**
+ * An audience destination's `audienceConfig`: its mode, its audience fields (shaped like
+ * settings) and whether Segment may call its createAudience and getAudience.
+ */
+function audienceConfigMetadata(destination: object): Json {
+  const { audienceConfig, audienceFields } = destination as Partial<AudienceDestinationDefinition>
+  if (!audienceConfig) return null
+  const fields: Record<string, Json> = {}
+  for (const [key, setting] of Object.entries(audienceFields ?? {})) fields[key] = settingMetadata(setting)
+  return json({
+    mode: audienceConfig.mode,
+    audienceFields: fields,
+    supportsAudienceFunctions:
+      typeof (audienceConfig as { createAudience?: unknown }).createAudience === 'function' &&
+      typeof (audienceConfig as { getAudience?: unknown }).getAudience === 'function'
+  })
+}
+
 export function catalogMetadata<Settings>(destination: DestinationDefinition<Settings>): Json {
   const settings: Record<string, Json> = {}
   for (const [key, setting] of Object.entries(destination.authentication?.fields ?? {})) {
@@ -105,7 +130,7 @@ export function catalogMetadata<Settings>(destination: DestinationDefinition<Set
     mode: destination.mode,
     description: destination.description,
     authentication: destination.authentication ? { scheme: destination.authentication.scheme, fields: settings } : null,
-    audienceConfig: null,
+    audienceConfig: audienceConfigMetadata(destination),
     actions,
     presets: (destination.presets ?? []).map((preset) => ({
       name: preset.name,

@@ -1,5 +1,10 @@
 /** The README's settings, presets and field tables, rendered from the destination definition. */
-import type { DestinationDefinition, InputField } from '@segment/actions-core'
+import type {
+  AudienceDestinationDefinition,
+  DestinationDefinition,
+  GlobalSetting,
+  InputField
+} from '@segment/actions-core'
 import { isRecord } from '../src/destinations/ortto/client/json'
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
@@ -56,17 +61,39 @@ function fieldTable(fields: Record<string, InputField>): string {
     .join('\n')
 }
 
-export function readmeTables<Settings>(destination: DestinationDefinition<Settings>): string {
-  const parts: string[] = []
-  parts.push('### Settings', '', '| Setting | Key | Type | Required | Description |', '|---|---|---|---|---|')
-  for (const [key, setting] of Object.entries(destination.authentication?.fields ?? {})) {
+function settingsTable(settings: Record<string, GlobalSetting>, label: string): string[] {
+  const rows = [`| ${label} | Key | Type | Required | Description |`, '|---|---|---|---|---|']
+  for (const [key, setting] of Object.entries(settings)) {
     const row = [setting.label, code(key), setting.type, setting.required ? 'yes' : 'no', setting.description]
-    parts.push(`| ${row.map(cell).join(' | ')} |`)
+    rows.push(`| ${row.map(cell).join(' | ')} |`)
   }
-  parts.push('', '### Presets', '', '| Preset | Trigger | Action |', '|---|---|---|')
-  for (const preset of destination.presets ?? []) {
-    const trigger = 'subscribe' in preset ? code(preset.subscribe) : ''
-    parts.push(`| ${[preset.name ?? '', trigger, code(preset.partnerAction)].map(cell).join(' | ')} |`)
+  return rows
+}
+
+/** What an audience destination adds: its audience fields and how Segment syncs audiences to it. */
+function audienceParts(destination: object): string[] {
+  const { audienceConfig, audienceFields } = destination as Partial<AudienceDestinationDefinition>
+  if (!audienceConfig) return []
+  const { mode } = audienceConfig
+  const sync =
+    mode.type === 'synced' ? `synced, full audience sync ${mode.full_audience_sync ? 'on' : 'off'}` : mode.type
+  const functions = ['createAudience', 'getAudience'].filter(
+    (name) => typeof (audienceConfig as unknown as Record<string, unknown>)[name] === 'function'
+  )
+  const parts = ['', '### Audience fields', '', ...settingsTable(audienceFields ?? {}, 'Field'), '']
+  parts.push(`Audience mode: ${sync}${functions.length ? `; ${functions.map(code).join(' and ')}` : ''}.`)
+  return parts
+}
+
+export function readmeTables<Settings>(destination: DestinationDefinition<Settings>): string {
+  const parts: string[] = ['### Settings', '', ...settingsTable(destination.authentication?.fields ?? {}, 'Setting')]
+  parts.push(...audienceParts(destination))
+  if (destination.presets?.length) {
+    parts.push('', '### Presets', '', '| Preset | Trigger | Action |', '|---|---|---|')
+    for (const preset of destination.presets) {
+      const trigger = 'subscribe' in preset ? code(preset.subscribe) : ''
+      parts.push(`| ${[preset.name ?? '', trigger, code(preset.partnerAction)].map(cell).join(' | ')} |`)
+    }
   }
   const actions = Object.entries(destination.actions)
   for (const [slug, action] of actions) {

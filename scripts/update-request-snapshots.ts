@@ -7,16 +7,22 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import nock from 'nock'
 import * as prettier from 'prettier'
-import { captureSnapshots, snapshotFile } from '../src/destinations/ortto/__tests__/__helpers__/request-capture'
+import {
+  captureSnapshots,
+  snapshotFile,
+  snapshotTarget
+} from '../src/destinations/ortto/__tests__/__helpers__/request-capture'
+import { syncAudienceSnapshots } from '../src/destinations/ortto-audiences/__tests__/__helpers__/snapshot-cases'
 
-const ACTIONS = ['upsertContact', 'trackActivity'] as const
-const DESTINATION_DIR = path.resolve(__dirname, '..', '..', 'src/destinations/ortto')
+/** One file per action; upsertContactProfile is checked against upsertContact's. */
+const TARGETS = [snapshotTarget('upsertContact'), snapshotTarget('trackActivity'), syncAudienceSnapshots]
+const DESTINATIONS_DIR = path.resolve(__dirname, '..', '..', 'src/destinations')
 
 async function main(): Promise<void> {
   nock.disableNetConnect()
-  for (const slug of ACTIONS) {
-    const file = snapshotFile(slug, DESTINATION_DIR)
-    const text = JSON.stringify(await captureSnapshots(slug), null, 2)
+  for (const target of TARGETS) {
+    const file = snapshotFile(target, DESTINATIONS_DIR)
+    const text = JSON.stringify(await captureSnapshots(target), null, 2)
     const options = (await prettier.resolveConfig(file)) ?? {}
     await writeFile(file, await prettier.format(text, { ...options, filepath: file }))
     console.log(`Wrote ${path.relative(process.cwd(), file)}`)

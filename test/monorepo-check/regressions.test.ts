@@ -131,6 +131,18 @@ it('fails on a generated file that is stale', () => {
   expect(detail).toMatch(/ortto\/trackActivity\/generated-types\.ts is not what the CLI writes/)
 }, 120_000)
 
+it('checks Ortto (Audiences) too: a stale generated file in its folder fails', () => {
+  const source = brokenCopy('stale-audience-types', (edit) =>
+    edit('ortto-audiences/syncAudience/fields.ts', (text) =>
+      text.replace("'Unique Audience Identifier returned", "'The Audience Identifier returned")
+    )
+  )
+  const detail = failureOf(source, 'generated')
+  expect(detail).toMatch(/ortto-audiences\/syncAudience\/generated-types\.ts is not what the CLI writes/)
+  expect(detail).toMatch(/ortto-audiences\/metadata\.json is not what the CLI writes/)
+  expect(detail).not.toMatch(/ortto\/(upsertContact|trackActivity)\//)
+}, 120_000)
+
 it('fails on a generated types file the CLI does not write (a separate hooks file)', () => {
   const source = brokenCopy('hooks-file', () => undefined)
   writeFileSync(path.join(source, 'ortto', 'hooks', 'generated-types.ts'), HOOK_TYPES)

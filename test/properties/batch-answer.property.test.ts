@@ -163,8 +163,8 @@ function concrete(plan: AnswerPlan, n: number, key: string): ConcreteAnswer {
 type RouteName = 'identify' | 'track'
 
 const routes: Record<RouteName, Route<never, WireObject>> = {
-  identify: { path: '/v1/identify', prepare: prepareContact } as unknown as Route<never, WireObject>,
-  track: { path: '/v1/track', prepare: prepareActivity } as unknown as Route<never, WireObject>
+  identify: { method: 'POST', path: '/v1/identify', prepare: prepareContact } as unknown as Route<never, WireObject>,
+  track: { method: 'POST', path: '/v1/track', prepare: prepareActivity } as unknown as Route<never, WireObject>
 }
 
 const tagOf = (i: number) => `m${i}`

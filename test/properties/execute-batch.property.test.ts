@@ -649,7 +649,7 @@ describe('deliver: a batch halted by a refused key or a rate limit', () => {
   // repeat bad credentials). Those events must still fail, and their outcomes must not claim a
   // `sent` object that never went out (`toMultiStatus` copies `outcome.sent` into `result.sent`).
   // Run at the deliver level: 501+ events through executeBatch cost ~160 ms a run.
-  const route = { path: '/v1/identify' as const, prepare: prepareContact }
+  const route = { method: 'POST' as const, path: '/v1/identify' as const, prepare: prepareContact }
   const request = createRequestClient({ headers: { Authorization: `Bearer ${API_KEY}` } })
 
   const halting = fc.record({
@@ -704,7 +704,7 @@ describe('deliver: a batch halted by a refused key or a rate limit', () => {
 })
 
 describe('deliver: requests packed at the limits (500 objects, 2,000,000 bytes)', () => {
-  const route = { path: '/v1/identify' as const, prepare: prepareContact }
+  const route = { method: 'POST' as const, path: '/v1/identify' as const, prepare: prepareContact }
   const request = createRequestClient({ headers: { Authorization: `Bearer ${API_KEY}` } })
   const ORIGIN = originOf(API_KEY)
 

@@ -28,7 +28,13 @@ export const API_PATHS = {
   me: '/v1/me',
   identify: '/v1/identify',
   track: '/v1/track',
-  createAudience: '/v1/audiences/create'
+  createAudience: '/v1/audiences/create',
+  getAudience: '/v1/audiences/get',
+  audienceMembers: '/v1/audiences/members'
 } as const
 
-export type BatchPath = typeof API_PATHS.identify | typeof API_PATHS.track
+/** The endpoints that take a JSON array of objects and answer with a batch answer (200 or 207). */
+export type BatchPath = typeof API_PATHS.identify | typeof API_PATHS.track | typeof API_PATHS.audienceMembers
+
+/** Identify and track are POSTed; audience members are PUT. */
+export type BatchMethod = 'POST' | 'PUT'

@@ -2,19 +2,23 @@ import type { InputField } from '@segment/actions-core'
 import { AUDIENCE_UPDATE_MODES, MAX_OBJECTS_PER_REQUEST } from './constants'
 
 /**
- * Field definitions shared by both actions. Keys, labels and descriptions are the ones
- * Segment's catalog already shows for Ortto (Actions), so saved mappings carry over.
- * Where the two actions word a field differently, the builder takes the description.
+ * Field definitions shared by the actions of both Ortto destinations. Keys, labels and
+ * descriptions are the ones Segment's catalog already shows, so saved mappings carry over.
+ * Where actions word a field differently or map it from elsewhere, the builder takes the
+ * description (and the default mapping).
  */
 
-/** Reads `traits.address.<key>` and falls back to `context.traits.address.<key>`. */
-const addressPath = (key: string) => ({
+/** A default mapping that reads `path`, or `fallback` when `path` does not exist in the event. */
+export const pathOr = (path: string, fallback: string) => ({
   '@if': {
-    exists: { '@path': `$.traits.address.${key}` },
-    then: { '@path': `$.traits.address.${key}` },
-    else: { '@path': `$.context.traits.address.${key}` }
+    exists: { '@path': path },
+    then: { '@path': path },
+    else: { '@path': fallback }
   }
 })
+
+/** Reads `traits.address.<key>` and falls back to `context.traits.address.<key>`. */
+const addressPath = (key: string) => pathOr(`$.traits.address.${key}`, `$.context.traits.address.${key}`)
 
 export const userId: InputField = {
   label: 'User ID',
@@ -48,17 +52,18 @@ export const batchSize: InputField = {
   unsafe_hidden: true
 }
 
-export const ip = (description: string): InputField => ({
+export const ip = (description: string, mapping: InputField['default'] = { '@path': '$.context.ip' }): InputField => ({
   label: 'IP Address',
   description,
   type: 'string',
   format: 'ipv4',
   allowNull: true,
   placeholder: '180.1.12.125',
-  default: { '@path': '$.context.ip' }
+  default: mapping
 })
 
-export const location = (description: string): InputField => ({
+/** `source(key)` is the default mapping of each part, given the key Segment's spec names it by. */
+export const location = (description: string, source = addressPath): InputField => ({
   label: 'Location',
   description,
   type: 'object',
@@ -72,10 +77,10 @@ export const location = (description: string): InputField => ({
     post_code: { label: 'Postcode', type: 'string', allowNull: true }
   },
   default: {
-    country: addressPath('country'),
-    state: addressPath('state'),
-    city: addressPath('city'),
-    post_code: addressPath('postal_code')
+    country: source('country'),
+    state: source('state'),
+    city: source('city'),
+    post_code: source('postal_code')
   }
 })
 
@@ -84,13 +89,7 @@ export const traits = (description: string): InputField => ({
   description,
   type: 'object',
   defaultObjectUI: 'keyvalue',
-  default: {
-    '@if': {
-      exists: { '@path': '$.traits' },
-      then: { '@path': '$.traits' },
-      else: { '@path': '$.context.traits' }
-    }
-  }
+  default: pathOr('$.traits', '$.context.traits')
 })
 
 export const audienceUpdateMode: InputField = {

@@ -1,9 +1,6 @@
-import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
+import { defaultValues } from '@segment/actions-core'
 import type { DestinationDefinition } from '@segment/actions-core'
-import { apiOrigin } from './client'
-import { failureFromStatus } from './client/failures'
-import { READ_ONCE, answerValue, readAnswer } from './client/answer'
-import { API_PATHS } from './constants'
+import { authentication, extendRequest } from './authentication'
 import type { Settings } from './generated-types'
 import trackActivity from './trackActivity'
 import upsertContact from './upsertContact'
@@ -15,32 +12,8 @@ const destination: DestinationDefinition<Settings> = {
   mode: 'cloud',
   description:
     'Send contacts, activities and audience membership from Segment to Ortto, with an honest result for every event.',
-  authentication: {
-    scheme: 'custom',
-    fields: {
-      api_key: {
-        label: 'API Key',
-        description: 'Ortto API key',
-        type: 'password',
-        required: true
-      }
-    },
-    testAuthentication: async (request, { settings }) => {
-      // apiOrigin rejects a malformed key before any request is made.
-      const response = await request(apiOrigin(settings.api_key) + API_PATHS.me, {
-        ...READ_ONCE,
-        throwHttpErrors: false
-      })
-      if (!response.ok) {
-        const answer = await readAnswer(response, settings.api_key)
-        throw new InvalidAuthenticationError(failureFromStatus(answer.status, answerValue(answer)).message)
-      }
-      return true
-    }
-  },
-  extendRequest: ({ settings }) => ({
-    headers: { Authorization: `Bearer ${settings.api_key}` }
-  }),
+  authentication,
+  extendRequest,
   presets: [
     {
       name: 'Upsert Contact',

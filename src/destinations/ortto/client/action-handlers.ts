@@ -7,7 +7,7 @@ import type { DeliveryInput, Route } from './deliver'
  * `perform` and `performBatch` for an action, both on the one delivery path: batch mode
  * records each event's outcome, single mode throws when its one event was not delivered.
  */
-export function actionHandlers<P extends { audience_update_mode?: string }, T extends WireObject>(route: Route<P, T>) {
+export function actionHandlers<P, T extends WireObject>(route: Route<P, T>) {
   return {
     perform: async (request: RequestClient, data: DeliveryInput & { payload: P }) =>
       toSingleResult((await deliver(request, [data.payload], data, route))[0]),

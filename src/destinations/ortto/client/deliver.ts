@@ -1,9 +1,8 @@
 import { ErrorCodes, InvalidAuthenticationError, MultiStatusResponse } from '@segment/actions-core'
 import type { JSONLikeObject, RequestClient } from '@segment/actions-core'
 import { AUDIENCE_UPDATE_MODES, MAX_REQUEST_BYTES } from '../constants'
-import type { BatchPath } from '../constants'
-import type { Settings } from '../generated-types'
-import type { AudienceRef, WireObject } from '../types'
+import type { BatchMethod, BatchPath } from '../constants'
+import type { AudienceRef, OrttoSettings, WireObject } from '../types'
 import { apiOrigin, redactApiKey } from './api-key'
 import { readBatchAnswer } from './batch-answer'
 import { failure, failureFromStatus, failureFromTransportError, invalidEvent, throwFailure } from './failures'
@@ -15,7 +14,7 @@ import type { Outgoing, PlannedRequest } from './requests'
 import type { Prepared } from './wire-objects'
 
 /**
- * The one delivery path of both actions: `perform` is this path with a single event.
+ * The one delivery path of every action: `perform` is this path with a single event.
  * Each payload ends with exactly one outcome, in the order the payloads came in.
  */
 
@@ -23,23 +22,32 @@ export type EventOutcome =
   | { ok: true; status: number; sent: JSONLikeObject | string; body: JSONLikeObject | string }
   | { ok: false; failure: Failure; sent?: JSONLikeObject; body?: JSONLikeObject | string }
 
-/** What differs between the actions: where objects go and how a payload becomes one. */
-export interface Route<P, T extends WireObject> {
-  path: BatchPath
-  prepare: (payload: P, audience: AudienceRef | undefined) => Prepared<T>
-}
-
 /** The part of actions-core's execute input that delivery reads. */
 export interface DeliveryInput {
-  settings: Settings
+  settings: OrttoSettings
   hookOutputs?: { onMappingSave?: { outputs?: { audience_id?: unknown } } }
 }
 
-interface AudienceChoice {
-  audience_update_mode?: string
+/** An event's audience membership, none, or why the event must not be sent. */
+export type AudienceChoice = AudienceRef | Failure | undefined
+
+/**
+ * What differs between the actions: where objects go, how a payload chooses its audience
+ * membership (none when `audience` is absent), and how a payload becomes an object.
+ */
+export interface Route<P, T extends WireObject> {
+  method: BatchMethod
+  path: BatchPath
+  audience?: (payload: P, input: DeliveryInput) => AudienceChoice
+  prepare: (payload: P, audience: AudienceRef | undefined) => Prepared<T>
 }
 
-function audienceFor(payload: AudienceChoice, audienceId: unknown): AudienceRef | Failure | undefined {
+/**
+ * The audience the mapping's Associate Audience hook saved, in the mode the payload chooses:
+ * how the contact and activity actions link their events to an Ortto audience.
+ */
+export function linkedAudience(payload: { audience_update_mode?: string }, input: DeliveryInput): AudienceChoice {
+  const audienceId = input.hookOutputs?.onMappingSave?.outputs?.audience_id
   if (typeof audienceId !== 'string' || audienceId === '') return undefined
   const mode = payload.audience_update_mode ?? AUDIENCE_UPDATE_MODES.add
   if (mode !== AUDIENCE_UPDATE_MODES.add && mode !== AUDIENCE_UPDATE_MODES.remove) {
@@ -48,8 +56,7 @@ function audienceFor(payload: AudienceChoice, audienceId: unknown): AudienceRef 
   return { mode, id: audienceId }
 }
 
-const isFailure = (value: AudienceRef | Failure | undefined): value is Failure =>
-  value !== undefined && 'errortype' in value
+const isFailure = (value: AudienceChoice): value is Failure => value !== undefined && 'errortype' in value
 
 const sentOf = (item: Outgoing) => item.object as unknown as JSONLikeObject
 
@@ -76,6 +83,7 @@ function notSent(items: Outgoing[], cause: Failure): EventOutcome[] {
 /** Sends one request and gives each of its objects an outcome. Never throws. */
 async function sendRequest(
   request: RequestClient,
+  method: BatchMethod,
   url: string,
   apiKey: string,
   { items, body: requestBody }: PlannedRequest
@@ -84,7 +92,7 @@ async function sendRequest(
   try {
     const response = await request(url, {
       ...READ_ONCE,
-      method: 'POST',
+      method,
       headers: { 'content-type': 'application/json' },
       body: requestBody,
       throwHttpErrors: false
@@ -131,18 +139,17 @@ async function sendRequest(
  * Nothing here throws for an event: a malformed key, an invalid event or a failed request
  * all become outcomes, so no event can vanish.
  */
-export async function deliver<P extends AudienceChoice, T extends WireObject>(
+export async function deliver<P, T extends WireObject>(
   request: RequestClient,
   payloads: P[],
   input: DeliveryInput,
   route: Route<P, T>
 ): Promise<EventOutcome[]> {
   const outcomes: EventOutcome[] = new Array<EventOutcome>(payloads.length)
-  const audienceId = input.hookOutputs?.onMappingSave?.outputs?.audience_id
   const outgoing: Outgoing[] = []
 
   payloads.forEach((payload, eventIndex) => {
-    const audience = audienceFor(payload, audienceId)
+    const audience = route.audience?.(payload, input)
     if (isFailure(audience)) {
       outcomes[eventIndex] = { ok: false, failure: audience }
       return
@@ -184,7 +191,7 @@ export async function deliver<P extends AudienceChoice, T extends WireObject>(
   for (const planned of requests) {
     const result = halt
       ? { outcomes: notSent(planned.items, halt.failure) }
-      : await sendRequest(request, url, input.settings.api_key, planned)
+      : await sendRequest(request, route.method, url, input.settings.api_key, planned)
     halt ??= result.halt
     planned.items.forEach((item, i) => (outcomes[item.eventIndex] = result.outcomes[i]))
   }

@@ -1,6 +1,6 @@
-/** The Ortto client both actions use: one delivery path, one place that speaks Ortto's API. */
+/** The Ortto client every action uses: one delivery path, one place that speaks Ortto's API. */
 export { apiOrigin, isWellFormedApiKey, parseApiKey, redactApiKey } from './api-key'
 export { actionHandlers } from './action-handlers'
-export { deliver, toMultiStatus, toSingleResult } from './deliver'
-export type { DeliveryInput, EventOutcome, Route } from './deliver'
+export { deliver, linkedAudience, toMultiStatus, toSingleResult } from './deliver'
+export type { AudienceChoice, DeliveryInput, EventOutcome, Route } from './deliver'
 export { prepareActivity, prepareContact } from './wire-objects'

@@ -1,8 +1,14 @@
 import dayjs from 'dayjs'
 import { ORTTO_NAMESPACE } from '../constants'
-import type { ActivityObject, AudienceRef, ContactObject, OrttoLocation } from '../types'
-import type { Payload as ContactPayload } from '../upsertContact/generated-types'
-import type { Payload as ActivityPayload } from '../trackActivity/generated-types'
+import type {
+  ActivityInput,
+  ActivityObject,
+  AudienceRef,
+  ContactInput,
+  ContactObject,
+  LocationInput,
+  OrttoLocation
+} from '../types'
 import { invalidEvent } from './failures'
 import type { Failure } from './failures'
 
@@ -51,16 +57,21 @@ function firstEntries(value: Record<string, unknown>, count: number): Array<[str
 /**
  * `value` without keys that are the empty string (Ortto has no field to put them in), at every
  * depth of nested objects but not inside arrays, as Segment's own Ortto build does; at the top
- * (`top`) also without undefined values. The object itself comes back when nothing needs leaving
- * out (the usual case: one pass, no allocation); it is never modified.
+ * (`top`) also without undefined values and without the key `topKeyLeftOut`. The object itself
+ * comes back when nothing needs leaving out (the usual case: one pass, no allocation); it is
+ * never modified.
  */
-function withoutEmptyKeys(value: Record<string, unknown>, top: boolean): Record<string, unknown> {
+function withoutEmptyKeys(
+  value: Record<string, unknown>,
+  top: boolean,
+  topKeyLeftOut?: string
+): Record<string, unknown> {
   let copy: Array<[string, unknown]> | undefined
   let seen = 0
   for (const key in value) {
     if (!hasOwn(value, key)) continue
     const entry = value[key]
-    const leaveOut = key === '' || (top && entry === undefined)
+    const leaveOut = key === '' || (top && (entry === undefined || key === topKeyLeftOut))
     const cleaned = !leaveOut && isObject(entry) ? withoutEmptyKeys(entry, false) : entry
     if (copy === undefined && (leaveOut || cleaned !== entry)) copy = firstEntries(value, seen)
     if (copy !== undefined && !leaveOut) copy.push([key, cleaned])
@@ -70,15 +81,18 @@ function withoutEmptyKeys(value: Record<string, unknown>, top: boolean): Record<
   return copy === undefined ? value : Object.fromEntries(copy)
 }
 
-/** Traits or properties as sent: empty-string keys left out, and nothing at all when none is left. */
-function keyValues(value: unknown): Record<string, unknown> | undefined {
+/**
+ * Traits or properties as sent: empty-string keys (and `keyLeftOut`, when given) left out, and
+ * nothing at all when none is left.
+ */
+function keyValues(value: unknown, keyLeftOut?: string): Record<string, unknown> | undefined {
   if (!isObject(value)) return undefined
-  const cleaned = withoutEmptyKeys(value, true)
+  const cleaned = withoutEmptyKeys(value, true, keyLeftOut)
   for (const key in cleaned) if (hasOwn(cleaned, key)) return cleaned
   return undefined
 }
 
-function location(value: ContactPayload['location']): OrttoLocation | undefined {
+function location(value: LocationInput | null | undefined): OrttoLocation | undefined {
   if (!value) return undefined
   const result: OrttoLocation = {}
   const country = nonBlank(value.country)
@@ -133,8 +147,14 @@ function utcTimestamp(value: string): string | undefined {
  * Writes the contact keys of a payload into `object` (a fresh object the caller owns), or returns
  * why the event cannot be sent. Filling one object, rather than spreading a contact into an
  * activity, keeps the hot path cheap (a spread here cost more than all the rest together).
+ * `traitLeftOut` names a trait that is not sent (it told the caller something, not Ortto).
  */
-function fillContact(object: ContactObject, payload: ContactPayload, audience: AudienceRef | undefined) {
+function fillContact(
+  object: ContactObject,
+  payload: ContactInput,
+  audience: AudienceRef | undefined,
+  traitLeftOut?: string
+) {
   const userId = nonBlank(payload.user_id)
   const anonymousId = nonBlank(payload.anonymous_id)
   if (!userId && !anonymousId) {
@@ -149,7 +169,7 @@ function fillContact(object: ContactObject, payload: ContactPayload, audience: A
   if (ip) object.ip = ip
   const where = location(payload.location)
   if (where) object.location = where
-  const traits = keyValues(payload.traits)
+  const traits = keyValues(payload.traits, traitLeftOut)
   if (traits) object.traits = traits
   const rawTimestamp = nonBlank(payload.timestamp)
   if (rawTimestamp) {
@@ -165,13 +185,17 @@ function fillContact(object: ContactObject, payload: ContactPayload, audience: A
   return undefined
 }
 
-export function prepareContact(payload: ContactPayload, audience: AudienceRef | undefined): Prepared<ContactObject> {
+export function prepareContact(
+  payload: ContactInput,
+  audience: AudienceRef | undefined,
+  traitLeftOut?: string
+): Prepared<ContactObject> {
   const object: ContactObject = {}
-  const failure = fillContact(object, payload, audience)
+  const failure = fillContact(object, payload, audience, traitLeftOut)
   return failure ? { kind: 'invalid', failure } : { kind: 'send', object }
 }
 
-export function prepareActivity(payload: ActivityPayload, audience: AudienceRef | undefined): Prepared<ActivityObject> {
+export function prepareActivity(payload: ActivityInput, audience: AudienceRef | undefined): Prepared<ActivityObject> {
   const namespace = nonBlank(payload.namespace)
   if (namespace?.trim().toLowerCase() === ORTTO_NAMESPACE) {
     return {

@@ -1,14 +1,22 @@
-import { ErrorCodes, InvalidAuthenticationError } from '@segment/actions-core'
+import { ErrorCodes } from '@segment/actions-core'
 import type { ActionDefinition, ActionHookResponse, RequestClient } from '@segment/actions-core'
 import { API_PATHS } from '../constants'
-import type { Settings } from '../generated-types'
-import { apiOrigin, redactApiKey } from '../client/api-key'
-import { failureFromStatus, failureFromTransportError } from '../client/failures'
-import { isRecord } from '../client/json'
-import { READ_ONCE, answerValue, readAnswer } from '../client/answer'
-import type { OrttoAnswer } from '../client/answer'
-// Every action's generated types declare the same hook types; any one of them will do.
-import type { OnMappingSaveInputs, OnMappingSaveOutputs } from '../upsertContact/generated-types'
+import { redactApiKey } from '../client/api-key'
+import { requestAudience } from '../client/audiences'
+import type { OrttoSettings } from '../types'
+
+/**
+ * What the hook reads and saves, declared here so the hook knows none of the actions it serves:
+ * each action's generated OnMappingSaveInputs / OnMappingSaveOutputs is this shape.
+ */
+interface OnMappingSaveInputs {
+  audience_name?: string
+}
+
+interface OnMappingSaveOutputs {
+  audience_id?: string
+  audience_name?: string
+}
 
 type Response = ActionHookResponse<OnMappingSaveOutputs>
 
@@ -24,7 +32,7 @@ const failed = (message: string, apiKey: unknown): Response => ({
  */
 export async function associateAudience(
   request: RequestClient,
-  settings: Settings,
+  settings: OrttoSettings,
   inputs: OnMappingSaveInputs | undefined
 ): Promise<Response> {
   const name = inputs?.audience_name?.trim()
@@ -34,30 +42,9 @@ export async function associateAudience(
       savedData: {}
     }
   }
-  let answer: OrttoAnswer
-  try {
-    const response = await request(apiOrigin(settings.api_key) + API_PATHS.createAudience, {
-      ...READ_ONCE,
-      method: 'POST',
-      json: { name },
-      throwHttpErrors: false
-    })
-    answer = await readAnswer(response, settings.api_key)
-  } catch (error) {
-    const reason =
-      error instanceof InvalidAuthenticationError ? error.message : failureFromTransportError(error).message
-    return failed(`Could not link the audience "${name}": ${reason}`, settings.api_key)
-  }
-  if (answer.status < 200 || answer.status > 299) {
-    const reason = failureFromStatus(answer.status, answerValue(answer)).message
-    return failed(`Could not link the audience "${name}": ${reason}`, settings.api_key)
-  }
-  const body = answer.json
-  const id = isRecord(body) && typeof body.id === 'string' && body.id !== '' ? body.id : undefined
-  if (!id) {
-    return failed(`Could not link the audience "${name}": Ortto's answer carried no audience id.`, settings.api_key)
-  }
-  const savedName = isRecord(body) && typeof body.name === 'string' && body.name !== '' ? body.name : name
+  const answer = await requestAudience(request, settings.api_key, API_PATHS.createAudience, { name })
+  if (!answer.ok) return failed(`Could not link the audience "${name}": ${answer.failure.message}`, settings.api_key)
+  const { id, name: savedName = name } = answer.audience
   return {
     successMessage: `Contacts of this mapping will be linked to the Ortto audience "${savedName}" (id ${id}).`,
     savedData: { audience_id: id, audience_name: savedName }
@@ -67,7 +54,7 @@ export async function associateAudience(
 /** actions-core does not export its hook type; this is the hook slot of an action definition. */
 type OnMappingSaveHook = NonNullable<
   NonNullable<
-    ActionDefinition<Settings, unknown, unknown, OnMappingSaveInputs, OnMappingSaveOutputs>['hooks']
+    ActionDefinition<OrttoSettings, unknown, unknown, OnMappingSaveInputs, OnMappingSaveOutputs>['hooks']
   >['onMappingSave']
 >
 

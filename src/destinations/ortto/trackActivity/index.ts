@@ -1,7 +1,8 @@
 import type { ActionDefinition } from '@segment/actions-core'
-import { actionHandlers, prepareActivity } from '../client'
+import { actionHandlers, linkedAudience, prepareActivity } from '../client'
 import { API_PATHS } from '../constants'
 import { contactFields } from '../fields'
+import type { ActivityObject } from '../types'
 import type { Settings } from '../generated-types'
 import { associateAudienceHook } from '../hooks/associate-audience'
 import type { OnMappingSaveInputs, OnMappingSaveOutputs, Payload } from './generated-types'
@@ -46,7 +47,12 @@ const action: ActionDefinition<Settings, Payload, undefined, OnMappingSaveInputs
     }
   },
   hooks: { onMappingSave: associateAudienceHook },
-  ...actionHandlers({ path: API_PATHS.track, prepare: prepareActivity })
+  ...actionHandlers<Payload, ActivityObject>({
+    method: 'POST',
+    path: API_PATHS.track,
+    audience: linkedAudience,
+    prepare: prepareActivity
+  })
 }
 
 export default action

@@ -1,7 +1,8 @@
 import type { ActionDefinition } from '@segment/actions-core'
-import { actionHandlers, prepareContact } from '../client'
+import { actionHandlers, linkedAudience, prepareContact } from '../client'
 import { API_PATHS } from '../constants'
 import { contactFields } from '../fields'
+import type { ContactObject } from '../types'
 import type { Settings } from '../generated-types'
 import { associateAudienceHook } from '../hooks/associate-audience'
 import type { OnMappingSaveInputs, OnMappingSaveOutputs, Payload } from './generated-types'
@@ -20,7 +21,12 @@ const action: ActionDefinition<Settings, Payload, undefined, OnMappingSaveInputs
     hideEventIdentity: true
   }),
   hooks: { onMappingSave: associateAudienceHook },
-  ...actionHandlers({ path: API_PATHS.identify, prepare: prepareContact })
+  ...actionHandlers<Payload, ContactObject>({
+    method: 'POST',
+    path: API_PATHS.identify,
+    audience: linkedAudience,
+    prepare: prepareContact
+  })
 }
 
 export default action

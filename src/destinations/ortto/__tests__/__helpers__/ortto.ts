@@ -5,7 +5,7 @@
  */
 import nock from 'nock'
 import { createTestEvent, createTestIntegration, defaultValues } from '@segment/actions-core'
-import type { JSONObject, SegmentEvent } from '@segment/actions-core'
+import type { DestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
 import definition from '../../index'
 import type { Settings } from '../../generated-types'
 
@@ -94,27 +94,40 @@ export interface Outcome {
   errorClass?: string
 }
 
-export async function outcomeOf(
+/** One event through the action `slug` of `destination`, by perform (single) or performBatch (batch). */
+export async function outcomeThrough(
+  destination: DestinationDefinition<Settings>,
   mode: 'single' | 'batch',
-  slug: ActionSlug,
+  slug: string,
   event: SegmentEvent,
-  options: { mapping?: JSONObject; settings?: Settings } = {}
+  options: { mapping: JSONObject; settings: Settings }
 ): Promise<Outcome> {
-  const mapping = options.mapping ?? mappingFor(slug)
+  const integration = createTestIntegration(destination)
   if (mode === 'batch') {
-    const [result] = await runBatch(slug, [event], { mapping, settings: options.settings })
+    const [result] = await integration.executeBatch(slug, { events: [event], ...options })
     return 'errortype' in result
       ? { status: result.status, errortype: result.errortype, message: result.errormessage }
       : { status: result.status }
   }
   try {
-    await testDestination().testAction(slug, { event, mapping, settings: options.settings ?? settings })
+    await integration.testAction(slug, { event, ...options })
     return { status: 200 }
   } catch (error) {
     const e = error as { status?: number; code?: string; message: string; constructor: { name: string } }
     return { status: e.status ?? 500, errortype: e.code, message: e.message, errorClass: e.constructor.name }
   }
 }
+
+export const outcomeOf = (
+  mode: 'single' | 'batch',
+  slug: ActionSlug,
+  event: SegmentEvent,
+  options: { mapping?: JSONObject; settings?: Settings } = {}
+): Promise<Outcome> =>
+  outcomeThrough(definition, mode, slug, event, {
+    mapping: options.mapping ?? mappingFor(slug),
+    settings: options.settings ?? settings
+  })
 
 export const MODES = ['single', 'batch'] as const
 

@@ -3,13 +3,15 @@
  * action's `__tests__/snapshot.json` holds the request Ortto receives for a seeded event with
  * every mapped field and for one with only what is required. Tests compare with `toEqual`; only
  * `npm run snapshots` rewrites the files. No jest globals here, so that script can use it too.
+ * Ortto (Audiences) snapshots its action the same way, with a target of its own.
  */
 import path from 'path'
 import nock from 'nock'
 import { createTestIntegration } from '@segment/actions-core'
-import type { JSONValue, SegmentEvent } from '@segment/actions-core'
+import type { DestinationDefinition, JSONValue, SegmentEvent } from '@segment/actions-core'
 import destination from '../../index'
 import { LOCAL_ENDPOINT_ENV } from '../../constants'
+import type { OrttoSettings } from '../../types'
 import { headerOf, pathOf } from './ortto'
 import type { ActionSlug } from './ortto'
 
@@ -59,7 +61,7 @@ export interface SnapshotCase {
 }
 
 /** Every key a test event would get from createTestEvent, emptied: a case says all it sends. */
-const nothing: Partial<SegmentEvent> = {
+export const nothing: Partial<SegmentEvent> = {
   userId: undefined,
   anonymousId: undefined,
   messageId: undefined,
@@ -118,19 +120,35 @@ function activityCases(seed: number): SnapshotCase[] {
   ]
 }
 
-const SEED = 42
+export const SEED = 42
 
-/** The cases of an action; the two contact keys share theirs (and their snapshot file). */
-export const snapshotCases = (slug: ActionSlug): SnapshotCase[] =>
-  slug === 'trackActivity' ? activityCases(SEED) : contactCases(SEED)
+/** What one action's snapshots are: its cases, where its requests go and where the file lives. */
+export interface SnapshotTarget {
+  destination: DestinationDefinition<OrttoSettings>
+  slug: string
+  method: 'POST' | 'PUT'
+  path: string
+  cases: SnapshotCase[]
+  /** The action folder holding `__tests__/snapshot.json`, relative to src/destinations. */
+  folder: string
+}
+
+/** An Ortto (Actions) action's target; the two contact keys share their cases and their file. */
+export const snapshotTarget = (slug: ActionSlug): SnapshotTarget => ({
+  destination,
+  slug,
+  method: 'POST',
+  path: pathOf(slug),
+  cases: slug === 'trackActivity' ? activityCases(SEED) : contactCases(SEED),
+  folder: `ortto/${slug === 'upsertContactProfile' ? 'upsertContact' : slug}`
+})
 
 /**
- * Where an action's snapshots live: `upsertContactProfile` is checked against `upsertContact`'s.
- * `destinationDir` defaults to this folder's sources (a compiled script passes its own).
+ * Where a target's snapshots live. `destinationsDir` (src/destinations) defaults to the sources
+ * next to this folder (a compiled script passes its own).
  */
-export function snapshotFile(slug: ActionSlug, destinationDir = path.join(__dirname, '..', '..')): string {
-  const folder = slug === 'upsertContactProfile' ? 'upsertContact' : slug
-  return path.join(destinationDir, folder, '__tests__', 'snapshot.json')
+export function snapshotFile(target: SnapshotTarget, destinationsDir = path.join(__dirname, '..', '..', '..')): string {
+  return path.join(destinationsDir, target.folder, '__tests__', 'snapshot.json')
 }
 
 export interface CapturedRequest {
@@ -142,11 +160,11 @@ export interface CapturedRequest {
  * Runs one event through the action with its default mapping and returns the one request Ortto
  * received, with the key in Authorization replaced so it never reaches a snapshot file.
  */
-export async function captureRequest(slug: ActionSlug, event: Partial<SegmentEvent>): Promise<CapturedRequest[]> {
+export async function captureRequest(target: SnapshotTarget, event: Partial<SegmentEvent>): Promise<CapturedRequest[]> {
   const captured: CapturedRequest[] = []
   const savedEndpoint = process.env[LOCAL_ENDPOINT_ENV]
   delete process.env[LOCAL_ENDPOINT_ENV]
-  const scope = nock(ORIGIN).post(pathOf(slug)).reply(200, {})
+  const scope = nock(ORIGIN).intercept(target.path, target.method).reply(200, {})
   scope.on('request', (req: { headers: Record<string, unknown> }, _interceptor: unknown, body: string) => {
     const headers: Record<string, string | undefined> = {}
     for (const name of SNAPSHOT_HEADERS) headers[name] = headerOf(req.headers, name)
@@ -154,7 +172,7 @@ export async function captureRequest(slug: ActionSlug, event: Partial<SegmentEve
     captured.push({ body: JSON.parse(body) as unknown, headers })
   })
   try {
-    await createTestIntegration(destination).testAction(slug, {
+    await createTestIntegration(target.destination).testAction(target.slug, {
       event,
       settings: { api_key: SNAPSHOT_API_KEY },
       useDefaultMappings: true
@@ -165,12 +183,12 @@ export async function captureRequest(slug: ActionSlug, event: Partial<SegmentEve
   return captured
 }
 
-/** An action's snapshot file content: each case's one request, by case name. */
-export async function captureSnapshots(slug: ActionSlug): Promise<Record<string, CapturedRequest>> {
+/** A target's snapshot file content: each case's one request, by case name. */
+export async function captureSnapshots(target: SnapshotTarget): Promise<Record<string, CapturedRequest>> {
   const snapshots: Record<string, CapturedRequest> = {}
-  for (const { name, event } of snapshotCases(slug)) {
-    const requests = await captureRequest(slug, event)
-    if (requests.length !== 1) throw new Error(`${slug} "${name}": expected one request, got ${requests.length}`)
+  for (const { name, event } of target.cases) {
+    const requests = await captureRequest(target, event)
+    if (requests.length !== 1) throw new Error(`${target.slug} "${name}": expected one request, got ${requests.length}`)
     snapshots[name] = requests[0]
   }
   return snapshots

@@ -4,10 +4,8 @@
  * fails the test; `npm run snapshots` writes it.
  */
 import fs from 'fs'
-import destination from '../../index'
-import { SNAPSHOT_API_KEY, captureRequest, snapshotCases, snapshotFile } from './request-capture'
-import type { CapturedRequest } from './request-capture'
-import type { ActionSlug } from './ortto'
+import { SNAPSHOT_API_KEY, captureRequest, snapshotFile } from './request-capture'
+import type { CapturedRequest, SnapshotTarget } from './request-capture'
 
 const UPDATE_HINT = 'run `npm run snapshots` in the actions-ortto repository and review the change'
 
@@ -16,19 +14,19 @@ function readSnapshots(file: string): Record<string, CapturedRequest> {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, CapturedRequest>
 }
 
-export function describeRequestSnapshots(slug: ActionSlug): void {
-  describe(`Testing snapshot for ${destination.name}'s ${slug} destination action:`, () => {
-    const file = snapshotFile(slug)
+export function describeRequestSnapshots(target: SnapshotTarget): void {
+  describe(`Testing snapshot for ${target.destination.name}'s ${target.slug} destination action:`, () => {
+    const file = snapshotFile(target)
 
     it('builds the same request from the same seeded event', async () => {
-      const [first] = snapshotCases(slug)
-      expect(await captureRequest(slug, first.event)).toEqual(await captureRequest(slug, first.event))
+      const [first] = target.cases
+      expect(await captureRequest(target, first.event)).toEqual(await captureRequest(target, first.event))
     })
 
-    it.each(snapshotCases(slug).map((c) => [c.name, c.event] as const))('%s', async (name, event) => {
+    it.each(target.cases.map((c) => [c.name, c.event] as const))('%s', async (name, event) => {
       const snapshots = readSnapshots(file)
       expect(Object.keys(snapshots)).toContain(name)
-      expect(await captureRequest(slug, event)).toEqual([snapshots[name]])
+      expect(await captureRequest(target, event)).toEqual([snapshots[name]])
     })
 
     it('keeps the API key out of the snapshot file', () => {

@@ -5,7 +5,7 @@ import { API_PATHS, LOCAL_ENDPOINT_ENV, MAX_REQUEST_BYTES } from '../../constant
 import type { Payload as ActivityPayload } from '../../trackActivity/generated-types'
 import type { Payload as ContactPayload } from '../../upsertContact/generated-types'
 import type { ActivityObject, ContactObject } from '../../types'
-import { deliver } from '../deliver'
+import { deliver, linkedAudience } from '../deliver'
 import type { DeliveryInput, EventOutcome, Route } from '../deliver'
 import { isRetryableStatus } from '../failures'
 import type { Failure } from '../failures'
@@ -17,8 +17,18 @@ const ORIGIN = 'https://segment-action-api-au.ortto.app'
 const ACCEPTED_IN_207 = "accepted: not among the errors of Ortto's 207 answer"
 const RATE_LIMIT_BODY = { error: { code: 'rate-limit', message: 'rate limit', 'try-in-seconds': 10 } }
 
-const contacts: Route<ContactPayload, ContactObject> = { path: API_PATHS.identify, prepare: prepareContact }
-const activities: Route<ActivityPayload, ActivityObject> = { path: API_PATHS.track, prepare: prepareActivity }
+const contacts: Route<ContactPayload, ContactObject> = {
+  method: 'POST',
+  path: API_PATHS.identify,
+  audience: linkedAudience,
+  prepare: prepareContact
+}
+const activities: Route<ActivityPayload, ActivityObject> = {
+  method: 'POST',
+  path: API_PATHS.track,
+  audience: linkedAudience,
+  prepare: prepareActivity
+}
 
 const settings = (apiKey = KEY): DeliveryInput => ({ settings: { api_key: apiKey } })
 

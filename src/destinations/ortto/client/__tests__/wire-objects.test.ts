@@ -94,6 +94,21 @@ describe('traits and properties', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
+  it('leaves out the one trait the caller names, at the top only, without touching the original', () => {
+    const traits = { in_audience: true, plan: 'pro', nested: { in_audience: false } }
+    const before = JSON.stringify(traits)
+    const prepared = prepareContact({ user_id: 'u1', traits }, undefined, 'in_audience')
+    expect(prepared).toEqual({
+      kind: 'send',
+      object: { user_id: 'u1', traits: { plan: 'pro', nested: { in_audience: false } } }
+    })
+    expect(JSON.stringify(traits)).toBe(before)
+    expect(prepareContact({ user_id: 'u1', traits: { in_audience: true } }, undefined, 'in_audience')).toEqual({
+      kind: 'send',
+      object: { user_id: 'u1' }
+    })
+  })
+
   it('leaves out an object with nothing left', () => {
     expect(prepareContact({ user_id: 'u1', traits: { '': 1 } }, undefined)).toEqual({
       kind: 'send',

@@ -1,3 +1,4 @@
+import { snapshotTarget } from '../../__tests__/__helpers__/request-capture'
 import { describeRequestSnapshots } from '../../__tests__/__helpers__/request-snapshots'
 
-describeRequestSnapshots('trackActivity')
+describeRequestSnapshots(snapshotTarget('trackActivity'))

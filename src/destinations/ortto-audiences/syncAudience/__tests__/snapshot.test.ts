@@ -1,0 +1,4 @@
+import { describeRequestSnapshots } from '../../../ortto/__tests__/__helpers__/request-snapshots'
+import { syncAudienceSnapshots } from '../../__tests__/__helpers__/snapshot-cases'
+
+describeRequestSnapshots(syncAudienceSnapshots)
