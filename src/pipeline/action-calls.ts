@@ -45,7 +45,8 @@ const SECRET_HEADERS = new Set([
 
 export const REDACTED_HEADER = '<redacted>'
 
-function headersOf(headers: Headers | undefined): Record<string, string> {
+/** Headers as answers show them: every secret one `<redacted>`. */
+export function shownHeaders(headers: Headers | undefined): Record<string, string> {
   const shown: Record<string, string> = {}
   headers?.forEach((value, name) => {
     shown[name] = SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED_HEADER : value
@@ -54,7 +55,7 @@ function headersOf(headers: Headers | undefined): Record<string, string> {
 }
 
 /** The request body as it went on the wire: a JSON body is already its text. */
-function bodyText(body: unknown): string {
+export function bodyText(body: unknown): string {
   if (body === undefined || body === null) return ''
   if (typeof body === 'string') return body
   if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8')
@@ -71,13 +72,13 @@ export function exchangesOf<Settings>(destination: Destination<Settings>): Excha
       request: {
         url: response.request.url,
         method: response.request.method,
-        headers: headersOf(response.request.headers),
+        headers: shownHeaders(response.request.headers),
         body: bodyText(response.options.body)
       },
       response: {
         statusCode: response.status,
         statusMessage: response.statusText,
-        headers: headersOf(response.headers),
+        headers: shownHeaders(response.headers),
         body: parseJson(content) ?? content
       }
     }

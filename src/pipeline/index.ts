@@ -13,6 +13,7 @@ import { ConfigError, newSandboxApiKey, type PipelineConfig } from './config'
 import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
 import { OwnRoutes } from './own-routes'
 import { DeadLetterFile } from './dead-letter'
+import { DryRun } from './dry-run'
 import { PipelineServer } from './server'
 import { WriteKeyGate, generateWriteKey } from './write-key'
 import { loadMappingFile, presetSubscriptions, type MatchableSubscription } from './subscriptions'
@@ -187,6 +188,7 @@ export async function startPipeline(
     })
     const server = new PipelineServer({
       delivery,
+      dryRun: new DryRun(definition, settings, subscriptions, gate),
       // Ours first, so /results/… and /metadata stay ours even if an action were ever named so.
       cli: [
         new OwnRoutes(definition, settings, metadata, gate),

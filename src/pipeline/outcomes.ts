@@ -45,7 +45,7 @@ const keysOf = (outcome: OutcomeIds): string[] => {
 }
 
 const queryKey = (query: OutcomeQuery): string => {
-  const [[name, value]] = Object.entries(query) as Array<[string, string]>
+  const [[name, value]] = Object.entries<string>(query)
   return `${name}:${value}`
 }
 

@@ -888,7 +888,7 @@ describe('outcomesOf', () => {
     const { delivery } = await setup({ clock: new ManualClock() })
     expect(delivery.outcomeCapacity).toBe(10_000)
     // Page calls match no subscription: each is one outcome, and nothing is sent.
-    const pages = range(10_001).map((n) => ({ ...identify(n), type: 'page', messageId: `m-page-${n}` }) as SegmentEvent)
+    const pages = range(10_001).map((n): SegmentEvent => ({ ...identify(n), type: 'page', messageId: `m-page-${n}` }))
     delivery.enqueue(pages.slice(0, 10_000))
     expect(delivery.outcomesOf({ messageId: 'm-page-0' })).toHaveLength(1)
     delivery.enqueue(pages.slice(10_000))
