@@ -9,7 +9,7 @@ import type { Settings } from '../destinations/ortto/generated-types'
 import { startSandbox, type Sandbox } from '../sandbox'
 import metadata from '../destinations/ortto/metadata.json'
 import { CliRoutes } from './cli-routes'
-import { ConfigError, newSandboxApiKey, type PipelineConfig } from './config'
+import { ConfigError, DEFAULT_CLIENT_TIMEOUT_MS, newSandboxApiKey, type PipelineConfig } from './config'
 import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
 import { OwnRoutes } from './own-routes'
 import { DeadLetterFile } from './dead-letter'
@@ -196,7 +196,7 @@ export async function startPipeline(
       ],
       sandbox,
       gate,
-      requestTimeoutMs: config.clientTimeoutMs,
+      requestTimeoutMs: config.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
       log,
       describe: () => ({
         destination: destinationLabel,

@@ -21,8 +21,6 @@ import type { WriteKeyGate } from './write-key'
 const MAX_INGEST_BYTES = 512 * 1024
 /** Tester calls may carry a batch of whole events. */
 const MAX_CLI_BYTES = 4 * 1024 * 1024
-/** Default for `requestTimeoutMs`. */
-const REQUEST_TIMEOUT_MS = 30_000
 
 /**
  * Origins allowed to call from a browser: exactly those `./bin/run serve` allows (Segment's app in
@@ -56,7 +54,7 @@ export interface PipelineServerOptions {
   /** The write key every route but OPEN_PATHS (and OPTIONS) asks for. */
   gate: WriteKeyGate
   /** A client that has not sent its whole request by then gets 408 (slow-client protection). */
-  requestTimeoutMs?: number
+  requestTimeoutMs: number
   /** Shown by GET /status. */
   describe: () => Record<string, unknown>
   log: (line: string) => void
@@ -98,7 +96,7 @@ export class PipelineServer {
   private readonly ingest = { calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 0 }
 
   constructor(private readonly options: PipelineServerOptions) {
-    const timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+    const timeout = options.requestTimeoutMs
     // Node checks for overdue requests every connectionsCheckingInterval (30 s by default).
     const checkEvery = Math.max(100, Math.min(1_000, Math.floor(timeout / 4)))
     this.server = http.createServer(

@@ -7,7 +7,8 @@
 import { request as httpRequest } from 'node:http'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
 import type { Sandbox, SandboxStats } from '../../sandbox'
-import type { PipelineConfig } from '../config'
+import { readConfig, type PipelineConfig } from '../config'
+import { rawRequest } from '../../../test/helpers/raw-http'
 import { startPipeline, type Pipeline } from '../index'
 import {
   TEST_WRITE_KEY,
@@ -476,5 +477,20 @@ describe('/status and the sandbox routes on the main port', () => {
     expect((activities.json as { activities: Array<{ event: string }> }).activities.map((a) => a.event)).toEqual(['E'])
     const unknown = await get(p.url, '/sandbox/nothing')
     expect(unknown.status).toBe(404)
+  })
+})
+
+describe('CLIENT_TIMEOUT_MS', () => {
+  it('is how long a client may take to send its request before it gets 408', async () => {
+    const { clientTimeoutMs } = readConfig({ CLIENT_TIMEOUT_MS: '300' })
+    const p = await start({ clientTimeoutMs })
+    // The headers, then never the body: without the configured 300 ms this waits out the 30 s default.
+    const answer = await rawRequest(p.url, '/v1/identify', {
+      method: 'POST',
+      headers: { authorization: basicAuth(TEST_WRITE_KEY), 'content-type': 'application/json' },
+      withholdBody: 64
+    })
+    expect(answer.status).toBe(408)
+    expect((await get(p.url, '/status')).status).toBe(200)
   })
 })
