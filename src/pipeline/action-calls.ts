@@ -43,7 +43,7 @@ const SECRET_HEADERS = new Set([
   'api-key'
 ])
 
-export const REDACTED_HEADER = '<redacted>'
+const REDACTED_HEADER = '<redacted>'
 
 /** Headers as answers show them: every secret one `<redacted>`. */
 export function shownHeaders(headers: Headers | undefined): Record<string, string> {
@@ -65,7 +65,7 @@ export function bodyText(body: unknown): string {
 }
 
 /** The requests a Destination instance made through its actions (actions-core records no others). */
-export function exchangesOf<Settings>(destination: Destination<Settings>): Exchange[] {
+function exchangesOf<Settings>(destination: Destination<Settings>): Exchange[] {
   return destination.responses.map((response: DecoratedResponse) => {
     const content = typeof response.content === 'string' ? response.content : ''
     return {
@@ -121,7 +121,7 @@ function redactText(text: string, secrets: string[]): string {
 /** actions-core's AuthTokens, which its index does not export. */
 export type AuthTokens = { accessToken: string; refreshToken: string }
 
-export interface ActionRun<Settings> {
+interface ActionRun<Settings> {
   settings: Settings
   /** What execute / executeBatch returned, or what it threw. */
   outcome: { ok: true; results: unknown[] } | { ok: false; error: unknown }

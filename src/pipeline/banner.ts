@@ -3,7 +3,7 @@
  * and curl lines to try, all with the write key in force (README "Run it").
  */
 
-export interface BannerFacts {
+interface BannerFacts {
   url: string
   destination: string
   mappings: string[]

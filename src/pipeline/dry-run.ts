@@ -16,7 +16,7 @@ import type { MatchableSubscription } from './subscriptions'
 import type { WriteKeyGate } from './write-key'
 
 /** One subscription's part in delivering one event. */
-export interface PlannedDelivery {
+interface PlannedDelivery {
   subscription: string
   partnerAction: string
   /** What the mapping makes of the event: the payload the action gets (or, when the field schema refuses it, the mapped values it refused). */

@@ -103,7 +103,7 @@ const DIRECTORY_NAME = 'ortto'
 /** Pipelines running in this process that point ORTTO_LOCAL_ENDPOINT at their own target. */
 let pipelinesWithEndpoint = 0
 
-export interface PipelineHooks {
+interface PipelineHooks {
   /** Every delivery that ends failed, with its reason (see DeliveryOptions.onFailure). */
   onFailure?: DeliveryOptions['onFailure']
 }

@@ -43,7 +43,7 @@ const GUARD = { allowedOrigins: ALLOWED_ORIGINS }
  */
 const OPEN_PATHS = new Set(['/', '/manifest', '/metadata'])
 
-export interface PipelineServerOptions {
+interface PipelineServerOptions {
   delivery: DeliveryPipeline
   /** Answers POST /dry-run. */
   dryRun: Pick<DryRun<unknown>, 'plan'>
@@ -72,7 +72,7 @@ function corsHeaders(req: http.IncomingMessage): Record<string, string> {
 }
 
 /** One route of the server's own (the route sets' come after these), as GET / lists it. */
-export interface ServerRoute {
+interface ServerRoute {
   method: 'GET' | 'POST'
   path: string
   /** What GET / says about it. */
@@ -88,7 +88,7 @@ const OUTCOME_IDS = ['messageId', 'userId', 'anonymousId'] as const
 export class PipelineServer {
   readonly server: http.Server
   /** Every route the server answers itself, in the order GET / lists them; nothing else is routed but the route sets. */
-  readonly routes: ServerRoute[]
+  private readonly routes: ServerRoute[]
   /**
    * Segment calls (/v1/*): those taken in, the events they carried that were taken in and those
    * refused with a reason, and calls refused whole (4xx or 503, nothing taken in).
@@ -311,7 +311,7 @@ export class PipelineServer {
   }
 
   /** What GET / answers: the server's own routes, then each route set's. */
-  routeList(): Record<string, string> {
+  private routeList(): Record<string, string> {
     const own = Object.fromEntries(this.routes.map((route) => [`${route.method} ${route.path}`, route.what]))
     return Object.assign(own, ...this.options.cli.map((set) => set.routes)) as Record<string, string>
   }

@@ -9,7 +9,7 @@ import { parseFql, validate } from '@segment/destination-subscriptions'
 import type { SegmentEvent } from '@segment/actions-core'
 import { isRecord } from '../destinations/ortto/client/json'
 
-export interface Subscription {
+interface Subscription {
   name: string
   partnerAction: string
   subscribe: string

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { readBody, sendText } from '../../src/http/http-io'
 
 /** A request the stand-in received, as it arrived. */
-export interface ReceivedRequest {
+interface ReceivedRequest {
   method: string
   path: string
   headers: Record<string, string | string[] | undefined>
@@ -24,7 +24,7 @@ export interface EchoStandIn {
 }
 
 /** How the stand-in answers a request (it always adds the echo headers). */
-export type EchoReply = (authorization: string, seen: string[], path: string) => { status: number; body: unknown }
+type EchoReply = (authorization: string, seen: string[], path: string) => { status: number; body: unknown }
 
 /** By default: 401 for GET /v1/me (so the echo also lands in an error message), 200 otherwise. */
 const echoEverything: EchoReply = (authorization, seen, path) => ({

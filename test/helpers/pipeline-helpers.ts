@@ -64,7 +64,7 @@ export function writeJson(file: string, value: unknown): string {
 }
 
 /** One request the recording proxy saw: when it arrived, when its answer finished, and the status. */
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string
   path: string
   arrivedAt: number
