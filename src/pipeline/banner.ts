@@ -34,11 +34,13 @@ export function banner(facts: BannerFacts): string {
       ? [`  Dead letters    ${facts.deadLetterFile}  (every event that ends failed, with why)`]
       : []),
     '',
-    '  Send a first event:',
+    '  See what an event would send (a dry run: nothing is sent):',
+    `    curl -s ${url}/dry-run ${auth} -H 'content-type: application/json' \\`,
+    `      -d '{"type": "identify", "userId": "ada", "traits": {"email": "ada@example.com", "first_name": "Ada"}}'`,
+    '  Send it:',
     `    curl -s ${url}/v1/identify ${auth} -H 'content-type: application/json' \\`,
     `      -d '{"userId": "ada", "traits": {"email": "ada@example.com", "first_name": "Ada"}}'`,
     `  Then look:      ${look.join('\n                  ')}`,
-    `  Dry run:        the same body with "type": "identify", to ${url}/dry-run (sends nothing)`,
     '',
     '  Ctrl+C stops after delivering what is held; a second Ctrl+C stops at once.'
   ].join('\n')
