@@ -12,7 +12,7 @@ import { systemClock, type Clock } from './clock'
 import type { DeadLetter, DeadLetterFile } from './dead-letter'
 import { inSeconds, plural, statusPhrase } from './log-text'
 import { OutcomeLog, answersQuery, type DeliveryOutcome, type OutcomeIds, type OutcomeQuery } from './outcomes'
-import type { MatchableSubscription } from './subscriptions'
+import { withSubscription, type MatchableSubscription } from './subscriptions'
 
 export interface DeliveryOptions {
   destination: Destination<Settings>
@@ -467,14 +467,11 @@ export class DeliveryPipeline {
    */
   private async attempt(index: number, batch: Delivery[]): Promise<Outcome[]> {
     const { destination, settings } = this.options
-    const { partnerAction, subscribe, mapping } = this.options.subscriptions[index]
     let results: Awaited<ReturnType<Destination<Settings>['onBatch']>>
     try {
-      // Subscriptions ride in the settings, as Segment's runtime passes them.
-      const withSubscription = { ...settings, subscriptions: [{ partnerAction, subscribe, mapping }] }
       results = await destination.onBatch(
         batch.map((d) => d.event),
-        withSubscription,
+        withSubscription(settings, this.options.subscriptions[index]),
         this.options.requestTimeoutMs ? { signal: AbortSignal.timeout(this.options.requestTimeoutMs) } : undefined
       )
     } catch (error) {

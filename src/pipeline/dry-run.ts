@@ -12,7 +12,7 @@ import type { RequestOptions } from '@segment/actions-core'
 import { transformBatch } from '@segment/actions-core/mapping-kit'
 import { isRecord } from '../destinations/ortto/client/json'
 import { ActionCalls, bodyText, messageOf, shownHeaders, statusOf, type Exchange } from './action-calls'
-import type { MatchableSubscription } from './subscriptions'
+import { withSubscription, type MatchableSubscription } from './subscriptions'
 import type { WriteKeyGate } from './write-key'
 
 /** One subscription's part in delivering one event. */
@@ -112,13 +112,13 @@ export class DryRun<Settings> {
   }
 
   private async planOne(event: SegmentEvent, subscription: MatchableSubscription): Promise<PlannedDelivery> {
-    const { name, partnerAction, subscribe, mapping } = subscription
+    const { name, partnerAction, mapping } = subscription
     const recording: Recording = { payloads: [], requests: [] }
     const base = { subscription: name, partnerAction }
     let entry: unknown
     try {
-      const withSubscription = { ...this.settings, subscriptions: [{ partnerAction, subscribe, mapping }] }
-      const results = await this.recording.run(recording, () => this.destination.onBatch([event], withSubscription))
+      const settings = withSubscription(this.settings, subscription)
+      const results = await this.recording.run(recording, () => this.destination.onBatch([event], settings))
       entry = results[0]?.multistatus?.[0]
     } catch (error) {
       const reason = `the destination could not process this event (${messageOf(error)})`

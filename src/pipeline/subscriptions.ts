@@ -42,6 +42,14 @@ function withMatcher(subscription: Subscription): MatchableSubscription {
   return { ...subscription, matches }
 }
 
+/**
+ * The settings `Destination.onBatch` takes to deliver through this one subscription: Segment's
+ * runtime passes subscriptions inside the settings.
+ */
+export function withSubscription(settings: unknown, { partnerAction, subscribe, mapping }: Subscription): JSONObject {
+  return { ...(settings as JSONObject), subscriptions: [{ partnerAction, subscribe, mapping }] }
+}
+
 /** The presets, each with its action's default mapping (what Segment creates on install). */
 export function presetSubscriptions<S>(definition: DestinationDefinition<S>): MatchableSubscription[] {
   return (definition.presets ?? []).map((preset) =>
