@@ -43,9 +43,10 @@ const SECRET_HEADERS = new Set([
   'api-key'
 ])
 
-export const REDACTED_HEADER = '<redacted>'
+const REDACTED_HEADER = '<redacted>'
 
-function headersOf(headers: Headers | undefined): Record<string, string> {
+/** Headers as answers show them: every secret one `<redacted>`. */
+export function shownHeaders(headers: Headers | undefined): Record<string, string> {
   const shown: Record<string, string> = {}
   headers?.forEach((value, name) => {
     shown[name] = SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED_HEADER : value
@@ -54,7 +55,7 @@ function headersOf(headers: Headers | undefined): Record<string, string> {
 }
 
 /** The request body as it went on the wire: a JSON body is already its text. */
-function bodyText(body: unknown): string {
+export function bodyText(body: unknown): string {
   if (body === undefined || body === null) return ''
   if (typeof body === 'string') return body
   if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8')
@@ -64,20 +65,20 @@ function bodyText(body: unknown): string {
 }
 
 /** The requests a Destination instance made through its actions (actions-core records no others). */
-export function exchangesOf<Settings>(destination: Destination<Settings>): Exchange[] {
+function exchangesOf<Settings>(destination: Destination<Settings>): Exchange[] {
   return destination.responses.map((response: DecoratedResponse) => {
     const content = typeof response.content === 'string' ? response.content : ''
     return {
       request: {
         url: response.request.url,
         method: response.request.method,
-        headers: headersOf(response.request.headers),
+        headers: shownHeaders(response.request.headers),
         body: bodyText(response.options.body)
       },
       response: {
         statusCode: response.status,
         statusMessage: response.statusText,
-        headers: headersOf(response.headers),
+        headers: shownHeaders(response.headers),
         body: parseJson(content) ?? content
       }
     }
@@ -120,7 +121,7 @@ function redactText(text: string, secrets: string[]): string {
 /** actions-core's AuthTokens, which its index does not export. */
 export type AuthTokens = { accessToken: string; refreshToken: string }
 
-export interface ActionRun<Settings> {
+interface ActionRun<Settings> {
   settings: Settings
   /** What execute / executeBatch returned, or what it threw. */
   outcome: { ok: true; results: unknown[] } | { ok: false; error: unknown }

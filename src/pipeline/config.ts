@@ -7,6 +7,9 @@ import { isWellFormedApiKey, localOrigin } from '../destinations/ortto/client/ap
 import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
 import { DEFAULT_DEAD_LETTER_FILE } from './dead-letter'
 
+/** How long a client may take to send one request (CLIENT_TIMEOUT_MS) before it gets 408. */
+export const DEFAULT_CLIENT_TIMEOUT_MS = 30_000
+
 /**
  * A key for the embedded sandbox or a stand-in, new at every start: the embedded sandbox takes only
  * this one, so nothing but this pipeline can deliver into it through its own port.
@@ -32,9 +35,9 @@ export interface PipelineConfig {
   writeKey?: string
   flushIntervalMs: number
   maxAttempts: number
-  /** Deadline per delivery call to Ortto; actions-core's 10 s per request when unset. */
+  /** Deadline per delivery call to Ortto (DELIVERY_TIMEOUT_MS); actions-core's 10 s per request when unset. */
   deliveryTimeoutMs?: number
-  /** How long a client may take to send one request (default 30 s). */
+  /** How long a client may take to send one request (CLIENT_TIMEOUT_MS); DEFAULT_CLIENT_TIMEOUT_MS when unset. */
   clientTimeoutMs?: number
   /** Retry back-off bounds (DeliveryOptions); tests shorten them. */
   baseBackoffMs?: number
@@ -62,7 +65,8 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value
 }
 
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** A whole number above 0, or `fallback` when the variable is unset or empty. */
+function positive<T extends number | undefined>(env: NodeJS.ProcessEnv, name: string, fallback: T): number | T {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   const value = Number(raw)
@@ -118,7 +122,8 @@ export function readConfig(env: NodeJS.ProcessEnv): PipelineConfig {
     writeKey: writeKey(env),
     flushIntervalMs: positive(env, 'FLUSH_INTERVAL_MS', 250),
     maxAttempts: positive(env, 'RETRY_ATTEMPTS', 8),
-    deliveryTimeoutMs: env.DELIVERY_TIMEOUT_MS ? positive(env, 'DELIVERY_TIMEOUT_MS', 10_000) : undefined,
+    deliveryTimeoutMs: positive(env, 'DELIVERY_TIMEOUT_MS', undefined),
+    clientTimeoutMs: positive(env, 'CLIENT_TIMEOUT_MS', DEFAULT_CLIENT_TIMEOUT_MS),
     deadLetterFile: env.DEAD_LETTER_FILE || DEFAULT_DEAD_LETTER_FILE
   }
 }

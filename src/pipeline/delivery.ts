@@ -8,8 +8,11 @@ import type { Destination, SegmentEvent } from '@segment/actions-core'
 import { redactApiKey } from '../destinations/ortto/client/api-key'
 import { isRetryableStatus, retryAfterSeconds } from '../destinations/ortto/client/failures'
 import type { Settings } from '../destinations/ortto/generated-types'
+import { systemClock, type Clock } from './clock'
 import type { DeadLetter, DeadLetterFile } from './dead-letter'
-import type { MatchableSubscription } from './subscriptions'
+import { inSeconds, plural, statusPhrase } from './log-text'
+import { OutcomeLog, answersQuery, type DeliveryOutcome, type OutcomeIds, type OutcomeQuery } from './outcomes'
+import { withSubscription, type MatchableSubscription } from './subscriptions'
 
 export interface DeliveryOptions {
   destination: Destination<Settings>
@@ -39,6 +42,12 @@ export interface DeliveryOptions {
   onFailure?: (report: FailureReport) => void
   /** Where every delivery that ends failed is written, with its event, to be sent again later. */
   deadLetter?: DeadLetterFile
+  /** Time and the flush tick; tests pass one they move by hand. */
+  clock?: Clock
+  /** While deliveries wait (retries, rate-limit pauses), a backlog line at most this often (default 5 s). */
+  backlogEveryMs?: number
+  /** Outcomes kept for GET /outcomes (default 10,000); the oldest go first. */
+  outcomeCapacity?: number
 }
 
 export interface FailureReport {
@@ -67,6 +76,8 @@ interface Delivery {
   event: SegmentEvent
   attempts: number
   notBefore: number
+  /** What the last attempt gave, when there was one (shown for pending deliveries). */
+  last?: { status: number; message: string; errortype?: string }
 }
 
 /** What one attempt gave a delivery: the destination's result, or why there is none. */
@@ -83,7 +94,9 @@ interface Outcome {
 /** Thrown by `enqueue` when the pipeline holds too much already; callers answer 503. */
 export class PipelineBusyError extends Error {
   constructor(pending: number) {
-    super(`The pipeline already holds ${pending} deliveries waiting for Ortto; try again shortly.`)
+    super(
+      `The pipeline already holds ${plural(pending, 'delivery', 'deliveries')} waiting for Ortto; try again shortly.`
+    )
     this.name = 'PipelineBusyError'
   }
 }
@@ -103,6 +116,20 @@ function isUnexpectedThrow(error: unknown): boolean {
   return !(typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code))
 }
 
+const idsOf = (event: SegmentEvent): OutcomeIds & { type: string } => ({
+  messageId: String(event.messageId ?? ''),
+  ...(event.userId != null && { userId: String(event.userId) }),
+  ...(event.anonymousId != null && { anonymousId: String(event.anonymousId) }),
+  type: String(event.type)
+})
+
+/** "93 retryable: 429 rate limited", or with counts when the reasons differ: "3 retryable: 2 × 503 …, 1 × 408 …". */
+function retryableSummary(byReason: Map<string, number>, count: number): string {
+  const groups = [...byReason].sort((a, b) => b[1] - a[1])
+  if (groups.length === 1) return `${count} retryable: ${groups[0][0]}`
+  return `${count} retryable: ${groups.map(([reason, n]) => `${n} × ${reason}`).join(', ')}`
+}
+
 export class DeliveryPipeline {
   private readonly batchSize: number
   private readonly flushIntervalMs: number
@@ -110,6 +137,9 @@ export class DeliveryPipeline {
   private readonly baseBackoffMs: number
   private readonly maxBackoffMs: number
   private readonly maxPending: number
+  private readonly backlogEveryMs: number
+  private readonly clock: Clock
+  private readonly outcomes: OutcomeLog
   private readonly log: (line: string) => void
   /** Per subscription: deliveries ready to go, and ones waiting for their retry time. */
   private readonly ready: Delivery[][]
@@ -133,7 +163,9 @@ export class DeliveryPipeline {
   private readonly deadLetters: DeadLetter[] = []
   private stopping = false
   private pumping: Promise<void> | undefined
-  private timer: NodeJS.Timeout | undefined
+  private stopTicking: (() => void) | undefined
+  /** When the last backlog line was written, or when the backlog began; undefined while there is none. */
+  private backlogNotedAt: number | undefined
 
   constructor(private readonly options: DeliveryOptions) {
     this.batchSize = options.batchSize ?? 500
@@ -142,16 +174,20 @@ export class DeliveryPipeline {
     this.baseBackoffMs = options.baseBackoffMs ?? 500
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000
     this.maxPending = options.maxPending ?? 20_000
+    this.backlogEveryMs = options.backlogEveryMs ?? 5_000
+    this.clock = options.clock ?? systemClock
+    this.outcomes = new OutcomeLog(options.outcomeCapacity)
     const log = options.log ?? ((line) => console.log(line))
     // Lines quote Ortto's reasons; the key is kept out of them here too, whatever an answer echoed.
     this.log = (line) => log(redactApiKey(line, options.settings.api_key))
     this.ready = options.subscriptions.map(() => [])
     this.waiting = options.subscriptions.map(() => [])
     this.pausedUntil = options.subscriptions.map(() => 0)
-    this.timer = setInterval(() => {
-      this.pump(true).catch((error: unknown) => this.log(`[delivery] internal error: ${String(error)}`))
-    }, this.flushIntervalMs)
-    this.timer.unref()
+    this.stopTicking = this.clock.every(this.flushIntervalMs, () =>
+      this.pump(true)
+        .then(() => this.noteBacklog())
+        .catch((error: unknown) => this.log(`[delivery] internal error: ${String(error)}`))
+    )
   }
 
   /** Queues events for every subscription they match. Throws PipelineBusyError when full. */
@@ -165,7 +201,10 @@ export class DeliveryPipeline {
         matched = true
         this.ready[index].push({ event, attempts: 0, notBefore: 0 })
       })
-      if (!matched) unsubscribed++
+      if (!matched) {
+        unsubscribed++
+        this.outcomes.add({ ...idsOf(event), outcome: 'unsubscribed', attempts: 0, at: this.isoNow() })
+      }
     }
     this.totals.received += events.length
     this.totals.unsubscribed += unsubscribed
@@ -179,6 +218,48 @@ export class DeliveryPipeline {
     return { ...this.totals, pending: this.pending(), recentFailures: [...this.recentFailures] }
   }
 
+  /** How many outcomes GET /outcomes can go back (the last ones kept). */
+  get outcomeCapacity(): number {
+    return this.outcomes.capacity
+  }
+
+  /**
+   * What became of the events with this id: each outcome kept (the oldest first), then each
+   * delivery still held, as `pending` with its attempts so far and when it may go next.
+   */
+  outcomesOf(query: OutcomeQuery): DeliveryOutcome[] {
+    const pending: DeliveryOutcome[] = []
+    const now = this.clock.now()
+    const at = new Date(now).toISOString()
+    const add = (index: number, delivery: Delivery, nextTry: number | undefined) => {
+      const ids = idsOf(delivery.event)
+      if (!answersQuery(ids, query)) return
+      const { name, partnerAction } = this.options.subscriptions[index]
+      pending.push({
+        ...ids,
+        subscription: name,
+        partnerAction,
+        outcome: 'pending',
+        ...(delivery.last && {
+          status: delivery.last.status,
+          ...(delivery.last.errortype !== undefined && { errortype: delivery.last.errortype }),
+          reason: delivery.last.message
+        }),
+        attempts: delivery.attempts,
+        at,
+        ...(nextTry !== undefined && { nextTryAt: new Date(nextTry).toISOString() })
+      })
+    }
+    for (const queues of [this.ready, this.waiting]) {
+      queues.forEach((queue, index) => {
+        for (const delivery of queue) add(index, delivery, Math.max(now, delivery.notBefore, this.pausedUntil[index]))
+      })
+    }
+    // Being sent right now: no next try to speak of.
+    for (const [batch, index] of this.inFlight) for (const delivery of batch) add(index, delivery, undefined)
+    return [...this.outcomes.find(query), ...pending]
+  }
+
   /** Sends everything that is due now, partial batches included, and waits until it is done. */
   async flush(): Promise<void> {
     await this.pump(true)
@@ -189,8 +270,8 @@ export class DeliveryPipeline {
    * (their back-off is cut short). What still fails is counted as failed and logged.
    */
   async stop(): Promise<DeliveryTotals & { recentFailures: FailureReport[] }> {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
+    this.stopTicking?.()
+    this.stopTicking = undefined
     await this.pumping
     // From here on a retryable failure is final, and back-off and rate-limit pauses are cut short.
     this.stopping = true
@@ -202,7 +283,10 @@ export class DeliveryPipeline {
     let unsent = 0
     this.ready.forEach((queue, index) => (unsent += this.failHeld(index, queue.splice(0), 429, why)))
     this.writeDeadLetters()
-    if (unsent > 0) this.log(`[delivery] ${unsent} deliveries were not sent before shutdown (rate limited)`)
+    if (unsent > 0) {
+      const were = unsent === 1 ? 'was' : 'were'
+      this.log(`[delivery] ${plural(unsent, 'delivery', 'deliveries')} ${were} not sent before shutdown (rate limited)`)
+    }
     return this.status()
   }
 
@@ -212,8 +296,8 @@ export class DeliveryPipeline {
    * Returns how many deliveries were abandoned.
    */
   abandon(reason: string): number {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
+    this.stopTicking?.()
+    this.stopTicking = undefined
     this.stopping = true
     this.abandoned = true
     let count = 0
@@ -255,7 +339,7 @@ export class DeliveryPipeline {
   private pump(force: boolean): Promise<void> {
     const run = async () => {
       for (;;) {
-        const now = Date.now()
+        const now = this.clock.now()
         this.promoteDueRetries(now)
         const index = this.ready.findIndex(
           (queue, i) => queue.length > 0 && this.pausedUntil[i] <= now && (force || queue.length >= this.batchSize)
@@ -296,21 +380,30 @@ export class DeliveryPipeline {
     const counts = { delivered: 0, failed: 0, retryable: 0 }
     let example: string | undefined
     let retryAfter: number | undefined
+    /** Retryable deliveries by status and what it means, and the soonest of their next tries. */
+    const retryReasons = new Map<string, number>()
+    let soonest = Infinity
+    const now = this.clock.now()
     batch.forEach((delivery, i) => {
       const { status, message, errortype, body, final } = outcomes[i]
+      const attempts = delivery.attempts + 1
       if (status >= 200 && status < 300) {
         counts.delivered++
         this.totals.delivered++
+        this.record(index, delivery, { outcome: 'delivered', status, attempts })
         return
       }
       if (status === 429) retryAfter ??= retryAfterSeconds(body)
       const reason = message ?? 'the destination returned no result for this event'
-      const attempts = delivery.attempts + 1
       if (!final && isRetryableStatus(status) && attempts < this.maxAttempts && !this.stopping) {
         counts.retryable++
         this.totals.retried++
-        const waitMs = this.retryDelay(attempts, body)
-        this.waiting[index].push({ event: delivery.event, attempts, notBefore: Date.now() + waitMs })
+        const notBefore = now + this.retryDelay(attempts, body)
+        soonest = Math.min(soonest, notBefore)
+        const phrase = statusPhrase(status)
+        retryReasons.set(phrase, (retryReasons.get(phrase) ?? 0) + 1)
+        const last = { status, message: redactApiKey(reason, this.options.settings.api_key), errortype }
+        this.waiting[index].push({ event: delivery.event, attempts, notBefore, last })
         return
       }
       counts.failed++
@@ -318,11 +411,52 @@ export class DeliveryPipeline {
       this.fail(index, delivery, { status, errortype, message: reason, attempts })
     })
     this.writeDeadLetters()
-    if (retryAfter) this.pausedUntil[index] = Date.now() + retryAfter * 1000
-    this.log(
-      `[delivery] ${subscription.partnerAction}: ${batch.length} events — ${counts.delivered} delivered, ` +
-        `${counts.failed} failed, ${counts.retryable} retryable${example ? ` (e.g. ${example})` : ''}`
-    )
+    if (retryAfter) this.pausedUntil[index] = now + retryAfter * 1000
+    const parts = [
+      `${counts.delivered} delivered`,
+      `${counts.failed} failed${example ? ` (e.g. ${example})` : ''}`,
+      counts.retryable === 0
+        ? '0 retryable'
+        : // A rate limit holds back the whole subscription, whatever each delivery's own back-off says.
+          `${retryableSummary(retryReasons, counts.retryable)}, next try in ${inSeconds(Math.max(soonest, this.pausedUntil[index]) - now)}`
+    ]
+    this.log(`[delivery] ${subscription.partnerAction}: ${plural(batch.length, 'event')} — ${parts.join(', ')}`)
+  }
+
+  /**
+   * Every few seconds while deliveries wait for a retry or a rate-limit pause: how many, and when
+   * the next one may go. The first line comes backlogEveryMs after the backlog began (the batch
+   * line that began it already said when).
+   */
+  private noteBacklog(): void {
+    const now = this.clock.now()
+    const bySubscription: Array<{ action: string; count: number; nextTry: number }> = []
+    this.options.subscriptions.forEach(({ partnerAction }, index) => {
+      const paused = this.pausedUntil[index] > now
+      const held = [...this.waiting[index], ...(paused ? this.ready[index] : [])]
+      if (held.length === 0) return
+      const soonest = held.reduce((min, d) => Math.min(min, d.notBefore), Infinity)
+      bySubscription.push({
+        action: partnerAction,
+        count: held.length,
+        nextTry: Math.max(soonest, this.pausedUntil[index])
+      })
+    })
+    if (bySubscription.length === 0) {
+      this.backlogNotedAt = undefined
+      return
+    }
+    if (this.backlogNotedAt === undefined) {
+      this.backlogNotedAt = now
+      return
+    }
+    if (now - this.backlogNotedAt < this.backlogEveryMs) return
+    this.backlogNotedAt = now
+    const total = bySubscription.reduce((sum, s) => sum + s.count, 0)
+    const split =
+      bySubscription.length > 1 ? ` (${bySubscription.map((s) => `${s.action} ${s.count}`).join(', ')})` : ''
+    const nextTry = Math.min(...bySubscription.map((s) => s.nextTry))
+    this.log(`[delivery] backlog: ${plural(total, 'event')} waiting${split}, next try in ${inSeconds(nextTry - now)}`)
   }
 
   /**
@@ -333,14 +467,11 @@ export class DeliveryPipeline {
    */
   private async attempt(index: number, batch: Delivery[]): Promise<Outcome[]> {
     const { destination, settings } = this.options
-    const { partnerAction, subscribe, mapping } = this.options.subscriptions[index]
     let results: Awaited<ReturnType<Destination<Settings>['onBatch']>>
     try {
-      // Subscriptions ride in the settings, as Segment's runtime passes them.
-      const withSubscription = { ...settings, subscriptions: [{ partnerAction, subscribe, mapping }] }
       results = await destination.onBatch(
         batch.map((d) => d.event),
-        withSubscription,
+        withSubscription(settings, this.options.subscriptions[index]),
         this.options.requestTimeoutMs ? { signal: AbortSignal.timeout(this.options.requestTimeoutMs) } : undefined
       )
     } catch (error) {
@@ -379,6 +510,20 @@ export class DeliveryPipeline {
     return Math.round(base * (0.8 + Math.random() * 0.4))
   }
 
+  private isoNow(): string {
+    return new Date(this.clock.now()).toISOString()
+  }
+
+  /** Keeps a delivery's final outcome for GET /outcomes. */
+  private record(
+    index: number,
+    delivery: Delivery,
+    outcome: Pick<DeliveryOutcome, 'outcome' | 'status' | 'errortype' | 'reason' | 'attempts' | 'deadLettered'>
+  ): void {
+    const { name, partnerAction } = this.options.subscriptions[index]
+    this.outcomes.add({ ...idsOf(delivery.event), subscription: name, partnerAction, ...outcome, at: this.isoNow() })
+  }
+
   /** A delivery that ends failed: counted, and kept among the recent failures with its reason. */
   private fail(
     index: number,
@@ -398,9 +543,17 @@ export class DeliveryPipeline {
     }
     this.recentFailures.push(report)
     if (this.recentFailures.length > MAX_RECENT_FAILURES) this.recentFailures.shift()
+    this.record(index, delivery, {
+      outcome: 'failed',
+      status: outcome.status,
+      ...(outcome.errortype !== undefined && { errortype: outcome.errortype }),
+      reason: message,
+      attempts: outcome.attempts,
+      ...(this.options.deadLetter && { deadLettered: true })
+    })
     if (this.options.deadLetter) {
       this.deadLetters.push({
-        failedAt: new Date().toISOString(),
+        failedAt: this.isoNow(),
         subscription: subscription.name,
         partnerAction: subscription.partnerAction,
         status: outcome.status,

@@ -9,10 +9,11 @@ import type { Settings } from '../destinations/ortto/generated-types'
 import { startSandbox, type Sandbox } from '../sandbox'
 import metadata from '../destinations/ortto/metadata.json'
 import { CliRoutes } from './cli-routes'
-import { ConfigError, newSandboxApiKey, type PipelineConfig } from './config'
+import { ConfigError, DEFAULT_CLIENT_TIMEOUT_MS, newSandboxApiKey, type PipelineConfig } from './config'
 import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
 import { OwnRoutes } from './own-routes'
 import { DeadLetterFile } from './dead-letter'
+import { DryRun } from './dry-run'
 import { PipelineServer } from './server'
 import { WriteKeyGate, generateWriteKey } from './write-key'
 import { loadMappingFile, presetSubscriptions, type MatchableSubscription } from './subscriptions'
@@ -102,7 +103,7 @@ const DIRECTORY_NAME = 'ortto'
 /** Pipelines running in this process that point ORTTO_LOCAL_ENDPOINT at their own target. */
 let pipelinesWithEndpoint = 0
 
-export interface PipelineHooks {
+interface PipelineHooks {
   /** Every delivery that ends failed, with its reason (see DeliveryOptions.onFailure). */
   onFailure?: DeliveryOptions['onFailure']
 }
@@ -187,6 +188,7 @@ export async function startPipeline(
     })
     const server = new PipelineServer({
       delivery,
+      dryRun: new DryRun(definition, settings, subscriptions, gate),
       // Ours first, so /results/… and /metadata stay ours even if an action were ever named so.
       cli: [
         new OwnRoutes(definition, settings, metadata, gate),
@@ -194,7 +196,7 @@ export async function startPipeline(
       ],
       sandbox,
       gate,
-      requestTimeoutMs: config.clientTimeoutMs,
+      requestTimeoutMs: config.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
       log,
       describe: () => ({
         destination: destinationLabel,

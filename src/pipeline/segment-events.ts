@@ -9,7 +9,7 @@ import { isRecord } from '../destinations/ortto/client/json'
 export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
-export const isEventType = (value: unknown): value is EventType =>
+const isEventType = (value: unknown): value is EventType =>
   typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value)
 
 export type ParsedEvent = { ok: true; event: SegmentEvent } | { ok: false; reason: string }

@@ -7,11 +7,13 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ERROR_CODES, errorBody, readBody, sendText } from '../http/http-io'
 import { GUARDED_SERVER_OPTIONS, guardRequest } from '../http/request-guard'
-import { parseJson } from '../destinations/ortto/client/json'
+import { isRecord, parseJson } from '../destinations/ortto/client/json'
 import type { Sandbox } from '../sandbox'
 import type { CliRouteSet } from './action-calls'
 import { PipelineBusyError, type DeliveryPipeline } from './delivery'
-import { InputError, isEventType, parseBatch, parseEvent, type ParsedEvent } from './segment-events'
+import type { DryRun } from './dry-run'
+import type { OutcomeQuery } from './outcomes'
+import { EVENT_TYPES, InputError, parseBatch, parseEvent, type EventType, type ParsedEvent } from './segment-events'
 import { writeKeyRefusal } from './write-key'
 import type { WriteKeyGate } from './write-key'
 
@@ -19,8 +21,6 @@ import type { WriteKeyGate } from './write-key'
 const MAX_INGEST_BYTES = 512 * 1024
 /** Tester calls may carry a batch of whole events. */
 const MAX_CLI_BYTES = 4 * 1024 * 1024
-/** Default for `requestTimeoutMs`. */
-const REQUEST_TIMEOUT_MS = 30_000
 
 /**
  * Origins allowed to call from a browser: exactly those `./bin/run serve` allows (Segment's app in
@@ -43,8 +43,10 @@ const GUARD = { allowedOrigins: ALLOWED_ORIGINS }
  */
 const OPEN_PATHS = new Set(['/', '/manifest', '/metadata'])
 
-export interface PipelineServerOptions {
+interface PipelineServerOptions {
   delivery: DeliveryPipeline
+  /** Answers POST /dry-run. */
+  dryRun: Pick<DryRun<unknown>, 'plan'>
   /** The action routes (ours, and the CLI serve ones), asked in turn; the first that handles a path answers. */
   cli: CliRouteSet[]
   /** The embedded sandbox, whose /sandbox/* routes are also served on this port. */
@@ -52,7 +54,7 @@ export interface PipelineServerOptions {
   /** The write key every route but OPEN_PATHS (and OPTIONS) asks for. */
   gate: WriteKeyGate
   /** A client that has not sent its whole request by then gets 408 (slow-client protection). */
-  requestTimeoutMs?: number
+  requestTimeoutMs: number
   /** Shown by GET /status. */
   describe: () => Record<string, unknown>
   log: (line: string) => void
@@ -69,8 +71,24 @@ function corsHeaders(req: http.IncomingMessage): Record<string, string> {
   }
 }
 
+/** One route of the server's own (the route sets' come after these), as GET / lists it. */
+interface ServerRoute {
+  method: 'GET' | 'POST'
+  path: string
+  /** What GET / says about it. */
+  what: string
+  run: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void
+}
+
+/** At most this many outcomes per GET /outcomes answer: the latest. */
+const MAX_OUTCOMES_SHOWN = 100
+
+const OUTCOME_IDS = ['messageId', 'userId', 'anonymousId'] as const
+
 export class PipelineServer {
   readonly server: http.Server
+  /** Every route the server answers itself, in the order GET / lists them; nothing else is routed but the route sets. */
+  private readonly routes: ServerRoute[]
   /**
    * Segment calls (/v1/*): those taken in, the events they carried that were taken in and those
    * refused with a reason, and calls refused whole (4xx or 503, nothing taken in).
@@ -78,7 +96,7 @@ export class PipelineServer {
   private readonly ingest = { calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 0 }
 
   constructor(private readonly options: PipelineServerOptions) {
-    const timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+    const timeout = options.requestTimeoutMs
     // Node checks for overdue requests every connectionsCheckingInterval (30 s by default).
     const checkEvery = Math.max(100, Math.min(1_000, Math.floor(timeout / 4)))
     this.server = http.createServer(
@@ -90,6 +108,7 @@ export class PipelineServer {
       },
       (req, res) => this.handle(req, res)
     )
+    this.routes = this.ownRoutes()
   }
 
   listen(port: number, host = '127.0.0.1'): Promise<string> {
@@ -150,59 +169,151 @@ export class PipelineServer {
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const method = req.method ?? 'GET'
     const path = (req.url ?? '/').split('?')[0]
-    const reply = (status: number, value: unknown) => sendText(res, status, JSON.stringify(value), corsHeaders(req))
 
     if (method === 'OPTIONS') return sendText(res, 204, '', corsHeaders(req))
-    const { gate, cli, sandbox } = this.options
+    const { gate, cli } = this.options
     const caller = { writeKeyShown: gate.shownBy(req) }
-    const routes = cli.find((set) => set.handles(path))
+    const routeSet = cli.find((set) => set.handles(path))
     // Action routes check each call's own settings once the body is read (ActionCalls.settingsFrom).
-    if (!caller.writeKeyShown && !OPEN_PATHS.has(path) && !(routes && gate.ownKeyCallsOpen)) {
+    if (!caller.writeKeyShown && !OPEN_PATHS.has(path) && !(routeSet && gate.ownKeyCallsOpen)) {
       throw writeKeyRefusal()
     }
 
-    if (path.startsWith('/sandbox/') && sandbox) return sandbox.handle(req, res)
-    if (path === '/status' || path === '/') {
-      if (method !== 'GET') throw new InputError(`GET ${path} takes no other method`, 405)
-    }
-    if (path === '/status') {
-      return reply(200, { ...this.options.describe(), ingest: this.ingest, delivery: this.options.delivery.status() })
-    }
-    if (path === '/') return reply(200, { routes: this.routeList(), auth: AUTH_NOTE })
-
-    const segmentCall = /^\/v1\/([a-z]+)$/.exec(path)
-    if (segmentCall) {
-      if (method !== 'POST') throw new InputError(`${path} takes POST`, 405)
-      const [, call] = segmentCall
-      if (call !== 'batch' && !isEventType(call)) throw new InputError(`no such Segment call: /v1/${call}`, 404)
-      const body = await this.readJson(req, MAX_INGEST_BYTES)
-      const { events, rejected } = call === 'batch' ? parseBatch(body) : single(parseEvent(body, call))
-      if (events.length === 0) {
-        const reason =
-          rejected.length === 0
-            ? 'the batch is empty'
-            : call === 'batch'
-              ? `no call in the batch could be used: ${describeRejected(rejected)}`
-              : rejected[0].reason
-        throw new InputError(reason)
-      }
-      const { unsubscribed } = this.options.delivery.enqueue(events)
-      this.ingest.calls++
-      this.ingest.events += events.length
-      this.ingest.rejectedEvents += rejected.length
-      return reply(200, { success: true, accepted: events.length, unsubscribed, rejected })
-    }
-
-    if (routes) {
+    const atPath = this.routes.filter((route) => route.path === path)
+    const route = atPath.find((candidate) => candidate.method === method)
+    if (route) return route.run(req, res)
+    if (atPath.length > 0) throw new InputError(`${path} takes ${atPath.map((r) => r.method).join(' or ')}`, 405)
+    if (routeSet) {
       const body = method === 'POST' ? await this.readJson(req, MAX_CLI_BYTES) : undefined
-      const answer = await routes.answer(method, path, body, caller)
-      return reply(answer.status, answer.body)
+      const answer = await routeSet.answer(method, path, body, caller)
+      return this.reply(req, res, answer.status, answer.body)
     }
+    const segmentCall = /^\/v1\/([a-z]+)$/.exec(path)
+    if (segmentCall) throw new InputError(`no such Segment call: /v1/${segmentCall[1]}`, 404)
     throw new InputError(`no such route: ${method} ${path}; GET / lists the routes`, 404)
   }
 
+  private reply(req: http.IncomingMessage, res: http.ServerResponse, status: number, value: unknown): void {
+    sendText(res, status, JSON.stringify(value), corsHeaders(req))
+  }
+
+  /** The server's own routes: Segment's API, the pipeline's own, and the sandbox's when there is one. */
+  private ownRoutes(): ServerRoute[] {
+    const { sandbox } = this.options
+    const json =
+      (answer: (req: http.IncomingMessage) => unknown) => async (req: http.IncomingMessage, res: http.ServerResponse) =>
+        this.reply(req, res, 200, await answer(req))
+    const routes: ServerRoute[] = [
+      {
+        method: 'GET',
+        path: '/',
+        what: 'this list of routes',
+        run: json(() => ({ routes: this.routeList(), auth: AUTH_NOTE }))
+      },
+      ...EVENT_TYPES.map((type): ServerRoute => ({
+        method: 'POST',
+        path: `/v1/${type}`,
+        what: `one ${type} call, in the body shape of Segment's HTTP Tracking API`,
+        run: (req, res) => this.takeIn(req, res, type)
+      })),
+      {
+        method: 'POST',
+        path: '/v1/batch',
+        what: '{"batch": [calls]}',
+        run: (req, res) => this.takeIn(req, res, 'batch')
+      },
+      {
+        method: 'POST',
+        path: '/dry-run',
+        what: 'one event (with its "type") or {"batch": [events]} → for each event, what each matching subscription maps it to, the requests that would go out and any failure; nothing is sent',
+        run: json((req) => this.dryRun(req))
+      },
+      {
+        method: 'GET',
+        path: '/outcomes',
+        what: '?messageId= | ?userId= | ?anonymousId= → what became of those events, per subscription (the last 10,000 outcomes are kept)',
+        run: json((req) => this.outcomes(req))
+      },
+      {
+        method: 'GET',
+        path: '/status',
+        what: 'delivery totals and recent failures',
+        run: json(() => ({ ...this.options.describe(), ingest: this.ingest, delivery: this.options.delivery.status() }))
+      }
+    ]
+    if (!sandbox) return routes
+    const forward = (req: http.IncomingMessage, res: http.ServerResponse) => sandbox.handle(req, res)
+    return [
+      ...routes,
+      ...SANDBOX_ROUTES.map(([method, path, what]): ServerRoute => ({ method, path, what, run: forward }))
+    ]
+  }
+
+  /** Segment's HTTP Tracking API: one call to /v1/<type>, or /v1/batch. */
+  private async takeIn(req: http.IncomingMessage, res: http.ServerResponse, call: EventType | 'batch'): Promise<void> {
+    const body = await this.readJson(req, MAX_INGEST_BYTES)
+    const { events, rejected } = call === 'batch' ? parseBatch(body) : single(parseEvent(body, call))
+    if (events.length === 0) {
+      const reason =
+        rejected.length === 0
+          ? 'the batch is empty'
+          : call === 'batch'
+            ? `no call in the batch could be used: ${describeRejected(rejected)}`
+            : rejected[0].reason
+      throw new InputError(reason)
+    }
+    const { unsubscribed } = this.options.delivery.enqueue(events)
+    this.ingest.calls++
+    this.ingest.events += events.length
+    this.ingest.rejectedEvents += rejected.length
+    this.reply(req, res, 200, { success: true, accepted: events.length, unsubscribed, rejected })
+  }
+
+  /** POST /dry-run: the body of /v1/batch, or one event of any type with its "type". */
+  private async dryRun(req: http.IncomingMessage): Promise<unknown> {
+    const body = await this.readJson(req, MAX_INGEST_BYTES)
+    const isBatch = isRecord(body) && body.batch !== undefined
+    if (!isBatch && !(isRecord(body) && body.type !== undefined)) {
+      throw new InputError(
+        `POST /dry-run takes one Segment event with its "type" (${EVENT_TYPES.join(', ')}), or {"batch": [events]} as /v1/batch does`
+      )
+    }
+    const { events, rejected } = isBatch ? parseBatch(body) : single(parseEvent(body))
+    const refused = new Set(rejected.map((r) => r.index))
+    const indexes = Array.from({ length: events.length + rejected.length }, (_, i) => i).filter((i) => !refused.has(i))
+    const planned = await this.options.dryRun.plan(events, indexes)
+    return { dryRun: true, sent: 0, events: planned, rejected }
+  }
+
+  /** GET /outcomes?messageId=… (or userId, anonymousId). */
+  private outcomes(req: http.IncomingMessage): unknown {
+    const params = new URL(req.url ?? '/', 'http://pipeline').searchParams
+    const given = OUTCOME_IDS.filter((name) => params.has(name))
+    const name = given[0]
+    const value = name === undefined ? undefined : params.get(name)
+    if (given.length !== 1 || !value) {
+      throw new InputError('GET /outcomes takes one of ?messageId=…, ?userId=… or ?anonymousId=…, not empty')
+    }
+    const query = { [name]: value } as OutcomeQuery
+    const { delivery } = this.options
+    const found = delivery.outcomesOf(query)
+    return {
+      query,
+      found: found.length,
+      outcomes: found.slice(-MAX_OUTCOMES_SHOWN),
+      ...(found.length === 0 && {
+        note: `no event with this ${name} among the last ${delivery.outcomeCapacity} outcomes or the deliveries held now`
+      }),
+      ...(found.length > MAX_OUTCOMES_SHOWN && {
+        note: `the latest ${MAX_OUTCOMES_SHOWN} of ${found.length} are shown`
+      })
+    }
+  }
+
+  /** What GET / answers: the server's own routes, then each route set's. */
   private routeList(): Record<string, string> {
-    return Object.assign({}, SERVER_ROUTES, ...this.options.cli.map((set) => set.routes)) as Record<string, string>
+    const own = Object.fromEntries(this.routes.map((route) => [`${route.method} ${route.path}`, route.what]))
+    return Object.assign(own, ...this.options.cli.map((set) => set.routes)) as Record<string, string>
   }
 }
 
@@ -220,11 +331,13 @@ const AUTH_NOTE =
   'every route but GET /, GET /manifest and GET /metadata takes the write key as the basic-auth user name ' +
   '(curl -u <write key>:); npm start prints it'
 
-/** The server's own routes; the route sets add theirs after these. */
-const SERVER_ROUTES = {
-  'POST /v1/identify | /v1/track | /v1/page | /v1/screen | /v1/group | /v1/alias':
-    "one call, in the body shape of Segment's HTTP Tracking API",
-  'POST /v1/batch': '{"batch": [calls]}',
-  'GET /status': 'delivery totals and recent failures',
-  'GET /sandbox/contacts | activities | audiences | stats': 'what the embedded Ortto sandbox holds (sandbox mode)'
-}
+/** The embedded sandbox's inspection routes, served on this port with the write key. */
+const SANDBOX_ROUTES: Array<[method: 'GET' | 'POST', path: string, what: string]> = [
+  ['GET', '/sandbox/contacts', 'the contacts the embedded Ortto sandbox holds (?user_id= | ?anonymous_id=)'],
+  ['GET', '/sandbox/activities', 'the activities it holds'],
+  ['GET', '/sandbox/audiences', 'the audiences it holds, with their members'],
+  ['GET', '/sandbox/stats', 'what it received and answered'],
+  ['POST', '/sandbox/reset', 'empties it'],
+  ['GET', '/sandbox/faults', 'the faults it injects'],
+  ['POST', '/sandbox/faults', 'sets them: a body like {"failRate": 0.1}; {} turns them off']
+]

@@ -2,49 +2,13 @@
  * `npm start`: the local Segment → Ortto pipeline. Prints where it listens, where events go and
  * how to send a first event; stops cleanly on Ctrl+C / SIGTERM after delivering what it holds.
  */
+import { banner } from './banner'
 import { ConfigError, readConfig } from './config'
+import { plural } from './log-text'
 import { PipelineStopError, startPipeline } from './index'
 import type { DeliveryTotals } from './delivery'
 import { MappingFileError } from './subscriptions'
 import { SandboxDataError } from '../sandbox'
-
-interface BannerFacts {
-  url: string
-  destination: string
-  mappings: string[]
-  sandbox: boolean
-  writeKey: string
-  writeKeyGenerated: boolean
-  deadLetterFile?: string
-}
-
-function banner(facts: BannerFacts): string {
-  const { url, writeKey } = facts
-  const auth = `-u ${writeKey}:`
-  const inspect = facts.sandbox
-    ? [`  Then look:      curl -s ${auth} ${url}/sandbox/contacts`, `                  curl -s ${auth} ${url}/status`]
-    : [`  Then look:      curl -s ${auth} ${url}/status`]
-  const keyNote = facts.writeKeyGenerated
-    ? 'generated for this run; set SEGMENT_WRITE_KEY to keep one'
-    : 'SEGMENT_WRITE_KEY; send it as the basic-auth user name'
-  return [
-    'Ortto (Actions) local pipeline',
-    `  Listening on    ${url}  (Segment HTTP Tracking API: /v1/identify, /v1/track, /v1/batch …)`,
-    `  Delivering to   ${facts.destination}`,
-    `  Write key       ${writeKey}  (${keyNote})`,
-    `  Mappings        ${facts.mappings.join('\n                  ')}`,
-    ...(facts.deadLetterFile
-      ? [`  Dead letters    ${facts.deadLetterFile}  (every event that ends failed, with why)`]
-      : []),
-    '',
-    '  Send a first event:',
-    `    curl -s ${url}/v1/identify ${auth} -H 'content-type: application/json' \\`,
-    `      -d '{"userId": "ada", "traits": {"email": "ada@example.com", "first_name": "Ada"}}'`,
-    ...inspect,
-    '',
-    '  Ctrl+C stops after delivering what is held; a second Ctrl+C stops at once.'
-  ].join('\n')
-}
 
 async function main(): Promise<void> {
   const pipeline = await startPipeline(readConfig(process.env))
@@ -67,8 +31,8 @@ async function main(): Promise<void> {
   }
   const printTotals = (totals: DeliveryTotals) =>
     console.log(
-      `Stopped. ${totals.received} events received: ${totals.delivered} delivered, ${totals.failed} failed, ` +
-        `${totals.unsubscribed} matched no mapping, ${totals.retried} retries.${written()}`
+      `Stopped. ${plural(totals.received, 'event')} received: ${totals.delivered} delivered, ${totals.failed} failed, ` +
+        `${totals.unsubscribed} matched no mapping, ${plural(totals.retried, 'retry', 'retries')}.${written()}`
     )
 
   let signals = 0
@@ -78,7 +42,8 @@ async function main(): Promise<void> {
       // A second signal: stop now, and say what that leaves undelivered and where it went.
       const abandoned = pipeline.abandon()
       const where = deadLetterFile ? `, each written to ${deadLetterFile} to send again later` : ''
-      console.log(`\n${signal} again: stopping at once. ${abandoned} deliveries abandoned${where}.`)
+      const deliveries = plural(abandoned, 'delivery', 'deliveries')
+      console.log(`\n${signal} again: stopping at once. ${deliveries} abandoned${where}.`)
       process.exit(1)
     }
     console.log(`\n${signal}: delivering what is held, then stopping… (${signal} again stops at once)`)

@@ -9,7 +9,7 @@ import { parseFql, validate } from '@segment/destination-subscriptions'
 import type { SegmentEvent } from '@segment/actions-core'
 import { isRecord } from '../destinations/ortto/client/json'
 
-export interface Subscription {
+interface Subscription {
   name: string
   partnerAction: string
   subscribe: string
@@ -40,6 +40,14 @@ function withMatcher(subscription: Subscription): MatchableSubscription {
   const matches = matcher(subscription.subscribe)
   if (typeof matches === 'string') throw new Error(`Invalid subscription "${subscription.subscribe}": ${matches}`)
   return { ...subscription, matches }
+}
+
+/**
+ * The settings `Destination.onBatch` takes to deliver through this one subscription: Segment's
+ * runtime passes subscriptions inside the settings.
+ */
+export function withSubscription(settings: unknown, { partnerAction, subscribe, mapping }: Subscription): JSONObject {
+  return { ...(settings as JSONObject), subscriptions: [{ partnerAction, subscribe, mapping }] }
 }
 
 /** The presets, each with its action's default mapping (what Segment creates on install). */

@@ -8,13 +8,23 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { readBody, sendText } from '../../src/http/http-io'
 
+/** A request the stand-in received, as it arrived. */
+interface ReceivedRequest {
+  method: string
+  path: string
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
 export interface EchoStandIn {
   url: string
+  /** Every request received, in order. */
+  received: ReceivedRequest[]
   close(): Promise<void>
 }
 
 /** How the stand-in answers a request (it always adds the echo headers). */
-export type EchoReply = (authorization: string, seen: string[], path: string) => { status: number; body: unknown }
+type EchoReply = (authorization: string, seen: string[], path: string) => { status: number; body: unknown }
 
 /** By default: 401 for GET /v1/me (so the echo also lands in an error message), 200 otherwise. */
 const echoEverything: EchoReply = (authorization, seen, path) => ({
@@ -24,8 +34,11 @@ const echoEverything: EchoReply = (authorization, seen, path) => ({
 
 export async function echoStandIn(reply: EchoReply = echoEverything): Promise<EchoStandIn> {
   const seen: string[] = []
+  const received: ReceivedRequest[] = []
   const server = http.createServer((req, res) => {
-    void readBody(req, 4 * 1024 * 1024).then(() => {
+    void readBody(req, 4 * 1024 * 1024).then((read) => {
+      const text = read.kind === 'ok' ? read.text : `<${read.kind}>`
+      received.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: text })
       const authorization = req.headers.authorization ?? ''
       if (!seen.includes(authorization)) seen.push(authorization)
       const { status, body } = reply(authorization, seen, req.url ?? '/')
@@ -38,6 +51,7 @@ export async function echoStandIn(reply: EchoReply = echoEverything): Promise<Ec
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())

@@ -64,7 +64,7 @@ export function writeJson(file: string, value: unknown): string {
 }
 
 /** One request the recording proxy saw: when it arrived, when its answer finished, and the status. */
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string
   path: string
   arrivedAt: number
@@ -80,19 +80,20 @@ export interface RecordingProxy {
 
 /**
  * A loopback server in front of a sandbox's router (`sandbox.handle`) that records the arrival
- * time and the answer of every request, so tests can check when requests were sent.
+ * time and the answer of every request, so tests can check when requests were sent. Times are
+ * read from `now`: a test that drives the pipeline with a ManualClock passes the clock's.
  */
-export async function recordingProxy(sandbox: Sandbox): Promise<RecordingProxy> {
+export async function recordingProxy(sandbox: Sandbox, now: () => number = Date.now): Promise<RecordingProxy> {
   const requests: RecordedRequest[] = []
   const server = http.createServer((req, res) => {
     const entry: RecordedRequest = {
       method: req.method ?? 'GET',
       path: (req.url ?? '/').split('?')[0],
-      arrivedAt: Date.now()
+      arrivedAt: now()
     }
     if (entry.path.startsWith('/v1/')) requests.push(entry)
     res.on('finish', () => {
-      entry.finishedAt = Date.now()
+      entry.finishedAt = now()
       entry.status = res.statusCode
     })
     sandbox.handle(req, res)

@@ -5,7 +5,7 @@
 import * as http from 'node:http'
 import { parseJson } from '../../src/destinations/ortto/client/json'
 
-export interface RawAnswer {
+interface RawAnswer {
   status: number
   headers: http.IncomingHttpHeaders
   text: string

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process'
 import * as path from 'node:path'
 
 const REGISTER = path.join(__dirname, 'register-ts.js')
-export const REPOSITORY = path.join(__dirname, '..', '..')
+const REPOSITORY = path.join(__dirname, '..', '..')
 
 export interface TsProcess {
   child: ChildProcess

@@ -47,6 +47,7 @@ describe('readConfig', () => {
       flushIntervalMs: 250,
       maxAttempts: 8,
       deliveryTimeoutMs: undefined,
+      clientTimeoutMs: 30_000,
       deadLetterFile: 'ortto-dead-letter.ndjson'
     })
   })
@@ -67,6 +68,8 @@ describe('readConfig', () => {
         SANDBOX_DATA: '',
         FLUSH_INTERVAL_MS: '',
         RETRY_ATTEMPTS: '',
+        DELIVERY_TIMEOUT_MS: '',
+        CLIENT_TIMEOUT_MS: '',
         DEAD_LETTER_FILE: ''
       })
     ).toEqual(readConfig({}))
@@ -169,7 +172,9 @@ describe('readConfig', () => {
     [{ RETRY_ATTEMPTS: '1' }, { maxAttempts: 1 }],
     [{ FLUSH_INTERVAL_MS: '50' }, { flushIntervalMs: 50 }],
     [{ DELIVERY_TIMEOUT_MS: '2500' }, { deliveryTimeoutMs: 2500 }],
-    [{}, { deliveryTimeoutMs: undefined }]
+    [{ DELIVERY_TIMEOUT_MS: '' }, { deliveryTimeoutMs: undefined }],
+    [{ CLIENT_TIMEOUT_MS: '4000' }, { clientTimeoutMs: 4000 }],
+    [{ CLIENT_TIMEOUT_MS: '' }, { clientTimeoutMs: 30_000 }]
   ])('reads %j', (env, expected) => {
     expect(readConfig(env)).toMatchObject(expected)
   })
@@ -182,7 +187,9 @@ describe('readConfig', () => {
     ['FLUSH_INTERVAL_MS', '0'],
     ['FLUSH_INTERVAL_MS', '1s'],
     ['DELIVERY_TIMEOUT_MS', '0'],
-    ['DELIVERY_TIMEOUT_MS', 'soon']
+    ['DELIVERY_TIMEOUT_MS', 'soon'],
+    ['CLIENT_TIMEOUT_MS', '0'],
+    ['CLIENT_TIMEOUT_MS', '2.5']
   ])('refuses %s=%s', (name, value) => {
     expect(configErrorOf({ [name]: value }).message).toBe(`${name} must be a whole number above 0 (got "${value}").`)
   })

@@ -1,7 +1,9 @@
 /**
  * DeliveryPipeline on its own: a real Destination, the presets' subscriptions, and an embedded
  * sandbox (behind a recording proxy, so request times can be checked) with injected faults.
- * Every event ends delivered, failed with a reason, or unsubscribed; nothing vanishes.
+ * Every event ends delivered, failed with a reason, or unsubscribed; nothing vanishes. Tests about
+ * time (flush, back-off, rate-limit pauses) drive the pipeline with a ManualClock: time moves only
+ * when the test moves it, and request times are read from that clock.
  */
 import { readFileSync } from 'node:fs'
 import { Destination, type JSONObject, type SegmentEvent } from '@segment/actions-core'
@@ -12,8 +14,9 @@ import { startSandbox, type FaultOptions, type Sandbox } from '../../sandbox'
 import { TEST_API_KEY } from '../../../test/helpers/http-client'
 import { DeliveryPipeline, PipelineBusyError, type DeliveryOptions, type FailureReport } from '../delivery'
 import { presetSubscriptions } from '../subscriptions'
-import { recordingProxy, sleep, tempDir, waitFor, type RecordingProxy } from '../../../test/helpers/pipeline-helpers'
+import { recordingProxy, tempDir, waitFor, type RecordingProxy } from '../../../test/helpers/pipeline-helpers'
 import { echoStandIn } from '../../../test/helpers/echo-stand-in'
+import { ManualClock } from '../../../test/helpers/manual-clock'
 import { DeadLetterFile } from '../dead-letter'
 import type { DeadLetter } from '../dead-letter'
 
@@ -24,6 +27,7 @@ let destination: Destination<Settings>
 let logLines: string[]
 
 afterEach(async () => {
+  jest.restoreAllMocks()
   sandbox?.setFaults({})
   await delivery?.stop()
   await proxy?.close()
@@ -39,7 +43,8 @@ interface Setup extends Partial<Omit<DeliveryOptions, 'destination' | 'subscript
 async function setup(options: Setup = {}) {
   const { faults, ...deliveryOptions } = options
   sandbox = await startSandbox({ port: 0, faults })
-  proxy = await recordingProxy(sandbox)
+  const clock = deliveryOptions.clock
+  proxy = await recordingProxy(sandbox, clock ? () => clock.now() : undefined)
   process.env[LOCAL_ENDPOINT_ENV] = proxy.url
   logLines = []
   destination = new Destination(definition)
@@ -131,19 +136,20 @@ describe('batching', () => {
   })
 
   it('sends a partial batch once flushIntervalMs has passed, not before', async () => {
-    const startedAt = Date.now()
-    const { proxy, delivery } = await setup({ flushIntervalMs: 300 })
+    const clock = new ManualClock()
+    const startedAt = clock.now()
+    const { proxy, delivery } = await setup({ flushIntervalMs: 300, clock })
     delivery.enqueue([identify(1), identify(2), track(3)])
-    await sleep(150)
+    await clock.advance(299)
     expect(proxy.requests).toEqual([])
     expect(delivery.status().pending).toBe(3)
 
-    await settled(delivery, 3)
-    expect(proxy.requests.map((r) => r.path).sort()).toEqual(['/v1/identify', '/v1/track'])
-    for (const request of proxy.requests) {
-      expect(request.arrivedAt - startedAt).toBeGreaterThanOrEqual(290)
-      expect(request.arrivedAt - startedAt).toBeLessThan(1500)
-    }
+    await clock.advance(1)
+    expect(delivery.status()).toMatchObject({ delivered: 3, pending: 0 })
+    expect(proxy.requests.map((r) => [r.path, r.arrivedAt - startedAt]).sort()).toEqual([
+      ['/v1/identify', 300],
+      ['/v1/track', 300]
+    ])
   })
 
   it('flush() sends partial batches at once', async () => {
@@ -159,31 +165,45 @@ describe('batching', () => {
 })
 
 describe('retries', () => {
-  it("honours a 429's try-in-seconds: everything delivered, retried > 0, no request before it elapsed", async () => {
+  it("honours a 429's try-in-seconds: no request before it elapsed, then everything delivered", async () => {
+    // Back-off without its spread, so the retries' times (and the log line) are exact.
+    jest.spyOn(Math, 'random').mockReturnValue(0)
+    const clock = new ManualClock()
     const { sandbox, proxy, delivery } = await setup({
-      faults: { rateLimitPerSecond: 1, retryAfterSeconds: 1 },
+      // Every request refused (a limit of 0 per second) until the test lifts it.
+      faults: { rateLimitPerSecond: 0, retryAfterSeconds: 1 },
       batchSize: 10,
       flushIntervalMs: 20,
-      maxAttempts: 10
+      maxAttempts: 10,
+      clock
     })
     delivery.enqueue(range(30).map((n) => identify(n)))
-    const status = await settled(delivery, 30, 20_000)
-    expect(status).toMatchObject({ received: 30, delivered: 30, failed: 0, pending: 0, recentFailures: [] })
-    expect(status.retried).toBeGreaterThan(0)
-    expect(sandbox.snapshot().contacts).toHaveLength(30)
+    await delivery.flush()
+    expect(proxy.requests.map((r) => r.status)).toEqual([429])
+    expect(logLines).toEqual([
+      '[delivery] upsertContact: 10 events — 0 delivered, 0 failed, 10 retryable: 429 rate limited, next try in 1 s'
+    ])
+    sandbox.setFaults({})
 
-    const limited = proxy.requests.filter((r) => r.status === 429)
-    expect(limited.length).toBeGreaterThan(0)
+    await clock.advance(999)
+    expect(proxy.requests).toHaveLength(1)
+    await clock.advance(1)
+    const status = await settled(delivery, 30)
+    expect(status).toMatchObject({
+      received: 30,
+      delivered: 30,
+      failed: 0,
+      retried: 10,
+      pending: 0,
+      recentFailures: []
+    })
+    expect(sandbox.snapshot().contacts).toHaveLength(30)
+    const [limited, ...after] = proxy.requests
+    expect(after.map((r) => r.status)).toEqual([200, 200, 200])
+    for (const request of after) expect(request.arrivedAt - (limited.finishedAt as number)).toBe(1000)
     // Every refused object was retried, and only those.
     const stats = sandbox.stats()
     expect(status.retried).toBe(stats.objectsReceived - stats.objectsAccepted)
-    expect(stats.byStatus['429']).toBe(limited.length)
-    proxy.requests.forEach((request, i) => {
-      if (request.status !== 429) return
-      const next = proxy.requests[i + 1]
-      expect(next).toBeDefined()
-      expect(next.arrivedAt - (request.finishedAt as number)).toBeGreaterThanOrEqual(995)
-    })
   })
 
   it('delivers everything despite half the requests failing (seeded), and the counts add up', async () => {
@@ -234,27 +254,32 @@ describe('retries', () => {
       ]
     })
     expect(logLines.at(-1)).toBe(
-      `[delivery] upsertContact: 1 events — 0 delivered, 1 failed, 0 retryable (e.g. ${last} Ortto could not process the request (${last}): injected failure: nothing was applied.)`
+      `[delivery] upsertContact: 1 event — 0 delivered, 1 failed (e.g. ${last} Ortto could not process the request (${last}): injected failure: nothing was applied.), 0 retryable`
     )
   })
 
-  it('waits longer between attempts (back-off)', async () => {
+  it('waits longer between attempts (back-off), within its spread', async () => {
+    const clock = new ManualClock()
     const { proxy, delivery } = await setup({
       faults: { failRate: 1 },
       maxAttempts: 4,
       baseBackoffMs: 100,
       maxBackoffMs: 1000,
-      flushIntervalMs: 10
+      flushIntervalMs: 10,
+      clock
     })
     delivery.enqueue([identify('slow')])
-    await settled(delivery, 1)
+    for (let tick = 0; tick < 200 && delivery.status().pending > 0; tick++) await clock.advance(10)
+    expect(delivery.status()).toMatchObject({ failed: 1, retried: 3, pending: 0 })
     const arrivals = proxy.requests.map((r) => r.arrivedAt)
     expect(arrivals).toHaveLength(4)
     const gaps = arrivals.slice(1).map((t, i) => t - (proxy.requests[i].finishedAt as number))
-    // 100, 200, 400 ms ± 20 %, plus up to one flush tick.
-    expect(gaps[0]).toBeGreaterThanOrEqual(75)
-    expect(gaps[1]).toBeGreaterThanOrEqual(155)
-    expect(gaps[2]).toBeGreaterThanOrEqual(315)
+    // 100, 200, 400 ms ± 20 %, sent at the first flush tick once due (ticks are 10 ms apart).
+    const within = gaps.map((gap, i) => {
+      const base = 100 * 2 ** i
+      return gap >= base * 0.8 && gap <= base * 1.2 + 10
+    })
+    expect([gaps, within]).toEqual([gaps, [true, true, true]])
   })
 })
 
@@ -265,10 +290,9 @@ describe('requestTimeoutMs', () => {
       requestTimeoutMs: 200,
       maxAttempts: 2
     })
-    const startedAt = Date.now()
     delivery.enqueue([identify('slow')])
     const status = await settled(delivery, 1)
-    expect(Date.now() - startedAt).toBeLessThan(1500)
+    // Answered in time (2 s), each attempt would have been delivered: the 408s are the deadline's.
     expect(proxy.requests).toHaveLength(2)
     expect(status).toMatchObject({ delivered: 0, failed: 1, retried: 1, pending: 0 })
     expect(status.recentFailures).toEqual([
@@ -288,10 +312,12 @@ describe('requestTimeoutMs', () => {
 describe('failures that are final at once', () => {
   it('fails an event the sandbox rejects per object (a 5,000-character trait) with the reason, not retried', async () => {
     const observed: FailureReport[] = []
-    const { sandbox, proxy, delivery } = await setup({ onFailure: (report) => observed.push(report) })
+    const clock = new ManualClock()
+    const { sandbox, proxy, delivery } = await setup({ onFailure: (report) => observed.push(report), clock })
     delivery.enqueue([identify(1), identify('long', { bio: 'b'.repeat(5000) }), identify(3)])
     await delivery.flush()
-    await sleep(200) // more than enough for a retry, were one scheduled
+    // Far past any back-off: a retry, had one been scheduled, would have gone by now.
+    await clock.advance(60_000)
     const status = delivery.status()
     expect(status).toEqual({
       received: 3,
@@ -317,17 +343,18 @@ describe('failures that are final at once', () => {
     expect(proxy.requests).toHaveLength(1)
     expect(sandbox.snapshot().contacts.map((c) => c.user_id)).toEqual(['user-1', 'user-3'])
     expect(logLines).toEqual([
-      '[delivery] upsertContact: 3 events — 2 delivered, 1 failed, 0 retryable (e.g. 400 Ortto rejected this event (400): ' +
-        'traits.bio is 5000 characters long; text fields take at most 4000 characters)'
+      '[delivery] upsertContact: 3 events — 2 delivered, 1 failed (e.g. 400 Ortto rejected this event (400): ' +
+        'traits.bio is 5000 characters long; text fields take at most 4000 characters), 0 retryable'
     ])
   })
 
   it('fails an activity over 16 kB (per-object 413), not retried', async () => {
-    const { proxy, delivery } = await setup()
+    const clock = new ManualClock()
+    const { proxy, delivery } = await setup({ clock })
     const properties = Object.fromEntries(range(5).map((i) => [`p${i}`, 'x'.repeat(3500)]))
     delivery.enqueue([track('huge', properties), track('small')])
     await delivery.flush()
-    await sleep(200)
+    await clock.advance(60_000)
     const status = delivery.status()
     expect(status).toMatchObject({ delivered: 1, failed: 1, retried: 0, pending: 0 })
     expect(status.recentFailures).toEqual([
@@ -340,10 +367,11 @@ describe('failures that are final at once', () => {
   })
 
   it('fails every event at once for a malformed API key: nothing sent, not retried, key not quoted', async () => {
-    const { proxy, delivery } = await setup({ settings: { api_key: 'Xau-malformed-secret' } })
+    const clock = new ManualClock()
+    const { proxy, delivery } = await setup({ settings: { api_key: 'Xau-malformed-secret' }, clock })
     delivery.enqueue([identify(1), track(2)])
     await delivery.flush()
-    await sleep(100)
+    await clock.advance(60_000)
     const status = delivery.status()
     expect(status).toMatchObject({ delivered: 0, failed: 2, retried: 0, pending: 0 })
     expect(status.recentFailures.map((f) => [f.status, f.errortype])).toEqual([
@@ -405,10 +433,11 @@ describe('what is not delivered is still counted', () => {
 
 describe('stop()', () => {
   it('delivers the events it holds before returning the totals', async () => {
-    const { sandbox, proxy, delivery } = await setup({ flushIntervalMs: 60_000 })
+    // A clock that never moves: nothing is sent but what stop() sends.
+    const { sandbox, proxy, delivery } = await setup({ clock: new ManualClock() })
     delivery.enqueue([identify(1), identify(2), identify(3), track(1), track(2)])
-    await sleep(50)
     expect(proxy.requests).toEqual([])
+    expect(delivery.status().pending).toBe(5)
     const totals = await delivery.stop()
     expect(totals).toEqual({
       received: 5,
@@ -424,20 +453,20 @@ describe('stop()', () => {
   })
 
   it('cuts a waiting retry short and delivers it', async () => {
-    const { sandbox, delivery } = await setup({
+    // The clock never moves, so the retry (a minute away) can only go because stop() cut it short.
+    const { sandbox, proxy, delivery } = await setup({
       faults: { failRate: 1 },
-      flushIntervalMs: 60_000,
       maxAttempts: 5,
       baseBackoffMs: 60_000,
-      maxBackoffMs: 60_000
+      maxBackoffMs: 60_000,
+      clock: new ManualClock()
     })
     delivery.enqueue([identify('retry-me')])
     await delivery.flush()
     expect(delivery.status()).toMatchObject({ retried: 1, pending: 1, delivered: 0 })
     sandbox.setFaults({})
-    const before = Date.now()
     const totals = await delivery.stop()
-    expect(Date.now() - before).toBeLessThan(2000)
+    expect(proxy.requests).toHaveLength(2)
     expect(totals).toMatchObject({ delivered: 1, failed: 0, pending: 0 })
     expect(sandbox.snapshot().contacts.map((c) => c.user_id)).toEqual(['user-retry-me'])
   })
@@ -654,5 +683,220 @@ describe('the API key', () => {
       await standIn.close()
       temp.remove()
     }
+  })
+})
+
+describe('log lines', () => {
+  it('say why deliveries are retryable, grouped by status, and when the next try is', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0)
+    // Ortto refuses the first three objects of the first request with different retryable statuses.
+    let requests = 0
+    const standIn = await echoStandIn(() =>
+      ++requests === 1
+        ? {
+            status: 207,
+            body: {
+              errors: [
+                { index: 0, status: 503, message: 'busy' },
+                { index: 1, status: 408, message: 'slow' },
+                { index: 2, status: 503, message: 'busy' }
+              ]
+            }
+          }
+        : { status: 200, body: {} }
+    )
+    try {
+      process.env[LOCAL_ENDPOINT_ENV] = standIn.url
+      const lines: string[] = []
+      delivery = new DeliveryPipeline({
+        destination: new Destination(definition),
+        settings: { api_key: TEST_API_KEY },
+        subscriptions: presetSubscriptions(definition),
+        baseBackoffMs: 2_000,
+        clock: new ManualClock(),
+        log: (line) => lines.push(line)
+      })
+      delivery.enqueue([identify(1), identify(2), identify(3), identify(4)])
+      await delivery.flush()
+      expect(lines).toEqual([
+        '[delivery] upsertContact: 4 events — 1 delivered, 0 failed, 3 retryable: 2 × 503 service unavailable, ' +
+          '1 × 408 request timeout, next try in 1.6 s'
+      ])
+    } finally {
+      await delivery?.stop()
+      await standIn.close()
+    }
+  })
+
+  it('write a backlog line every few seconds while deliveries wait, and none once they are done', async () => {
+    // Back-off without its spread: the one retry is due exactly 20 s after the first attempt.
+    jest.spyOn(Math, 'random').mockReturnValue(0.5)
+    const clock = new ManualClock()
+    const { sandbox, delivery } = await setup({
+      faults: { failRate: 1, seed: 1 },
+      flushIntervalMs: 1_000,
+      baseBackoffMs: 20_000,
+      maxBackoffMs: 20_000,
+      backlogEveryMs: 5_000,
+      clock
+    })
+    delivery.enqueue([identify('waits')])
+    await clock.advance(1_000)
+    expect(logLines).toEqual([
+      expect.stringMatching(
+        /^\[delivery\] upsertContact: 1 event — 0 delivered, 0 failed, 1 retryable: 50\d [a-z ]+, next try in 20 s$/
+      )
+    ])
+    await clock.advance(15_000)
+    expect(logLines.slice(1)).toEqual([
+      '[delivery] backlog: 1 event waiting, next try in 15 s',
+      '[delivery] backlog: 1 event waiting, next try in 10 s',
+      '[delivery] backlog: 1 event waiting, next try in 5 s'
+    ])
+
+    // Two more fail at 17 s (next try at 37 s); Ortto comes back, and the first retry (21 s) is delivered.
+    delivery.enqueue([identify('second'), track('third')])
+    await clock.advance(1_000)
+    sandbox.setFaults({})
+    await clock.advance(4_000)
+    expect(logLines.slice(4)).toEqual([
+      expect.stringMatching(/^\[delivery\] upsertContact: 1 event — 0 delivered, 0 failed, 1 retryable: /),
+      expect.stringMatching(/^\[delivery\] trackActivity: 1 event — 0 delivered, 0 failed, 1 retryable: /),
+      '[delivery] upsertContact: 1 event — 1 delivered, 0 failed, 0 retryable',
+      '[delivery] backlog: 2 events waiting (upsertContact 1, trackActivity 1), next try in 16 s'
+    ])
+    for (let tick = 0; tick < 60 && delivery.status().pending > 0; tick++) await clock.advance(1_000)
+    expect(delivery.status()).toMatchObject({ delivered: 3, failed: 0, pending: 0 })
+    const linesWhenDone = logLines.length
+    await clock.advance(30_000)
+    expect(logLines).toHaveLength(linesWhenDone)
+    expect(logLines.filter((line) => line.includes('backlog')).slice(4)).toEqual([
+      '[delivery] backlog: 2 events waiting (upsertContact 1, trackActivity 1), next try in 11 s',
+      '[delivery] backlog: 2 events waiting (upsertContact 1, trackActivity 1), next try in 6 s',
+      '[delivery] backlog: 2 events waiting (upsertContact 1, trackActivity 1), next try in 1 s'
+    ])
+  })
+
+  it('count in the singular for one and the plural otherwise, down to the shutdown line', async () => {
+    const { delivery } = await setup({
+      faults: { rateLimitPerSecond: 0, retryAfterSeconds: 5 },
+      batchSize: 1,
+      clock: new ManualClock()
+    })
+    delivery.enqueue([identify('a'), identify('b')])
+    await delivery.stop()
+    expect(logLines).toEqual([
+      expect.stringMatching(
+        /^\[delivery\] upsertContact: 1 event — 0 delivered, 0 failed, 1 retryable: 429 rate limited, next try in [56](\.\d)? s$/
+      ),
+      expect.stringMatching(
+        /^\[delivery\] upsertContact: 1 event — 0 delivered, 1 failed \(e\.g\. 429 .*\), 0 retryable$/
+      ),
+      '[delivery] 1 delivery was not sent before shutdown (rate limited)'
+    ])
+    expect(new PipelineBusyError(1).message).toBe(
+      'The pipeline already holds 1 delivery waiting for Ortto; try again shortly.'
+    )
+  })
+})
+
+describe('outcomesOf', () => {
+  let temp: ReturnType<typeof tempDir>
+  beforeEach(() => {
+    temp = tempDir('outcomes-')
+  })
+  afterEach(() => temp.remove())
+
+  it('finds every outcome of an event, by messageId and by userId: delivered, failed, pending, unsubscribed, abandoned', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5)
+    const clock = new ManualClock()
+    const startedAt = clock.now()
+    const iso = (ms: number) => new Date(startedAt + ms).toISOString()
+    const { sandbox, delivery } = await setup({
+      deadLetter: new DeadLetterFile(temp.file('dead.ndjson'), TEST_API_KEY),
+      baseBackoffMs: 4_000,
+      maxBackoffMs: 4_000,
+      clock
+    })
+    const page = { ...identify('ada'), type: 'page', name: 'Home', messageId: 'm-page-ada' } as SegmentEvent
+    delivery.enqueue([identify('ada'), identify('long', { bio: 'b'.repeat(5000) }), page])
+    await clock.advance(50)
+    sandbox.setFaults({ failRate: 1, seed: 2 })
+    delivery.enqueue([track('ada')])
+    await clock.advance(50)
+
+    expect(delivery.outcomesOf({ messageId: 'm-identify-ada' })).toEqual([
+      {
+        messageId: 'm-identify-ada',
+        userId: 'user-ada',
+        type: 'identify',
+        subscription: 'Upsert Contact',
+        partnerAction: 'upsertContact',
+        outcome: 'delivered',
+        status: 200,
+        attempts: 1,
+        at: iso(50)
+      }
+    ])
+    expect(delivery.outcomesOf({ messageId: 'm-identify-long' })).toEqual([
+      expect.objectContaining({
+        outcome: 'failed',
+        status: 400,
+        errortype: 'BAD_REQUEST',
+        reason: expect.stringMatching(/^Ortto rejected this event \(400\): traits\.bio is 5000 characters long/),
+        attempts: 1,
+        deadLettered: true
+      })
+    ])
+    const [pending] = delivery.outcomesOf({ messageId: 'm-track-ada' })
+    expect(pending).toEqual({
+      messageId: 'm-track-ada',
+      userId: 'user-ada',
+      type: 'track',
+      subscription: 'Track Activity',
+      partnerAction: 'trackActivity',
+      outcome: 'pending',
+      status: pending.status,
+      errortype: expect.any(String),
+      reason: expect.stringMatching(/^Ortto could not process the request \(50\d\): injected failure/),
+      attempts: 1,
+      at: iso(100),
+      nextTryAt: iso(100 + 4_000)
+    })
+    expect([500, 502, 503]).toContain(pending.status)
+    expect(delivery.outcomesOf({ userId: 'user-ada' }).map((o) => [o.messageId, o.subscription, o.outcome])).toEqual([
+      // In the order they ended: the page call at once, the identify once sent; the pending last.
+      ['m-page-ada', undefined, 'unsubscribed'],
+      ['m-identify-ada', 'Upsert Contact', 'delivered'],
+      ['m-track-ada', 'Track Activity', 'pending']
+    ])
+
+    delivery.abandon('abandoned: the test stopped the pipeline at once')
+    expect(delivery.outcomesOf({ messageId: 'm-track-ada' })).toEqual([
+      expect.objectContaining({
+        outcome: 'failed',
+        status: 503,
+        reason: 'abandoned: the test stopped the pipeline at once; it was waiting to be retried',
+        attempts: 1,
+        deadLettered: true
+      })
+    ])
+    expect(delivery.outcomesOf({ userId: 'nobody' })).toEqual([])
+  })
+
+  it('keeps the last 10,000 outcomes: the 10,001st evicts the oldest', async () => {
+    const { delivery } = await setup({ clock: new ManualClock() })
+    expect(delivery.outcomeCapacity).toBe(10_000)
+    // Page calls match no subscription: each is one outcome, and nothing is sent.
+    const pages = range(10_001).map((n): SegmentEvent => ({ ...identify(n), type: 'page', messageId: `m-page-${n}` }))
+    delivery.enqueue(pages.slice(0, 10_000))
+    expect(delivery.outcomesOf({ messageId: 'm-page-0' })).toHaveLength(1)
+    delivery.enqueue(pages.slice(10_000))
+    expect(delivery.outcomesOf({ messageId: 'm-page-0' })).toEqual([])
+    expect(delivery.outcomesOf({ userId: 'user-0' })).toEqual([])
+    expect(delivery.outcomesOf({ messageId: 'm-page-1' })).toHaveLength(1)
+    expect(delivery.outcomesOf({ messageId: 'm-page-10000' })).toEqual([
+      expect.objectContaining({ outcome: 'unsubscribed', attempts: 0 })
+    ])
   })
 })

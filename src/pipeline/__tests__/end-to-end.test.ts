@@ -154,8 +154,8 @@ describe('Segment library → pipeline → destination → embedded sandbox', ()
 
     // One log line per batch delivered: one for each subscription here.
     expect(logLines.filter((line) => line.startsWith('[delivery]')).sort()).toEqual([
-      '[delivery] trackActivity: 1 events — 1 delivered, 0 failed, 0 retryable',
-      '[delivery] upsertContact: 1 events — 1 delivered, 0 failed, 0 retryable'
+      '[delivery] trackActivity: 1 event — 1 delivered, 0 failed, 0 retryable',
+      '[delivery] upsertContact: 1 event — 1 delivered, 0 failed, 0 retryable'
     ])
 
     const statusRoute = await get(pipeline.url, '/status')

@@ -69,6 +69,9 @@ const GATED: Array<[method: string, path: string, body: unknown, withKey: number
   ['POST', '/v1/track', { userId: 'intruder', event: 'E' }, 200],
   ['POST', '/v1/batch', { batch: [identifyEvent] }, 200],
   ['GET', '/status', undefined, 200],
+  // A dry run shows the requests the pipeline's key would send; outcomes say who sent what.
+  ['POST', '/dry-run', identifyEvent, 200],
+  ['GET', '/outcomes?userId=seeded', undefined, 200],
   ['GET', '/sandbox/contacts', undefined, 200],
   ['GET', '/sandbox/contacts?user_id=seeded', undefined, 200],
   ['GET', '/sandbox/activities', undefined, 200],

@@ -7,7 +7,10 @@
 import { request as httpRequest } from 'node:http'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
 import type { Sandbox, SandboxStats } from '../../sandbox'
-import type { PipelineConfig } from '../config'
+import { readConfig, type PipelineConfig } from '../config'
+import { rawRequest } from '../../../test/helpers/raw-http'
+import { echoStandIn } from '../../../test/helpers/echo-stand-in'
+import definition from '../../destinations/ortto'
 import { startPipeline, type Pipeline } from '../index'
 import {
   TEST_WRITE_KEY,
@@ -193,19 +196,100 @@ describe('routes and methods', () => {
   it('GET / lists the routes', async () => {
     const answer = await get((pipeline as Pipeline).url, '/')
     expect(answer.status).toBe(200)
-    expect(Object.keys((answer.json as { routes: Record<string, string> }).routes)).toEqual([
-      'POST /v1/identify | /v1/track | /v1/page | /v1/screen | /v1/group | /v1/alias',
-      'POST /v1/batch',
-      'GET /status',
-      'GET /sandbox/contacts | activities | audiences | stats',
-      'GET /metadata',
-      'POST /results/<action>',
-      'GET /manifest',
-      'POST /authenticate',
-      'POST /refreshAccessToken',
-      'POST /<action>',
-      'POST /<action>/hooks/<hook>'
-    ])
+    expect(Object.keys((answer.json as { routes: Record<string, string> }).routes)).toEqual(ROUTES_WITH_SANDBOX)
+  })
+
+  it('answers every route GET / lists, with each action and hook in place of <action> and <hook>', async () => {
+    const p = pipeline as Pipeline
+    const listed = Object.keys(((await get(p.url, '/')).json as { routes: Record<string, string> }).routes)
+    const called: Array<[route: string, status: number]> = []
+    for (const route of listed) {
+      const [method, pattern] = route.split(' ')
+      for (const path of instancesOf(pattern)) {
+        const body = method === 'POST' ? bodyFor(path) : undefined
+        const answer = await call(p.url, method, path, { body })
+        called.push([`${method} ${path}`, answer.status])
+      }
+    }
+    expect(called.filter(([, status]) => status === 404 || status === 405)).toEqual([])
+    expect(called.length).toBeGreaterThan(listed.length)
+  })
+
+  it.each(['/sandbox/nothing', '/sandbox', '/dry-runs', '/outcome', '/results', '/v1', '/status/'])(
+    'GET and POST %s, which GET / does not list, → 404',
+    async (path) => {
+      const p = pipeline as Pipeline
+      for (const method of ['GET', 'POST']) {
+        const answer = await call(p.url, method, path, { body: method === 'POST' ? {} : undefined })
+        expect([method, path, answer.status]).toEqual([method, path, 404])
+      }
+    }
+  )
+})
+
+/** What GET / lists with the embedded sandbox; README "Routes" lists the same. */
+const ROUTES_WITH_SANDBOX = [
+  'GET /',
+  'POST /v1/identify',
+  'POST /v1/track',
+  'POST /v1/page',
+  'POST /v1/screen',
+  'POST /v1/group',
+  'POST /v1/alias',
+  'POST /v1/batch',
+  'POST /dry-run',
+  'GET /outcomes',
+  'GET /status',
+  'GET /sandbox/contacts',
+  'GET /sandbox/activities',
+  'GET /sandbox/audiences',
+  'GET /sandbox/stats',
+  'POST /sandbox/reset',
+  'GET /sandbox/faults',
+  'POST /sandbox/faults',
+  'GET /metadata',
+  'POST /results/<action>',
+  'GET /manifest',
+  'POST /authenticate',
+  'POST /refreshAccessToken',
+  'POST /<action>',
+  'POST /<action>/hooks/<hook>'
+]
+
+/** A listed route's concrete paths: every action of the destination for <action>, each of its hooks for <hook>. */
+function instancesOf(pattern: string): string[] {
+  if (!pattern.includes('<action>')) return [pattern.replace('/outcomes', '/outcomes?userId=ada')]
+  return Object.entries(definition.actions).flatMap(([slug, action]) =>
+    pattern.includes('<hook>')
+      ? Object.keys(action.hooks ?? {}).map((hook) => pattern.replace('<action>', slug).replace('<hook>', hook))
+      : [pattern.replace('<action>', slug)]
+  )
+}
+
+/** A body each POST route takes. */
+function bodyFor(path: string): unknown {
+  if (path === '/v1/batch') return { batch: [{ type: 'identify', userId: 'ada' }] }
+  if (path.startsWith('/v1/')) return { userId: 'ada', event: 'Listed' }
+  if (path === '/dry-run') return { type: 'identify', userId: 'ada' }
+  if (path === '/sandbox/faults' || path === '/authenticate' || path === '/refreshAccessToken') return {}
+  if (path === '/sandbox/reset') return undefined
+  if (path.includes('/hooks/')) return { hookInputs: { audience_name: 'Listed' } }
+  return { payload: { type: 'identify', userId: 'ada' } }
+}
+
+describe('GET / without the embedded sandbox', () => {
+  it('lists no sandbox route, and those paths answer 404', async () => {
+    const standIn = await echoStandIn()
+    try {
+      const p = await start({ target: { kind: 'endpoint', url: standIn.url } })
+      const routes = ((await get(p.url, '/')).json as { routes: Record<string, string> }).routes
+      expect(Object.keys(routes)).toEqual(ROUTES_WITH_SANDBOX.filter((route) => !route.includes('/sandbox/')))
+      expect((await get(p.url, '/sandbox/contacts')).status).toBe(404)
+    } finally {
+      await pipeline?.stop()
+      pipeline = undefined
+      await standIn.close()
+    }
   })
 })
 
@@ -476,5 +560,20 @@ describe('/status and the sandbox routes on the main port', () => {
     expect((activities.json as { activities: Array<{ event: string }> }).activities.map((a) => a.event)).toEqual(['E'])
     const unknown = await get(p.url, '/sandbox/nothing')
     expect(unknown.status).toBe(404)
+  })
+})
+
+describe('CLIENT_TIMEOUT_MS', () => {
+  it('is how long a client may take to send its request before it gets 408', async () => {
+    const { clientTimeoutMs } = readConfig({ CLIENT_TIMEOUT_MS: '300' })
+    const p = await start({ clientTimeoutMs })
+    // The headers, then never the body: without the configured 300 ms this waits out the 30 s default.
+    const answer = await rawRequest(p.url, '/v1/identify', {
+      method: 'POST',
+      headers: { authorization: basicAuth(TEST_WRITE_KEY), 'content-type': 'application/json' },
+      withholdBody: 64
+    })
+    expect(answer.status).toBe(408)
+    expect((await get(p.url, '/status')).status).toBe(200)
   })
 })
