@@ -473,20 +473,21 @@ export interface RecordedRequest {
 }
 
 /**
- * Registers `slots` one-shot interceptors on `origin` + `path`; request k is answered by
+ * Registers `slots` one-shot interceptors on `method` `origin` + `path`; request k is answered by
  * `planFor(k)`. Every request's raw body and the answer it got are recorded, in order.
  */
 export function installOrtto(
   origin: string,
   path: string,
   slots: number,
-  planFor: (k: number, n: number) => ConcreteAnswer
+  planFor: (k: number, n: number) => ConcreteAnswer,
+  method: 'POST' | 'PUT' = 'POST'
 ): { requests: RecordedRequest[] } {
   const requests: RecordedRequest[] = []
   const scope = nock(origin)
   const slotOf = new Map<unknown, number>()
   for (let k = 0; k < slots; k++) {
-    const interceptor = scope.post(path)
+    const interceptor = scope.intercept(path, method)
     slotOf.set(interceptor, k)
     // A dropped connection must be decided up front (replyWithError); n is not known yet, and
     // a drop does not depend on it.
