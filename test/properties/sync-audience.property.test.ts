@@ -34,13 +34,17 @@ import {
   capturingConsole,
   concreteAnswer,
   installOrtto,
+  isDelivered,
   justifiedOutcome,
+  keyLeakViolations,
   keyLeaks,
   objectOf,
   originOf,
   trickyText,
+  sentEventViolations,
   wellFormedKey,
   type AnswerSpec,
+  type BatchResult,
   type Json,
   type RecordedRequest
 } from './support'
@@ -352,18 +356,10 @@ const specsOf = (s: Scenario): EventSpec[] => [
   ...Array.from({ length: s.plainTail }, (_, i) => plainEvent(i % 3 !== 0))
 ]
 
-interface Result {
-  status: number
-  sent?: unknown
-  body?: unknown
-  errortype?: string
-  errormessage?: string
-}
-
 interface Run {
   specs: EventSpec[]
   events: SegmentEvent[]
-  results: Result[]
+  results: BatchResult[]
   requests: RecordedRequest[]
   logs: string[]
 }
@@ -404,8 +400,6 @@ const messageIdOf = (value: unknown): string | undefined => {
   const id = isPlainObject(value) ? value.message_id : undefined
   return typeof id === 'string' ? id : undefined
 }
-
-const isOk = (result: Result) => Number.isInteger(result.status) && result.status >= 200 && result.status <= 299
 
 /** Every broken invariant of one run, as readable lines (empty when the run is correct). */
 function violations(s: Scenario, run: Run): string[] {
@@ -448,7 +442,7 @@ function violations(s: Scenario, run: Run): string[] {
     if (!result) continue
     const e = expected[i]
     const carried = where.get(tagOf(i))
-    if (!isOk(result)) {
+    if (!isDelivered(result)) {
       if (typeof result.errormessage !== 'string' || result.errormessage.trim() === '') {
         out.push(`(f) ${at} failed (${result.status}) without a message`)
       }
@@ -497,26 +491,12 @@ function violations(s: Scenario, run: Run): string[] {
       const strange = Object.keys(received).filter((name) => !MEMBER_KEYS.has(name) || MAPPING_ONLY_KEYS.includes(name))
       if (strange.length > 0) out.push(`(w) ${at}: keys not Ortto's on the wire: ${brief(strange)}`)
     }
-    // (d) what the result says was sent is what Ortto received
-    if (JSON.stringify(result.sent) !== JSON.stringify(received)) {
-      out.push(`(d) ${at}: result.sent ${brief(result.sent)} differs from what Ortto got ${brief(received)}`)
-    }
-    // (c) delivered exactly when the request's answer justifies it, with the status it justifies
-    const request = requests[carried.request]
-    const justified = justifiedOutcome(request.answer, request.objects.length, carried.position)
-    const context = `${at} (object ${carried.position} of request ${carried.request}, answer ${brief(request.answer)})`
-    if (isOk(result) !== justified.ok) {
-      out.push(
-        `(c) ${context}: got ${result.status}, expected ${justified.ok ? 'delivered' : 'failed'} (${justified.why})`
-      )
-    } else if (justified.status !== undefined && result.status !== justified.status) {
-      out.push(`(c) ${context}: got ${result.status}, expected ${justified.status} (${justified.why})`)
-    }
+    // (d) its `sent` is what Ortto received; (c) delivered exactly when the answer justifies it
+    out.push(...sentEventViolations(at, result, requests, carried))
   }
 
   // (e) the key shows in no result and no log line
-  for (const path of keyLeaks(results, s.key)) out.push(`(e) the API key shows in results at ${path}`)
-  for (const path of keyLeaks(run.logs, s.key)) out.push(`(e) the API key shows in the logs at ${path}`)
+  out.push(...keyLeakViolations(results, run.logs, s.key))
   return out
 }
 
@@ -577,8 +557,8 @@ function count(s: Scenario, run: Run): void {
     if (e.mode === 'remove' && value !== false && value !== undefined) coverage.membersRemovedForANonBooleanTrue++
     const message = result.errormessage ?? ''
     if (message.startsWith('Ortto rejected this event')) coverage.eventsFailedByTheirOwnErrorEntry++
-    if (isOk(result) && anyListed) coverage.eventsDeliveredBesideAnErrorEntry++
-    if (!isOk(result) && result.sent !== undefined && /the request|API key|rate limit/.test(message)) {
+    if (isDelivered(result) && anyListed) coverage.eventsDeliveredBesideAnErrorEntry++
+    if (!isDelivered(result) && result.sent !== undefined && /the request|API key|rate limit/.test(message)) {
       coverage.eventsFailedByAWholeRequestAnswer++
     }
   })
@@ -829,13 +809,13 @@ describe('syncAudience against the sandbox: membership follows the events Ortto 
         sandbox.setFaults({ failRate: s.failRate, seed: s.faultSeed })
 
         const events = s.instructions.map((_, j) => sandboxEvent(s, j, audienceIds))
-        const results: Result[] = []
+        const results: BatchResult[] = []
         for (const batch of batchesOf(events, s.cuts)) {
           const answered = (await destination.executeBatch('syncAudience', {
             events: batch,
             mapping: syncMapping(),
             settings
-          })) as Result[]
+          })) as BatchResult[]
           if (answered.length !== batch.length) throw new Error(`${batch.length} events but ${answered.length} results`)
           results.push(...answered)
         }
@@ -852,10 +832,10 @@ describe('syncAudience against the sandbox: membership follows the events Ortto 
               out.push(`event ${j} (${instruction.flaw}) got ${brief(result)}`)
             }
           } else if (instruction.audience === 'unknown') {
-            if (isOk(result)) out.push(`event ${j} for an audience Ortto does not have was reported delivered`)
+            if (isDelivered(result)) out.push(`event ${j} for an audience Ortto does not have was reported delivered`)
             if (result.status === 404) met.unknownAudience404++
           }
-          if (isOk(result)) delivered.push(j)
+          if (isDelivered(result)) delivered.push(j)
           else if (instruction.flaw === 'none') met.failedByTheSandbox++
         })
         met.delivered += delivered.length
