@@ -3,21 +3,30 @@
  * each target, each target against its own sandbox (all reset before every round so their
  * state never grows from one round to the next).
  */
-import type { SegmentEvent } from '@segment/actions-core'
+import type { Destination, JSONObject, SegmentEvent } from '@segment/actions-core'
 import { LOCAL_ENDPOINT_ENV } from '../src/destinations/ortto/constants'
 import type { Settings } from '../src/destinations/ortto/generated-types'
-import type { Sandbox } from '../src/sandbox'
+import type { Sandbox, SandboxStats } from '../src/sandbox'
 import { difference, type CountingServer } from './counting-server'
 import { kindOf } from './events'
-import type { ActionSlug, Target, TargetName } from './targets'
+import type { ActionSlug } from './targets'
 
 export interface Batch {
-  slug: ActionSlug
+  /** The action the batch goes to, as a subscription names it (its partnerAction). */
+  slug: string
   events: SegmentEvent[]
 }
 
+/** What a lane drives: a destination and the mapping of each action its batches go to. */
+export interface LaneTarget {
+  name: string
+  label: string
+  destination: Pick<Destination<Settings>, 'executeBatch' | 'responses'>
+  mappings: Record<string, JSONObject>
+}
+
 export interface RunFigures {
-  target: TargetName
+  target: string
   round: number
   events: number
   /** Sum of the target's executeBatch calls (the time each call took, awaited one at a time). */
@@ -73,9 +82,14 @@ export const collectGarbage = (): void => {
 
 /** A target with its own sandbox (so no target's state or counts mix with another's). */
 export interface Lane {
-  target: Target
+  target: LaneTarget
   sandbox: Sandbox
   counter: CountingServer
+  /**
+   * Runs after each reset, before the round: what the sandbox must hold for the batches to be
+   * accepted (Sync Audience's audience). Its requests are not counted in the round's figures.
+   */
+  afterReset?: () => Promise<void>
 }
 
 /**
@@ -128,6 +142,25 @@ async function timedCall(lane: Lane, batch: Batch, settings: Settings, tally: Ta
   }
 }
 
+/** The counts of the sandbox's `after` stats that `before` does not hold yet. */
+function statsSince(
+  after: SandboxStats,
+  before: SandboxStats
+): Pick<SandboxStats, 'requests' | 'byStatus' | 'objectsReceived' | 'objectsAccepted' | 'objectsRejected'> {
+  const byStatus: Record<string, number> = {}
+  for (const [status, count] of Object.entries(after.byStatus)) {
+    const added = count - (before.byStatus[status] ?? 0)
+    if (added > 0) byStatus[status] = added
+  }
+  return {
+    requests: after.requests - before.requests,
+    byStatus,
+    objectsReceived: after.objectsReceived - before.objectsReceived,
+    objectsAccepted: after.objectsAccepted - before.objectsAccepted,
+    objectsRejected: after.objectsRejected - before.objectsRejected
+  }
+}
+
 /** One round: every target sends every batch once; one figure per target. */
 export async function runRound(
   lanes: Lane[],
@@ -136,7 +169,12 @@ export async function runRound(
   round: number,
   interleave: Interleave
 ): Promise<RunFigures[]> {
-  for (const lane of lanes) await lane.sandbox.reset()
+  const statsBefore = new Map<Lane, SandboxStats>()
+  for (const lane of lanes) {
+    await lane.sandbox.reset()
+    await lane.afterReset?.()
+    statsBefore.set(lane, lane.sandbox.stats())
+  }
   collectGarbage()
   const events = batches.reduce((sum, batch) => sum + batch.events.length, 0)
   const tallies = new Map<Lane, Tally>(
@@ -157,7 +195,7 @@ export async function runRound(
   return lanes.map((lane) => {
     const tally = tallies.get(lane)!
     const bytes = difference(lane.counter.counts(), bytesBefore.get(lane)!)
-    const stats = lane.sandbox.stats()
+    const stats = statsSince(lane.sandbox.stats(), statsBefore.get(lane)!)
     return {
       target: lane.target.name,
       round,

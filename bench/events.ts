@@ -10,10 +10,10 @@ import { mulberry32 as prng } from '../src/sandbox/faults'
 export type EventKind = 'identify' | 'track'
 
 /** Mixes the run seed with an index so each event has its own independent stream. */
-const streamSeed = (seed: number, index: number): number =>
+export const streamSeed = (seed: number, index: number): number =>
   Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ (index * 2654435761)
 
-class Picker {
+export class Picker {
   readonly next: () => number
   constructor(seed: number) {
     this.next = prng(seed)
@@ -93,7 +93,7 @@ const EVENT_NAMES = [
 ] as const
 
 /** 2024-05-01T00:00:00Z; events are spread over the following hours. */
-const BASE_TIME = Date.UTC(2024, 4, 1)
+export const BASE_TIME = Date.UTC(2024, 4, 1)
 
 interface User {
   userId?: string
@@ -105,7 +105,7 @@ interface User {
   plan: string
 }
 
-function userFor(seed: number, userIndex: number): User {
+export function userFor(seed: number, userIndex: number): User {
   const p = new Picker(streamSeed(seed ^ 0x5eed, userIndex))
   const first = p.pick(FIRST_NAMES)
   const last = p.pick(LAST_NAMES)

@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: prints throughput, CPU and bytes per event of this destination next to a
  * floor (the least work actions-core allows) and a naive variant, over loopback against the
- * sandbox, then the full local pipeline's end-to-end rate and peak memory.
+ * sandbox, then the same figures for Ortto (Audiences)' Sync Audience, then the full local
+ * pipeline's end-to-end rate and peak memory.
  *
- *   node --expose-gc dist/bench/run.js [--events N] [--rounds R] [--pipeline-events N] [--json FILE]
+ *   node --expose-gc dist/bench/run.js [--events N] [--rounds R] [--audience-events N] [--pipeline-events N] [--json FILE]
  *
  * It prints figures; it is not a test. It exits 1 only when a correctness check fails (an
- * event not delivered, a status other than 200/207, objects missing at the sandbox); the
- * performance targets are printed as PASS/FAIL.
+ * event not delivered, a status other than 200/207, objects missing at the sandbox, an
+ * audience whose members are not what the events say); the performance targets are printed as
+ * PASS/FAIL.
  */
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -24,6 +26,7 @@ import { benchEvent, userCountFor } from './events'
 import { runPipeline, type PipelineFigures } from './pipeline-run'
 import { prefillDataFile, runStoreIngest } from './sandbox-store'
 import type { StoreIngestFigures } from './sandbox-store'
+import { createAudienceLane, engageEvent } from './sync-audience'
 import { createTargets, type TargetName } from './targets'
 
 const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
@@ -33,6 +36,7 @@ const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
   --interleave MODE    batch (default): each batch goes to every target in turn within a round;
                        pass: each target sends all its batches before the next (order rotates per round)
   --seed S             seed of the generated events (default 42)
+  --audience-events N  Engage audience events through syncAudience per round (default: as --events; 0 skips it)
   --pipeline-events N  events through the full local pipeline (default 100000; 0 skips it)
   --flush-at N         analytics-node flushAt for the pipeline run (default 200)
   --store-events N     objects posted straight to the sandbox with a pre-filled data file (default 20000; 0 skips it)
@@ -49,6 +53,7 @@ interface Options {
   batchSize: number
   rounds: number
   seed: number
+  audienceEvents: number
   pipelineEvents: number
   flushAt: number
   storeEvents: number
@@ -66,6 +71,7 @@ const parseOptions = () =>
       rounds: { type: 'string' },
       interleave: { type: 'string' },
       seed: { type: 'string' },
+      'audience-events': { type: 'string' },
       'pipeline-events': { type: 'string' },
       'flush-at': { type: 'string' },
       'store-events': { type: 'string' },
@@ -105,13 +111,15 @@ function readOptions(): Options {
     console.error(`--interleave must be batch or pass (got "${interleave}")\n\n${USAGE}`)
     process.exit(2)
   }
+  const events = whole('events', values.events, 20_000, 2)
   return {
     interleave,
-    events: whole('events', values.events, 20_000, 2),
+    events,
     // Ortto takes at most 500 objects per request; the floor and naive variants send a batch as one.
     batchSize: whole('batch-size', values['batch-size'], 500, 1, 500),
     rounds: whole('rounds', values.rounds, 5, 1),
     seed: whole('seed', values.seed, 42, 0),
+    audienceEvents: whole('audience-events', values['audience-events'], events, 0),
     pipelineEvents: whole('pipeline-events', values['pipeline-events'], 100_000, 0),
     flushAt: whole('flush-at', values['flush-at'], 200, 1),
     storeEvents: whole('store-events', values['store-events'], 20_000, 0),
@@ -161,6 +169,22 @@ interface TargetSummary {
   requests: number
   delivered: number
   objectsReceived: number
+}
+
+function summarize(label: string, mine: RunFigures[]): TargetSummary {
+  const eventsPerSecond = mine.map((r) => r.eventsPerSecond)
+  return {
+    label,
+    eventsPerSecond: median(eventsPerSecond),
+    minEventsPerSecond: Math.min(...eventsPerSecond),
+    maxEventsPerSecond: Math.max(...eventsPerSecond),
+    cpuMicrosPerEvent: median(mine.map((r) => r.cpuMicrosPerEvent)),
+    bodyBytesPerEvent: median(mine.map((r) => r.bodyBytesPerEvent)),
+    wireBytesPerEvent: median(mine.map((r) => r.wireBytesPerEvent)),
+    requests: median(mine.map((r) => r.requests)),
+    delivered: Math.min(...mine.map((r) => r.delivered)),
+    objectsReceived: Math.min(...mine.map((r) => r.objectsReceived))
+  }
 }
 
 // ---- checks ------------------------------------------------------------------------------
@@ -281,20 +305,10 @@ async function main(): Promise<void> {
 
   const summary = {} as Record<TargetName, TargetSummary>
   for (const target of targets) {
-    const mine = runs.filter((run) => run.target === target.name)
-    const eventsPerSecond = mine.map((r) => r.eventsPerSecond)
-    summary[target.name] = {
-      label: target.label,
-      eventsPerSecond: median(eventsPerSecond),
-      minEventsPerSecond: Math.min(...eventsPerSecond),
-      maxEventsPerSecond: Math.max(...eventsPerSecond),
-      cpuMicrosPerEvent: median(mine.map((r) => r.cpuMicrosPerEvent)),
-      bodyBytesPerEvent: median(mine.map((r) => r.bodyBytesPerEvent)),
-      wireBytesPerEvent: median(mine.map((r) => r.wireBytesPerEvent)),
-      requests: median(mine.map((r) => r.requests)),
-      delivered: Math.min(...mine.map((r) => r.delivered)),
-      objectsReceived: Math.min(...mine.map((r) => r.objectsReceived))
-    }
+    summary[target.name] = summarize(
+      target.label,
+      runs.filter((run) => run.target === target.name)
+    )
   }
 
   const throughputRatio = summary.this.eventsPerSecond / summary.floor.eventsPerSecond
@@ -317,6 +331,40 @@ async function main(): Promise<void> {
   // The pipeline's memory figures should not carry this part's events.
   events.length = 0
   batches.length = 0
+
+  let syncAudience: { summary: TargetSummary; runs: RunFigures[]; problems: string[] } | undefined
+  if (options.audienceEvents > 0) {
+    const audienceUsers = userCountFor(options.audienceEvents)
+    const audienceEvents = Array.from({ length: options.audienceEvents }, (_, i) =>
+      engageEvent(options.seed, i, audienceUsers)
+    )
+    const audience = await createAudienceLane(audienceEvents, options.batchSize, settings)
+    console.log(
+      `\nsyncAudience (Ortto (Audiences)): ${num(options.audienceEvents)} Engage audience events per round ` +
+        `(50/50 identify/track, 60 % entering), batches of ${options.batchSize}, its own sandbox; ` +
+        `after each round its audience must hold exactly the people the events leave in it`
+    )
+    const audienceRuns: RunFigures[] = []
+    const audienceProblems: string[] = []
+    try {
+      for (let round = 0; round <= options.rounds; round++) {
+        const [run] = await runRound([audience.lane], audience.batches, settings, round, 'batch')
+        audienceProblems.push(...audience.check(round))
+        if (round > 0) audienceRuns.push(run)
+        console.log(runLine(run, round === 0 ? 'warm-up' : `round ${round}`))
+      }
+    } finally {
+      await audience.close()
+      delete process.env[LOCAL_ENDPOINT_ENV]
+    }
+    audienceProblems.push(...audienceRuns.flatMap(checkRun))
+    syncAudience = {
+      summary: summarize(audience.lane.target.label, audienceRuns),
+      runs: audienceRuns,
+      problems: audienceProblems
+    }
+    audienceEvents.length = 0
+  }
 
   let pipeline: PipelineFigures | undefined
   if (options.pipelineEvents > 0) {
@@ -388,6 +436,7 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
   }
 
   const problems = runs.flatMap(checkRun)
+  if (syncAudience) problems.push(...syncAudience.problems)
   if (store) {
     for (const [label, figures] of [
       ['in memory', store.memoryOnly],
@@ -410,8 +459,8 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
       `${pad('CPU µs/ev', 11)}${pad('body B/ev', 11)}${pad('wire B/ev', 11)}${pad('requests', 10)}${pad('delivered', 11)}` +
       `${pad('objects', 9)}`
   )
-  for (const target of targets) {
-    const s = summary[target.name]
+  const rows = [...targets.map((target) => summary[target.name]), ...(syncAudience ? [syncAudience.summary] : [])]
+  for (const s of rows) {
     console.log(
       `${padEnd(s.label, 40)}${pad(num(s.eventsPerSecond), 10)}${pad(`${num(s.minEventsPerSecond)}–${num(s.maxEventsPerSecond)}`, 17)}` +
         `${pad(num(s.cpuMicrosPerEvent, 1), 11)}${pad(num(s.bodyBytesPerEvent, 1), 11)}${pad(num(s.wireBytesPerEvent, 1), 11)}` +
@@ -428,6 +477,14 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
     `bytes/event this/naive ${num(bytesRatio, 3)}  (target ≤ ${BYTES_TARGET})  ${verdict(bytesRatio <= BYTES_TARGET)}` +
       `   (CPU/event this/floor ${num(cpuRatio, 3)})`
   )
+  if (syncAudience) {
+    const s = syncAudience.summary
+    console.log(
+      `syncAudience           ${num(s.eventsPerSecond)} events/s, ${num(s.cpuMicrosPerEvent, 1)} µs CPU/event, ` +
+        `${num(s.bodyBytesPerEvent, 1)} request bytes/event (${num(s.requests)} PUT /v1/audiences/members per round); ` +
+        `audience membership ${syncAudience.problems.length === 0 ? 'as the events say' : 'WRONG'} after every round`
+    )
+  }
   if (pipeline) {
     const m = pipeline.memory
     console.log(
@@ -463,7 +520,8 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
   console.log(`load                   at start ${loadAtStart}; at end ${loadAtEnd}`)
   console.log(
     `checks                 ${problems.length === 0 ? 'OK' : 'FAILED'}: every pass 200/207 only, every event delivered, ` +
-      `sandbox received and accepted every object, events unchanged${pipeline ? ', pipeline delivered all' : ''}`
+      `sandbox received and accepted every object, events unchanged` +
+      `${syncAudience ? ', audience members as the events say' : ''}${pipeline ? ', pipeline delivered all' : ''}`
   )
   for (const problem of problems.slice(0, 20)) console.log(`  ✗ ${problem}`)
   console.log(rule)
@@ -487,6 +545,7 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
         bytes: { target: BYTES_TARGET, pass: bytesRatio <= BYTES_TARGET }
       },
       runs,
+      syncAudience,
       pipeline,
       pipelineWithData,
       store,

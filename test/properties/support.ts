@@ -473,20 +473,21 @@ export interface RecordedRequest {
 }
 
 /**
- * Registers `slots` one-shot interceptors on `origin` + `path`; request k is answered by
+ * Registers `slots` one-shot interceptors on `method` `origin` + `path`; request k is answered by
  * `planFor(k)`. Every request's raw body and the answer it got are recorded, in order.
  */
 export function installOrtto(
   origin: string,
   path: string,
   slots: number,
-  planFor: (k: number, n: number) => ConcreteAnswer
+  planFor: (k: number, n: number) => ConcreteAnswer,
+  method: 'POST' | 'PUT' = 'POST'
 ): { requests: RecordedRequest[] } {
   const requests: RecordedRequest[] = []
   const scope = nock(origin)
   const slotOf = new Map<unknown, number>()
   for (let k = 0; k < slots; k++) {
-    const interceptor = scope.post(path)
+    const interceptor = scope.intercept(path, method)
     slotOf.set(interceptor, k)
     // A dropped connection must be decided up front (replyWithError); n is not known yet, and
     // a drop does not depend on it.
@@ -517,6 +518,54 @@ export function installOrtto(
   })
   return { requests }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Checks of a batch's results against what Ortto received and answered
+
+/** A result of `executeBatch`, as the checks read it. */
+export interface BatchResult {
+  status: number
+  sent?: unknown
+  body?: unknown
+  errortype?: string
+  errormessage?: string
+}
+
+export const isDelivered = (result: BatchResult): boolean =>
+  Number.isInteger(result.status) && result.status >= 200 && result.status <= 299
+
+/**
+ * What is wrong with the result of an event that went out as object `position` of request
+ * `request`: (d) its `sent` must be what Ortto received, (c) it is delivered exactly when that
+ * request's answer justifies it, with the status the answer justifies.
+ */
+export function sentEventViolations(
+  at: string,
+  result: BatchResult,
+  requests: RecordedRequest[],
+  carried: { request: number; position: number }
+): string[] {
+  const out: string[] = []
+  const request = requests[carried.request]
+  const received = request.objects[carried.position]
+  if (JSON.stringify(result.sent) !== JSON.stringify(received)) {
+    out.push(`(d) ${at}: result.sent ${brief(result.sent)} differs from what Ortto got ${brief(received)}`)
+  }
+  const expected = justifiedOutcome(request.answer, request.objects.length, carried.position)
+  const context = `${at} (object ${carried.position} of request ${carried.request}, answer ${brief(request.answer)})`
+  if (isDelivered(result) !== expected.ok) {
+    out.push(`(c) ${context}: got ${result.status}, expected ${expected.ok ? 'delivered' : 'failed'} (${expected.why})`)
+  } else if (expected.status !== undefined && result.status !== expected.status) {
+    out.push(`(c) ${context}: got ${result.status}, expected ${expected.status} (${expected.why})`)
+  }
+  return out
+}
+
+/** (e) Every place the key shows in the results or in a log line. */
+export const keyLeakViolations = (results: unknown, logs: string[], key: string): string[] => [
+  ...keyLeaks(results, key).map((path) => `(e) the API key shows in results at ${path}`),
+  ...keyLeaks(logs, key).map((path) => `(e) the API key shows in the logs at ${path}`)
+]
 
 /** Runs `fn` with console output captured; returns what it returned and every line written. */
 export async function capturingConsole<T>(fn: () => Promise<T>): Promise<{ value: T; lines: string[] }> {
