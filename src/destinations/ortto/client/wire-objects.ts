@@ -4,6 +4,7 @@ import type { ActivityObject, AudienceRef, ContactObject, OrttoLocation } from '
 import type { Payload as ContactPayload } from '../upsertContact/generated-types'
 import type { Payload as ActivityPayload } from '../trackActivity/generated-types'
 import { invalidEvent } from './failures'
+import { nonBlank } from './json'
 import type { Failure } from './failures'
 
 /**
@@ -28,10 +29,6 @@ interface Invalid {
   kind: 'invalid'
   failure: Failure
 }
-
-/** The string when it has a non-space character (tested without allocating a trimmed copy). */
-const nonBlank = (value: unknown): string | undefined =>
-  typeof value === 'string' && /\S/.test(value) ? value : undefined
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -4,7 +4,7 @@ import { API_PATHS } from '../constants'
 import type { Settings } from '../generated-types'
 import { apiOrigin, redactApiKey } from '../client/api-key'
 import { failureFromStatus, failureFromTransportError } from '../client/failures'
-import { isRecord } from '../client/json'
+import { isRecord, nonBlank } from '../client/json'
 import { READ_ONCE, answerValue, readAnswer } from '../client/answer'
 import type { OrttoAnswer } from '../client/answer'
 // Every action's generated types declare the same hook types; any one of them will do.
@@ -52,12 +52,13 @@ export async function associateAudience(
     const reason = failureFromStatus(answer.status, answerValue(answer)).message
     return failed(`Could not link the audience "${name}": ${reason}`, settings.api_key)
   }
-  const body = answer.json
-  const id = isRecord(body) && typeof body.id === 'string' && body.id !== '' ? body.id : undefined
+  const body = isRecord(answer.json) ? answer.json : {}
+  // A blank id saved with the mapping would send every event without its audience, silently.
+  const id = nonBlank(body.id)
   if (!id) {
     return failed(`Could not link the audience "${name}": Ortto's answer carried no audience id.`, settings.api_key)
   }
-  const savedName = isRecord(body) && typeof body.name === 'string' && body.name !== '' ? body.name : name
+  const savedName = nonBlank(body.name) ?? name
   return {
     successMessage: `Contacts of this mapping will be linked to the Ortto audience "${savedName}" (id ${id}).`,
     savedData: { audience_id: id, audience_name: savedName }
