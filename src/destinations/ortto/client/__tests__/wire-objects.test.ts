@@ -1,3 +1,4 @@
+import type { Payload as ContactPayload } from '../../upsertContact/generated-types'
 import { prepareActivity, prepareContact } from '../wire-objects'
 
 const contact = (timestamp: string) => prepareContact({ user_id: 'u1', timestamp }, undefined)
@@ -112,5 +113,47 @@ describe('blank values', () => {
 
   it('keeps an id with spaces inside it as sent', () => {
     expect(prepareContact({ user_id: ' u 1 ' }, undefined)).toEqual({ kind: 'send', object: { user_id: ' u 1 ' } })
+  })
+})
+
+describe('location', () => {
+  // toStrictEqual, not toEqual: a key present with an undefined value must fail.
+  it.each([
+    ['country', { country: 'NZ' }],
+    ['state', { state: 'VIC' }],
+    ['city', { city: 'Sydney' }],
+    ['post_code', { post_code: '2000' }]
+  ])('sends a location with only %s as exactly that one key', (_field, where) => {
+    expect(prepareContact({ user_id: 'u1', location: where }, undefined)).toStrictEqual({
+      kind: 'send',
+      object: { user_id: 'u1', location: where }
+    })
+  })
+
+  it('leaves out the blank parts of a partial location and keeps the rest as sent', () => {
+    const where = { country: 'Australia', state: ' ', city: '', post_code: ' 2000 ' }
+    expect(prepareContact({ user_id: 'u1', location: where }, undefined)).toStrictEqual({
+      kind: 'send',
+      object: { user_id: 'u1', location: { country: 'Australia', post_code: ' 2000 ' } }
+    })
+  })
+
+  it.each([
+    ['every part blank', { country: ' ', state: '', city: '\t', post_code: '\n' }],
+    ['no parts', {}],
+    // The field is nullable: a mapping can resolve it to null.
+    ['null', null as unknown as ContactPayload['location']]
+  ])('sends no location at all when it has %s', (_case, where) => {
+    expect(prepareContact({ user_id: 'u1', location: where }, undefined)).toStrictEqual({
+      kind: 'send',
+      object: { user_id: 'u1' }
+    })
+  })
+
+  it('sends the location of an activity the same way', () => {
+    expect(prepareActivity({ user_id: 'u1', event: 'Paid', location: { city: 'Perth' } }, undefined)).toStrictEqual({
+      kind: 'send',
+      object: { user_id: 'u1', location: { city: 'Perth' }, event: 'Paid' }
+    })
   })
 })
