@@ -181,24 +181,27 @@ describe('deliver: chunking', () => {
     expect(outcomes.map((o) => o.ok)).toEqual([true, true])
   })
 
-  // Three objects that cannot share one request go through the object-by-object sizing: there
-  // too, a request may be exactly 2,000,000 bytes, and one byte more moves an object on.
+  // Four objects that cannot share one request go through the object-by-object sizing: there
+  // too, a request may be exactly 2,000,000 bytes (three objects, two commas, two brackets), and
+  // one byte more moves the third object on.
   it('packs a batch that needs splitting into a request of exactly 2,000,000 bytes, and splits a byte later', async () => {
-    const first = contactOfBytes(0, 1_000_000)
-    const tail = contact(2)
-    const exact = [first, contactOfBytes(1, MAX_REQUEST_BYTES - 1_000_000 - 3), tail]
+    const [first, second, tail] = [contactOfBytes(0, 1_000_000), contactOfBytes(1, 500_000), contact(3)]
+    const exact = [first, second, contactOfBytes(2, MAX_REQUEST_BYTES - 1_500_000 - 4), tail]
     const together = ortto(API_PATHS.identify, [{ status: 200 }, { status: 200 }])
     await deliver(client().request, exact, settings(), contacts)
     expect(together.map((r) => [r.bytes, r.objects.length])).toEqual([
-      [MAX_REQUEST_BYTES, 2],
+      [MAX_REQUEST_BYTES, 3],
       [JSON.stringify([prepareSent(tail)]).length, 1]
     ])
 
-    const oneByteMore = [first, contactOfBytes(1, MAX_REQUEST_BYTES - 1_000_000 - 2), tail]
+    const oneByteMore = [first, second, contactOfBytes(2, MAX_REQUEST_BYTES - 1_500_000 - 3), tail]
     const apart = ortto(API_PATHS.identify, [{ status: 200 }, { status: 200 }])
     const outcomes = await deliver(client().request, oneByteMore, settings(), contacts)
-    expect(apart.map((r) => userIds(r))).toEqual([['user-0'], ['user-1', 'user-2']])
-    expect(outcomes.map((o) => o.ok)).toEqual([true, true, true])
+    expect(apart.map((r) => userIds(r))).toEqual([
+      ['user-0', 'user-1'],
+      ['user-2', 'user-3']
+    ])
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, true, true])
   })
 
   it('sends an object of exactly 2,000,000 bytes once bracketed alone, between neighbours', async () => {

@@ -136,6 +136,39 @@ describe.each(ACTIONS)('Associate Audience hook of $slug', ({ slug }) => {
   })
 })
 
+// What Segment's UI shows and saves: renaming an output would orphan every saved mapping.
+it('declares the catalog’s hook: its label, one optional input, two optional outputs', () => {
+  const hook = definition.actions.upsertContact.hooks?.onMappingSave
+  expect(hook).toStrictEqual({
+    label: 'Associate Audience',
+    description:
+      'Link the Contact to an Audience in Ortto. If the Audience does not already exist, it will be created in Ortto.',
+    inputFields: {
+      audience_name: {
+        label: 'Audience Name',
+        description: 'The name of the Ortto Audience to link the Contact to.',
+        type: 'string',
+        required: false
+      }
+    },
+    outputTypes: {
+      audience_id: {
+        label: 'ID',
+        description: 'The ID of the Ortto Audience Contacts will be linked to.',
+        type: 'string',
+        required: false
+      },
+      audience_name: {
+        label: 'Name',
+        description: 'The name of the Ortto Audience Contacts will be linked to.',
+        type: 'string',
+        required: false
+      }
+    },
+    performHook: expect.any(Function) as unknown
+  })
+})
+
 it('is the same hook on every action (written once)', () => {
   const hooks = ACTIONS.map(({ slug }) => definition.actions[slug].hooks?.onMappingSave)
   expect(new Set(hooks).size).toBe(1)
