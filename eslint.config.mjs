@@ -2,7 +2,7 @@ import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   // monorepo-check/layout holds Segment's repository's own configuration, linted by its own ESLint there.
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'monorepo-check/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'monorepo-check/**', 'reports/**', '.stryker-tmp/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
@@ -46,6 +46,31 @@ export default tseslint.config(
     files: ['**/*.test.ts'],
     ignores: ['src/destinations/**'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' }
+  },
+  {
+    // A property run that fails must fail again with the same values, on any machine: seeded and
+    // bounded by its count of runs, never by a time limit (a loaded machine would cut it short).
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.object.name='fc'][callee.property.name='assert']:not(:has(Property[key.name='seed']))",
+          message: 'Seed every fast-check run: fc.assert(property, { seed, numRuns }).'
+        },
+        {
+          selector:
+            "CallExpression[callee.object.name='fc'][callee.property.name='assert']:not(:has(Property[key.name='numRuns']))",
+          message: 'Bound every fast-check run by a count: fc.assert(property, { seed, numRuns }).'
+        },
+        {
+          selector:
+            "CallExpression[callee.object.name='fc'][callee.property.name='assert'] > ObjectExpression > Property[key.name=/^(interruptAfterTimeLimit|skipAllAfterTimeLimit|markInterruptAsFailure|timeout)$/]",
+          message: 'Bound property runs by numRuns, never by time: a slow machine would fail or cut them.'
+        }
+      ]
+    }
   },
   {
     files: ['**/*.js', '**/*.mjs'],

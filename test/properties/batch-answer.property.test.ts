@@ -10,8 +10,9 @@
  * the request then hangs until the client's 10 s time-out), nor through Node's HTTP client at
  * all (a 1xx is informational there); they are fed to deliver() by a stub request client.
  *
- * Every run must settle within a few seconds: a hang is reported as a failure (and nock is
- * cleaned, so a stalled run cannot answer the next run's requests).
+ * Every run must settle within a bounded number of turns of the event loop (support.ts,
+ * HANG_TURNS), never a time: a hang is reported as a failure with its counter-example (and nock
+ * is cleaned, so a stalled run cannot answer the next run's requests), and a slow machine passes.
  */
 import fc from 'fast-check'
 import nock from 'nock'
@@ -40,12 +41,10 @@ import {
   type Json,
   type KeyEcho,
   type SeenAnswer,
-  settleWithin
+  settleWithinTurns
 } from './support'
 
 const SEED = 20_240_302
-/** A run that takes longer than this is hung (a normal one takes milliseconds, 3 MB answers included). */
-const SETTLE_MS = 1_500
 
 // ---------------------------------------------------------------------------------------------
 // Answers
@@ -198,13 +197,7 @@ interface Delivery {
   requests: Array<{ objects: unknown[]; answer: SeenAnswer }>
 }
 
-async function deliverWith(
-  route: RouteName,
-  n: number,
-  key: string,
-  plans: AnswerPlan[],
-  settleMs = SETTLE_MS
-): Promise<Delivery> {
+async function deliverWith(route: RouteName, n: number, key: string, plans: AnswerPlan[]): Promise<Delivery> {
   const payloads = payloadsFor(route, n) as never[]
   const input = { settings: { api_key: key } }
   const planFor = (k: number) => plans[k % plans.length]
@@ -216,7 +209,7 @@ async function deliverWith(
     const client = stub as unknown as RequestClient
     try {
       return {
-        outcomes: await settleWithin(deliver(client, payloads, input, routes[route]), settleMs, 'deliver'),
+        outcomes: await settleWithinTurns(deliver(client, payloads, input, routes[route]), 'deliver'),
         requests
       }
     } catch (error) {
@@ -226,7 +219,7 @@ async function deliverWith(
   const ortto = installOrtto(originOf(key), routes[route].path, 8, (k, size) => concrete(planFor(k), size, key))
   const request = createRequestClient({ headers: { Authorization: `Bearer ${key}` } })
   try {
-    const outcomes = await settleWithin(deliver(request, payloads, input, routes[route]), settleMs, 'deliver')
+    const outcomes = await settleWithinTurns(deliver(request, payloads, input, routes[route]), 'deliver')
     return { outcomes, requests: ortto.requests }
   } catch (error) {
     throw new Error(`deliver failed: ${String(error)}`)
@@ -314,8 +307,8 @@ function count(key: string, { outcomes, requests }: Delivery): void {
   }
 }
 
-async function holds(route: RouteName, n: number, key: string, plans: AnswerPlan[], settleMs?: number): Promise<void> {
-  const delivery = await deliverWith(route, n, key, plans, settleMs)
+async function holds(route: RouteName, n: number, key: string, plans: AnswerPlan[]): Promise<void> {
+  const delivery = await deliverWith(route, n, key, plans)
   count(key, delivery)
   const found = violations(n, key, delivery)
   if (found.length > 0) {
@@ -364,15 +357,12 @@ describe('deliver: answers of any size (a 207 for 500 objects easily passes 16 K
 
   it('settle, one outcome per payload, read like small ones (numRuns 100)', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 500 }),
-        plan,
-        // 1 s is ample (a 2.5 MB answer takes tens of ms) and keeps shrinking a hang short.
-        (n, p) => holds('identify', n, API_KEY, [p], 1_000)
-      ),
-      { seed: SEED, numRuns: 100, interruptAfterTimeLimit: 30_000, markInterruptAsFailure: true }
+      fc.asyncProperty(fc.integer({ min: 1, max: 500 }), plan, (n, p) => holds('identify', n, API_KEY, [p])),
+      { seed: SEED, numRuns: 100 }
     )
-  }, 60_000)
+    // Bounded by its count of runs; jest's time-out is only a backstop, far above a loaded
+    // machine's time (about 40 s on two busy cores).
+  }, 300_000)
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -449,7 +439,9 @@ describe('deliver: answers whose JSON uses prototype-named keys (__proto__, cons
       }),
       { seed: SEED, numRuns: 100 }
     )
-  }, 60_000)
+    // Bounded by its count of runs; jest's time-out is only a backstop, far above a loaded
+    // machine's time (about 40 s on two busy cores).
+  }, 300_000)
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -461,9 +453,8 @@ describe('regressions found by the properties above', () => {
   function answerAndDeliver(n: number, status: number, body: string) {
     nock(ORIGIN).post('/v1/identify').reply(status, body, { 'content-type': 'application/json' })
     const payloads = Array.from({ length: n }, (_, i) => ({ user_id: `u${i}` }))
-    return settleWithin(
+    return settleWithinTurns(
       deliver(request, payloads as never[], { settings: { api_key: API_KEY } }, routes.identify),
-      SETTLE_MS,
       'deliver'
     )
   }
@@ -488,7 +479,7 @@ describe('regressions found by the properties above', () => {
     expect(body.length).toBeGreaterThan(16_384)
     nock(ORIGIN).post('/v1/identify').reply(207, body, { 'content-type': 'application/json' })
     const events = Array.from({ length: 500 }, (_, i) => eventFor('upsertContact', { userId: `u${i}` }))
-    const results = await settleWithin(runBatch('upsertContact', events), 3_000, 'executeBatch')
+    const results = await settleWithinTurns(runBatch('upsertContact', events), 'executeBatch')
     expect(results.map((r) => r.status)).toEqual([...Array(300).fill(422), ...Array(200).fill(200)])
   }, 10_000)
 

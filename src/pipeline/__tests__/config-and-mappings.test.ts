@@ -3,9 +3,13 @@
  * and the pipeline's start/stop with a sandbox data file.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
-import { defaultValues, type SegmentEvent } from '@segment/actions-core'
+import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../../destinations/ortto'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
+import {
+  ACTIVITY_DEFAULT_MAPPING,
+  CONTACT_DEFAULT_MAPPING
+} from '../../destinations/ortto/__tests__/__helpers__/default-mappings'
 import { SandboxDataError, type Sandbox } from '../../sandbox'
 import { ConfigError, readConfig, type PipelineConfig } from '../config'
 import { startPipeline, type Pipeline } from '../index'
@@ -202,8 +206,8 @@ describe('presetSubscriptions', () => {
       { name: 'Upsert Contact', partnerAction: 'upsertContact', subscribe: 'type = "identify"' },
       { name: 'Track Activity', partnerAction: 'trackActivity', subscribe: 'type = "track"' }
     ])
-    expect(presets[0].mapping).toEqual(defaultValues(definition.actions.upsertContact.fields))
-    expect(presets[1].mapping).toEqual(defaultValues(definition.actions.trackActivity.fields))
+    expect(presets[0].mapping).toStrictEqual(CONTACT_DEFAULT_MAPPING)
+    expect(presets[1].mapping).toStrictEqual(ACTIVITY_DEFAULT_MAPPING)
     const identifyEvent = { type: 'identify', userId: 'a' } as SegmentEvent
     const trackEvent = { type: 'track', userId: 'a', event: 'E' } as SegmentEvent
     expect([presets[0].matches(identifyEvent), presets[0].matches(trackEvent)]).toEqual([true, false])
@@ -299,12 +303,12 @@ describe('loadMappingFile', () => {
     const [purchases, contacts] = loadMappingFile(file, definition)
     expect(purchases.name).toBe('Purchases')
     expect(purchases.mapping).toEqual({
-      ...defaultValues(definition.actions.trackActivity.fields),
+      ...ACTIVITY_DEFAULT_MAPPING,
       event: { '@template': 'Shop: {{event}}' },
       properties: { '@path': '$.properties.order' }
     })
     expect(contacts.name).toBe('upsertContact #1')
-    expect(contacts.mapping).toEqual(defaultValues(definition.actions.upsertContact.fields))
+    expect(contacts.mapping).toEqual(CONTACT_DEFAULT_MAPPING)
     const order = { type: 'track', userId: 'a', event: 'Order Completed' } as SegmentEvent
     const other = { type: 'track', userId: 'a', event: 'Viewed' } as SegmentEvent
     expect([purchases.matches(order), purchases.matches(other)]).toEqual([true, false])
@@ -316,7 +320,7 @@ describe('loadMappingFile', () => {
     ])
     const [saved] = loadMappingFile(file, definition)
     expect(saved.partnerAction).toBe('upsertContactProfile')
-    expect(saved.mapping).toEqual(defaultValues(definition.actions.upsertContactProfile.fields))
+    expect(saved.mapping).toEqual(CONTACT_DEFAULT_MAPPING)
   })
 
   it('delivers with the overrides of the mapping file, end to end', async () => {

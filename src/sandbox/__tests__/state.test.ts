@@ -2,6 +2,7 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startSandbox, type Sandbox, type SandboxContact } from '../index'
 import { callSandbox, getJson, postJson } from '../../../test/helpers/http-client'
+import { waitFor } from '../../../test/helpers/pipeline-helpers'
 
 let sandbox: Sandbox
 
@@ -65,7 +66,8 @@ describe('contacts', () => {
   it('keeps created_at and moves updated_at', async () => {
     await send('/v1/identify', [{ user_id: 'u1' }])
     const first = contactOf('u1')!
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    // The second change must come at a later millisecond than the first to be told apart.
+    await waitFor('the clock to pass the first change', () => Date.now() > Date.parse(first.updated_at))
     await send('/v1/identify', [{ user_id: 'u1', traits: { x: 1 } }])
     const second = contactOf('u1')!
     expect(second.created_at).toBe(first.created_at)

@@ -3,6 +3,7 @@ import { createTestEvent, defaultValues, Destination } from '@segment/actions-co
 import type { JSONObject } from '@segment/actions-core'
 import definition from '../index'
 import { API_KEY, ORIGIN, settings } from './__helpers__/ortto'
+import { ACTIVITY_DEFAULT_MAPPING, CONTACT_DEFAULT_MAPPING } from './__helpers__/default-mappings'
 
 describe('Ortto (Actions) definition', () => {
   it('is the cloud destination the catalog lists', () => {
@@ -38,22 +39,30 @@ describe('Ortto (Actions) definition', () => {
   )
 
   it('has the two automatic presets, mapped with each action’s default values', () => {
-    expect(definition.presets).toEqual([
+    expect(definition.presets).toStrictEqual([
       {
         name: 'Upsert Contact',
         type: 'automatic',
         partnerAction: 'upsertContact',
         subscribe: 'type = "identify"',
-        mapping: defaultValues(definition.actions.upsertContact.fields)
+        mapping: CONTACT_DEFAULT_MAPPING
       },
       {
         name: 'Track Activity',
         type: 'automatic',
         partnerAction: 'trackActivity',
         subscribe: 'type = "track"',
-        mapping: defaultValues(definition.actions.trackActivity.fields)
+        mapping: ACTIVITY_DEFAULT_MAPPING
       }
     ])
+  })
+
+  it.each([
+    ['upsertContact', CONTACT_DEFAULT_MAPPING],
+    ['upsertContactProfile', CONTACT_DEFAULT_MAPPING],
+    ['trackActivity', ACTIVITY_DEFAULT_MAPPING]
+  ])('gives %s the default mapping of the catalog', (slug, mapping) => {
+    expect(defaultValues(definition.actions[slug].fields)).toStrictEqual(mapping)
   })
 })
 
@@ -76,10 +85,11 @@ describe('testAuthentication', () => {
   })
 
   it('fails a malformed key before any request', async () => {
+    const me = nock(ORIGIN).get('/v1/me').reply(200, {})
     await expect(destination.testAuthentication({ api_key: 'pau' })).rejects.toThrow(
-      /The Ortto API key has an empty secret|two-letter lower-case region/
+      'The Ortto API key must have a two-letter lower-case region (a–z) then a hyphen after its first letter.'
     )
-    expect(nock.pendingMocks()).toEqual([])
+    expect(me.isDone()).toBe(false)
   })
 })
 

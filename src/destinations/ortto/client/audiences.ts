@@ -6,7 +6,7 @@ import type { OrttoAnswer } from './answer'
 import { apiOrigin, redactApiKey } from './api-key'
 import { failure, failureFromStatus, failureFromTransportError } from './failures'
 import type { Failure } from './failures'
-import { isRecord } from './json'
+import { isRecord, nonBlank } from './json'
 
 /** An Ortto audience as its endpoints answer: `{id, name}`. */
 export interface OrttoAudience {
@@ -21,9 +21,6 @@ type AudiencePath = typeof API_PATHS.createAudience | typeof API_PATHS.getAudien
 
 /** A 2xx answer that names no audience cannot be used; retrying may give one that does. */
 const NO_ID_STATUS = 502
-
-const nonEmptyString = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined
 
 /**
  * POSTs `body` to one of Ortto's audience endpoints and reads the audience it answers with.
@@ -56,8 +53,9 @@ export async function requestAudience(
     return { ok: false, failure: failureFromStatus(answer.status, answerValue(answer)) }
   }
   const json = answer.json
-  const id = isRecord(json) ? nonEmptyString(json.id) : undefined
+  // A blank id saved with a mapping (or as an audience's id) would send events without it, silently.
+  const id = isRecord(json) ? nonBlank(json.id) : undefined
   if (!id) return { ok: false, failure: failure(NO_ID_STATUS, "Ortto's answer carried no audience id.") }
-  const name = isRecord(json) ? nonEmptyString(json.name) : undefined
+  const name = isRecord(json) ? nonBlank(json.name) : undefined
   return { ok: true, audience: name === undefined ? { id } : { id, name } }
 }

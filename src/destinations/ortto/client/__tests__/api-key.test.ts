@@ -4,7 +4,9 @@ import { LOCAL_ENDPOINT_ENV } from '../../constants'
 import { thrownBy } from '../../__tests__/__helpers__/ortto'
 
 /** What every rejection says to do, whatever was wrong with the key. */
-const HOW_TO_FIX = 'Copy the key again from your Segment (Actions) data source in Ortto'
+const HOW_TO_FIX =
+  'Copy the key again from your Segment (Actions) data source in Ortto; it looks like ' +
+  '"pau-…": p (production) or s (staging), a two-letter region, a hyphen, then the secret.'
 /** The example shape quoted in every rejection: fixed text, not an echo of the key given. */
 const EXAMPLE_IN_MESSAGE = '"pau-…"'
 
@@ -81,6 +83,12 @@ describe('isWellFormedApiKey', () => {
 
   it.each([undefined, null, 1, '', 'pau-', 'Pau-abc', 'pau-a b', 'pau-é'])('refuses %j', (key) => {
     expect(isWellFormedApiKey(key)).toBe(false)
+  })
+
+  it('refuses a value that is not a string even when it reads as a key', () => {
+    const lookalike = { toString: () => 'pau-abc' }
+    expect(isWellFormedApiKey(lookalike)).toBe(false)
+    expect(redactApiKey('pau-abc', lookalike)).toBe('pau-abc')
   })
 })
 

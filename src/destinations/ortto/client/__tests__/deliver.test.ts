@@ -191,6 +191,38 @@ describe('deliver: chunking', () => {
     expect(outcomes.map((o) => o.ok)).toEqual([true, true])
   })
 
+  // Four objects that cannot share one request go through the object-by-object sizing: there
+  // too, a request may be exactly 2,000,000 bytes (three objects, two commas, two brackets), and
+  // one byte more moves the third object on.
+  it('packs a batch that needs splitting into a request of exactly 2,000,000 bytes, and splits a byte later', async () => {
+    const [first, second, tail] = [contactOfBytes(0, 1_000_000), contactOfBytes(1, 500_000), contact(3)]
+    const exact = [first, second, contactOfBytes(2, MAX_REQUEST_BYTES - 1_500_000 - 4), tail]
+    const together = ortto(API_PATHS.identify, [{ status: 200 }, { status: 200 }])
+    await deliver(client().request, exact, settings(), contacts)
+    expect(together.map((r) => [r.bytes, r.objects.length])).toEqual([
+      [MAX_REQUEST_BYTES, 3],
+      [JSON.stringify([prepareSent(tail)]).length, 1]
+    ])
+
+    const oneByteMore = [first, second, contactOfBytes(2, MAX_REQUEST_BYTES - 1_500_000 - 3), tail]
+    const apart = ortto(API_PATHS.identify, [{ status: 200 }, { status: 200 }])
+    const outcomes = await deliver(client().request, oneByteMore, settings(), contacts)
+    expect(apart.map((r) => userIds(r))).toEqual([
+      ['user-0', 'user-1'],
+      ['user-2', 'user-3']
+    ])
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, true, true])
+  })
+
+  it('sends an object of exactly 2,000,000 bytes once bracketed alone, between neighbours', async () => {
+    const payloads = [contact(0), contactOfBytes(1, MAX_REQUEST_BYTES - 2), contact(2)]
+    const requests = ortto(API_PATHS.identify, [{ status: 200 }, { status: 200 }, { status: 200 }])
+    const outcomes = await deliver(client().request, payloads, settings(), contacts)
+    expect(requests.map((r) => userIds(r))).toEqual([['user-0'], ['user-1'], ['user-2']])
+    expect(requests[1].bytes).toBe(MAX_REQUEST_BYTES)
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, true])
+  })
+
   it('sends a single object whose request is exactly 2,000,000 bytes', async () => {
     const requests = ortto(API_PATHS.identify, [{ status: 200 }])
     const outcomes = await deliver(client().request, [contactOfBytes(0, MAX_REQUEST_BYTES - 2)], settings(), contacts)
@@ -417,7 +449,8 @@ describe('deliver: whole-request failures', () => {
   })
 
   it('fails a request that gets no answer in time as retryable 408', async () => {
-    nock(ORIGIN).post(API_PATHS.identify).delay(500).reply(200, {})
+    // The answer would come after a minute: the 50 ms client time-out wins however slow the machine.
+    nock(ORIGIN).post(API_PATHS.identify).delay(60_000).reply(200, {})
 
     const outcomes = await deliver(client(KEY, { timeout: 50 }).request, [contact(0)], settings(), contacts)
 
@@ -451,8 +484,6 @@ describe('deliver: a malformed key', () => {
 
     expect(urls).toEqual([])
     expect(unmatched).toBe(0)
-    expect(nock.pendingMocks()).toEqual([])
-    expect(nock.isDone()).toBe(true)
     expectOnePerPayload(outcomes, 4)
     const refused = {
       ok: false,
@@ -646,5 +677,40 @@ describe('deliver: one outcome per payload, in payload order', () => {
     expect(urls).toEqual(['http://127.0.0.1:4318/v1/identify'])
     expect(requests.map(userIds)).toEqual([['user-0']])
     expect(outcomes[0].ok).toBe(true)
+  })
+})
+
+describe('deliver: what a result shows of Ortto’s answer', () => {
+  const refusedWith = async (text: string) => {
+    ortto(API_PATHS.identify, [{ status: 400, body: text }])
+    const [outcome] = await deliver(client().request, contactsUpTo(1), settings(), contacts)
+    return outcome.ok ? undefined : outcome.body
+  }
+
+  it('keeps an answer text of exactly 1,000 characters whole', async () => {
+    const text = 'e'.repeat(1000)
+    expect(await refusedWith(text)).toBe(text)
+  })
+
+  it('cuts an answer text of 1,001 characters to its first 1,000', async () => {
+    const text = `${'e'.repeat(1000)}!`
+    expect(await refusedWith(text)).toBe('e'.repeat(1000))
+  })
+
+  it('shows a JSON answer of up to 1,000 characters as its object, a longer one as its cut text', async () => {
+    const json = (length: number) => {
+      const text = JSON.stringify({ message: 'm'.repeat(length - 14) })
+      expect(text).toHaveLength(length)
+      return text
+    }
+    expect(await refusedWith(json(1000))).toEqual({ message: 'm'.repeat(986) })
+    expect(await refusedWith(json(1001))).toBe(json(1001).slice(0, 1000))
+  })
+
+  it('cuts the body an accepted event of a 200 shows, too', async () => {
+    const text = JSON.stringify({ note: 'n'.repeat(2000) })
+    ortto(API_PATHS.identify, [{ status: 200, body: text }])
+    const [outcome] = await deliver(client().request, contactsUpTo(1), settings(), contacts)
+    expect(outcome).toEqual({ ok: true, status: 200, sent: { user_id: 'user-0' }, body: text.slice(0, 1000) })
   })
 })

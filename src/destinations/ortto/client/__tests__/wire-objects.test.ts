@@ -1,3 +1,4 @@
+import type { Payload as ContactPayload } from '../../upsertContact/generated-types'
 import { prepareActivity, prepareContact } from '../wire-objects'
 
 const contact = (timestamp: string) => prepareContact({ user_id: 'u1', timestamp }, undefined)
@@ -16,10 +17,49 @@ describe('timestamps', () => {
   it.each([
     ['2024-05-06T07:08:09', '2024-05-06T07:08:09.000Z'],
     ['2024-05-06T07:08:09.5', '2024-05-06T07:08:09.500Z'],
+    ['2024-05-06T07:08:09.123', '2024-05-06T07:08:09.123Z'],
     ['2024-05-06 07:08', '2024-05-06T07:08:00.000Z'],
     ['2024-05-06', '2024-05-06T00:00:00.000Z']
   ])('reads %s, which has no offset, as UTC whatever the host’s time zone', (input, sent) => {
     expect(contact(input)).toEqual({ kind: 'send', object: { user_id: 'u1', timestamp: sent } })
+  })
+
+  // Canonical strings skip the date parser; these are the edges of that shortcut, where a real
+  // instant must be kept as it is and anything else read (or refused) as the parser reads it.
+  it.each([
+    ['2024-02-29T12:00:00.000Z', '2024-02-29T12:00:00.000Z'],
+    ['2000-02-29T12:00:00.000Z', '2000-02-29T12:00:00.000Z'],
+    ['2023-02-29T12:00:00.000Z', '2023-03-01T12:00:00.000Z'],
+    ['2100-02-29T12:00:00.000Z', '2100-03-01T12:00:00.000Z'],
+    ['2023-02-28T12:00:00.000Z', '2023-02-28T12:00:00.000Z'],
+    ['2024-04-31T00:00:00.000Z', '2024-05-01T00:00:00.000Z'],
+    ['2024-12-31T23:59:59.999Z', '2024-12-31T23:59:59.999Z'],
+    ['2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z'],
+    ['2024-03-01T24:00:00.000Z', '2024-03-02T00:00:00.000Z'],
+    ['2024-03-01T10:00:00.5Z', '2024-03-01T10:00:00.500Z']
+  ])('sends the canonical-looking %s as %s', (input, sent) => {
+    expect(contact(input)).toEqual({ kind: 'send', object: { user_id: 'u1', timestamp: sent } })
+  })
+
+  it.each([
+    'x2024-01-10T00:00:00.000Z',
+    '2024-01-10T00:00:00.000Zx',
+    '2024-1-10T00:00:00.000Z',
+    '2024-01-1T00:00:00.000Z',
+    '2024-01-10T1:00:00.000Z',
+    '2024-01-10T10:0:00.000Z',
+    '2024-01-10T10:00:0.000Z',
+    'x2024-01-10',
+    '2024-01-10T10:00 UTC',
+    '2024-00-10T00:00:00.000Z',
+    '2024-13-10T00:00:00.000Z',
+    '2024-01-00T00:00:00.000Z',
+    '2024-01-32T00:00:00.000Z',
+    '2024-01-10T25:00:00.000Z',
+    '2024-01-10T10:60:00.000Z',
+    '2024-01-10T10:00:60.000Z'
+  ])('refuses %s, which names no instant', (input) => {
+    expect(contact(input)).toMatchObject({ kind: 'invalid', failure: { status: 400 } })
   })
 
   it('fails an event whose timestamp is not a date, saying what to map instead', () => {
@@ -43,7 +83,8 @@ describe('traits and properties', () => {
   it('leaves out empty names and undefined values without touching the original', () => {
     const properties: Record<string, unknown> = { '': 'nameless', gone: undefined, kept: null, total: 2 }
     const prepared = prepareActivity({ user_id: 'u1', event: 'Paid', properties }, undefined)
-    expect(prepared).toEqual({
+    // toStrictEqual: `gone: undefined` must not be there at all.
+    expect(prepared).toStrictEqual({
       kind: 'send',
       object: { user_id: 'u1', event: 'Paid', properties: { kept: null, total: 2 } }
     })
@@ -109,6 +150,34 @@ describe('traits and properties', () => {
     })
   })
 
+  it('leaves out traits whose every value is undefined', () => {
+    expect(prepareContact({ user_id: 'u1', traits: { gone: undefined } }, undefined)).toStrictEqual({
+      kind: 'send',
+      object: { user_id: 'u1' }
+    })
+  })
+
+  it('takes only own keys, never ones an object inherits', () => {
+    const inherited = Object.create({ inherited: 'from the prototype' }) as Record<string, unknown>
+    expect(prepareContact({ user_id: 'u1', traits: inherited }, undefined)).toStrictEqual({
+      kind: 'send',
+      object: { user_id: 'u1' }
+    })
+    const mixed = Object.assign(Object.create({ inherited: 1 }) as Record<string, unknown>, { '': 0, plan: 'pro' })
+    const prepared = prepareContact({ user_id: 'u1', traits: mixed }, undefined)
+    expect(prepared.kind === 'send' ? JSON.stringify(prepared.object.traits) : '').toBe('{"plan":"pro"}')
+    expect(prepared.kind === 'send' ? Object.keys(prepared.object.traits ?? {}) : []).toEqual(['plan'])
+  })
+
+  it.each<[string, unknown]>([
+    ['a string', 'pro'],
+    ['a list', ['pro']],
+    ['a number', 3]
+  ])('sends no traits when they are %s, not an object', (_case, traits) => {
+    const payload = { user_id: 'u1', traits } as unknown as Parameters<typeof prepareContact>[0]
+    expect(prepareContact(payload, undefined)).toStrictEqual({ kind: 'send', object: { user_id: 'u1' } })
+  })
+
   it('leaves out an object with nothing left', () => {
     expect(prepareContact({ user_id: 'u1', traits: { '': 1 } }, undefined)).toEqual({
       kind: 'send',
@@ -118,6 +187,19 @@ describe('traits and properties', () => {
 })
 
 describe('blank values', () => {
+  it('fails an event with neither id, saying what to map', () => {
+    expect(prepareContact({ user_id: ' ', anonymous_id: '' }, undefined)).toStrictEqual({
+      kind: 'invalid',
+      failure: {
+        status: 400,
+        errortype: 'PAYLOAD_VALIDATION_FAILED',
+        message:
+          'The event has neither a User ID nor an Anonymous ID; Ortto needs at least one to find the contact. ' +
+          'Map user_id or anonymous_id to a non-empty value.'
+      }
+    })
+  })
+
   it.each(['', ' ', '\t\n'])('treats the id %j as missing', (blank) => {
     expect(prepareContact({ user_id: blank, anonymous_id: 'a1' }, undefined)).toEqual({
       kind: 'send',
@@ -127,5 +209,47 @@ describe('blank values', () => {
 
   it('keeps an id with spaces inside it as sent', () => {
     expect(prepareContact({ user_id: ' u 1 ' }, undefined)).toEqual({ kind: 'send', object: { user_id: ' u 1 ' } })
+  })
+})
+
+describe('location', () => {
+  // toStrictEqual, not toEqual: a key present with an undefined value must fail.
+  it.each([
+    ['country', { country: 'NZ' }],
+    ['state', { state: 'VIC' }],
+    ['city', { city: 'Sydney' }],
+    ['post_code', { post_code: '2000' }]
+  ])('sends a location with only %s as exactly that one key', (_field, where) => {
+    expect(prepareContact({ user_id: 'u1', location: where }, undefined)).toStrictEqual({
+      kind: 'send',
+      object: { user_id: 'u1', location: where }
+    })
+  })
+
+  it('leaves out the blank parts of a partial location and keeps the rest as sent', () => {
+    const where = { country: 'Australia', state: ' ', city: '', post_code: ' 2000 ' }
+    expect(prepareContact({ user_id: 'u1', location: where }, undefined)).toStrictEqual({
+      kind: 'send',
+      object: { user_id: 'u1', location: { country: 'Australia', post_code: ' 2000 ' } }
+    })
+  })
+
+  it.each([
+    ['every part blank', { country: ' ', state: '', city: '\t', post_code: '\n' }],
+    ['no parts', {}],
+    // The field is nullable: a mapping can resolve it to null.
+    ['null', null as unknown as ContactPayload['location']]
+  ])('sends no location at all when it has %s', (_case, where) => {
+    expect(prepareContact({ user_id: 'u1', location: where }, undefined)).toStrictEqual({
+      kind: 'send',
+      object: { user_id: 'u1' }
+    })
+  })
+
+  it('sends the location of an activity the same way', () => {
+    expect(prepareActivity({ user_id: 'u1', event: 'Paid', location: { city: 'Perth' } }, undefined)).toStrictEqual({
+      kind: 'send',
+      object: { user_id: 'u1', location: { city: 'Perth' }, event: 'Paid' }
+    })
   })
 })

@@ -32,10 +32,13 @@ describe.each(ACTIONS)('Associate Audience hook of $slug', ({ slug }) => {
   it.each([undefined, '', '   '])(
     'does nothing for an empty name (%p): no request, no audience saved',
     async (name) => {
+      const ortto = nock(ORIGIN).post('/v1/audiences/create').reply(200, { id: 'aud-1', name: 'VIP' })
       const response = await runHook(slug, name)
-      expect(response.savedData).toEqual({})
-      expect(response.error).toBeUndefined()
-      expect(nock.pendingMocks()).toEqual([])
+      expect(response).toStrictEqual({
+        successMessage: 'No audience name given: events of this mapping will not change audience membership.',
+        savedData: {}
+      })
+      expect(ortto.isDone()).toBe(false)
     }
   )
 
@@ -56,10 +59,59 @@ describe.each(ACTIONS)('Associate Audience hook of $slug', ({ slug }) => {
     expect(response.error?.message).toMatch(reason)
   })
 
-  it('returns an error when Ortto’s answer has no audience id', async () => {
-    nock(ORIGIN).post('/v1/audiences/create').reply(200, { name: 'VIP' })
+  // An empty id would be saved with the mapping, and every event would then go out with no
+  // audience: the hook must fail, so the user sees it when saving.
+  it.each<[string, unknown]>([
+    ['no id', { name: 'VIP' }],
+    ['an empty id', { id: '', name: 'VIP' }],
+    ['an id of spaces', { id: '  ', name: 'VIP' }],
+    ['a numeric id', { id: 42, name: 'VIP' }],
+    ['a body that is not an object', ['aud-1']],
+    ['a body that is not JSON', 'created']
+  ])('returns the hook’s error, saving nothing, when Ortto’s answer has %s', async (_case, body) => {
+    nock(ORIGIN)
+      .post('/v1/audiences/create')
+      .reply(200, body as nock.Body)
     const response = await runHook(slug, 'VIP')
-    expect(response.error?.message).toMatch(/answer carried no audience id/)
+    expect(response).toStrictEqual({
+      error: {
+        message: 'Could not link the audience "VIP": Ortto\'s answer carried no audience id.',
+        code: 'CREATE_AUDIENCE_FAILED'
+      }
+    })
+  })
+
+  it.each<[string, Record<string, unknown>]>([
+    ['has no name', { id: 'aud-7' }],
+    ['has an empty name', { id: 'aud-7', name: '' }],
+    ['has a name of spaces', { id: 'aud-7', name: '   ' }],
+    ['has a name that is not a string', { id: 'aud-7', name: 7 }]
+  ])('saves the name as typed (trimmed) when Ortto’s answer %s', async (_case, body) => {
+    nock(ORIGIN).post('/v1/audiences/create').reply(200, body)
+    const response = await runHook(slug, ' Newsletter ')
+    expect(response).toStrictEqual({
+      successMessage: 'Contacts of this mapping will be linked to the Ortto audience "Newsletter" (id aud-7).',
+      savedData: { audience_id: 'aud-7', audience_name: 'Newsletter' }
+    })
+  })
+
+  it('saves the name Ortto answers with when it differs from the one typed', async () => {
+    nock(ORIGIN).post('/v1/audiences/create').reply(200, { id: 'aud-8', name: 'VIP customers' })
+    const response = await runHook(slug, 'vip customers')
+    expect(response.savedData).toStrictEqual({ audience_id: 'aud-8', audience_name: 'VIP customers' })
+  })
+
+  it.each([200, 201, 299])('takes a %i answer as success', async (status) => {
+    nock(ORIGIN).post('/v1/audiences/create').reply(status, { id: 'aud-9', name: 'VIP' })
+    const response = await runHook(slug, 'VIP')
+    expect(response.savedData).toStrictEqual({ audience_id: 'aud-9', audience_name: 'VIP' })
+  })
+
+  it.each([300, 302])('takes a %i answer, even with an id, as the hook’s error', async (status) => {
+    nock(ORIGIN).post('/v1/audiences/create').reply(status, { id: 'aud-9', name: 'VIP' })
+    const response = await runHook(slug, 'VIP')
+    expect(response.savedData).toBeUndefined()
+    expect(response.error?.code).toBe('CREATE_AUDIENCE_FAILED')
   })
 
   it('returns an error when Ortto cannot be reached', async () => {
@@ -81,6 +133,39 @@ describe.each(ACTIONS)('Associate Audience hook of $slug', ({ slug }) => {
     nock(ORIGIN).post('/v1/audiences/create').reply(403, `forbidden for ${API_KEY}`)
     const response = await runHook(slug, 'VIP')
     expect(JSON.stringify(response)).not.toContain(API_KEY)
+  })
+})
+
+// What Segment's UI shows and saves: renaming an output would orphan every saved mapping.
+it('declares the catalog’s hook: its label, one optional input, two optional outputs', () => {
+  const hook = definition.actions.upsertContact.hooks?.onMappingSave
+  expect(hook).toStrictEqual({
+    label: 'Associate Audience',
+    description:
+      'Link the Contact to an Audience in Ortto. If the Audience does not already exist, it will be created in Ortto.',
+    inputFields: {
+      audience_name: {
+        label: 'Audience Name',
+        description: 'The name of the Ortto Audience to link the Contact to.',
+        type: 'string',
+        required: false
+      }
+    },
+    outputTypes: {
+      audience_id: {
+        label: 'ID',
+        description: 'The ID of the Ortto Audience Contacts will be linked to.',
+        type: 'string',
+        required: false
+      },
+      audience_name: {
+        label: 'Name',
+        description: 'The name of the Ortto Audience Contacts will be linked to.',
+        type: 'string',
+        required: false
+      }
+    },
+    performHook: expect.any(Function) as unknown
   })
 })
 
