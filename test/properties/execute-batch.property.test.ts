@@ -35,9 +35,11 @@ import {
   concreteAnswer,
   installOrtto,
   justifiedOutcome,
+  keyLeakViolations,
   keyLeaks,
   objectOf,
   originOf,
+  sentEventViolations,
   trickyText,
   wellFormedKey,
   type AnswerSpec,
@@ -549,28 +551,13 @@ function violations(s: Scenario, run: Run, options: { strictSent: boolean }): st
       continue
     }
 
-    // (d) what the result says was sent is what Ortto received
-    const request = requests[carried.request]
-    const received = request.objects[carried.position]
-    if (JSON.stringify(result.sent) !== JSON.stringify(received)) {
-      out.push(`(d) ${at}: result.sent ${brief(result.sent)} differs from what Ortto got ${brief(received)}`)
-    }
-
-    // (c) ok exactly when the request's answer justifies it, with the status it justifies
-    const expected = justifiedOutcome(request.answer, request.objects.length, carried.position)
-    const context = `${at} (object ${carried.position} of request ${carried.request}, answer ${brief(request.answer)})`
-    if (ok !== expected.ok) {
-      out.push(
-        `(c) ${context}: got ${result.status}, expected ${expected.ok ? 'delivered' : 'failed'} (${expected.why})`
-      )
-    } else if (expected.status !== undefined && result.status !== expected.status) {
-      out.push(`(c) ${context}: got ${result.status}, expected ${expected.status} (${expected.why})`)
-    }
+    // (d) what the result says was sent is what Ortto received; (c) ok exactly when the
+    // request's answer justifies it, with the status it justifies
+    out.push(...sentEventViolations(at, result, requests, carried))
   }
 
   // (e) the key shows in no result and no log line
-  for (const path of keyLeaks(results, s.key)) out.push(`(e) the API key shows in results at ${path}`)
-  for (const path of keyLeaks(run.logs, s.key)) out.push(`(e) the API key shows in the logs at ${path}`)
+  out.push(...keyLeakViolations(results, run.logs, s.key))
   return out
 }
 
