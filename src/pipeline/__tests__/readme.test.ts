@@ -6,12 +6,12 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
-import definition from '../../destinations/ortto'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
 import type { SandboxActivity, SandboxContact } from '../../sandbox'
-import { banner } from '../banner'
+import { banner, mappingLines } from '../banner'
+import { PIPELINE_DESTINATIONS } from '../destinations'
 import { startPipeline, type Pipeline } from '../index'
-import { presetSubscriptions } from '../subscriptions'
+import { allPresetSubscriptions } from '../subscriptions'
 import { TEST_WRITE_KEY, get, waitFor } from '../../../test/helpers/pipeline-helpers'
 
 const REPOSITORY = path.join(__dirname, '..', '..', '..')
@@ -55,7 +55,7 @@ describe('the README', () => {
     const printed = banner({
       url: 'http://127.0.0.1:3000',
       destination: 'the embedded Ortto sandbox at http://127.0.0.1:3001',
-      mappings: presetSubscriptions(definition).map((s) => `${s.name}: ${s.subscribe} → ${s.partnerAction}`),
+      mappings: mappingLines(allPresetSubscriptions(PIPELINE_DESTINATIONS)),
       sandbox: true,
       writeKey: 'my-write-key',
       writeKeyGenerated: false,
