@@ -65,7 +65,11 @@ export class CliRoutes<Settings> implements CliRouteSet {
       'POST /authenticate': 'body = settings → {ok, error, fields}, always 200 (serve)',
       'POST /refreshAccessToken': '{settings, oauth} → 200 {ok, data} or 400 {ok, error} (serve)',
       ...(this.audiences
-        ? { 'POST /createAudience | /getAudience': 'the audience input → {externalId}, or 400 {ok, error} (serve)' }
+        ? {
+            'POST /createAudience':
+              '{settings, audienceName, audienceSettings} → {externalId}, or 400 {ok, error} (serve)',
+            'POST /getAudience': '{settings, externalId} → {externalId}, or 400 {ok, error} (serve)'
+          }
         : {}),
       'POST /<action>':
         '{payload, settings, mapping, auth, features, subscriptionMetadata} → [{request, response}] of each request made (serve)',

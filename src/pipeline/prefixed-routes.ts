@@ -8,12 +8,8 @@ import { InputError } from './segment-events'
 import type { CliAnswer, CliRouteSet } from './action-calls'
 import type { Caller } from './write-key'
 
-/** "POST /createAudience | /getAudience" → "POST /<folder>/createAudience | /<folder>/getAudience". */
-const prefixedRoute = (route: string, prefix: string) =>
-  route
-    .split(' ')
-    .map((part) => (part.startsWith('/') ? `${prefix}${part}` : part))
-    .join(' ')
+/** "POST /createAudience" → "POST /<folder>/createAudience". */
+const prefixedRoute = (route: string, prefix: string) => route.replace(' /', ` ${prefix}/`)
 
 export class PrefixedRoutes implements CliRouteSet {
   readonly routes: Record<string, string>

@@ -11,7 +11,7 @@ export interface EngageAudience {
   audienceName?: string
 }
 
-export const personasOf = ({ computationId, key, audienceName }: EngageAudience) => ({
+const personasOf = ({ computationId, key, audienceName }: EngageAudience) => ({
   computation_class: 'audience',
   computation_id: computationId,
   computation_key: key,

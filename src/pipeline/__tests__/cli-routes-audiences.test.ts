@@ -191,7 +191,8 @@ describe('SERVE_DESTINATION=ortto-audiences: Ortto (Audiences) at the root, Ortt
     expect(routes).toEqual(
       expect.arrayContaining([
         'GET /manifest',
-        'POST /createAudience | /getAudience',
+        'POST /createAudience',
+        'POST /getAudience',
         'POST /<action>',
         'GET /ortto/manifest',
         'POST /ortto/<action>',

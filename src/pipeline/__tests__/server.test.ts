@@ -260,7 +260,8 @@ const ROUTES_WITH_SANDBOX = [
   'GET /ortto-audiences/manifest',
   'POST /ortto-audiences/authenticate',
   'POST /ortto-audiences/refreshAccessToken',
-  'POST /ortto-audiences/createAudience | /ortto-audiences/getAudience',
+  'POST /ortto-audiences/createAudience',
+  'POST /ortto-audiences/getAudience',
   'POST /ortto-audiences/<action>'
 ]
 
