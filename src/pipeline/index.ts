@@ -4,6 +4,7 @@
  * embedded sandbox) out. Used by `npm start` and by tests.
  */
 import { Destination, type JSONObject } from '@segment/actions-core'
+import { redactApiKey } from '../destinations/ortto/client/api-key'
 import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
 import type { Settings } from '../destinations/ortto/generated-types'
 import orttoAudiences from '../destinations/ortto-audiences'
@@ -200,7 +201,9 @@ export async function startPipeline(
       target.kind === 'sandbox' && target.dataFile ? audienceIdsFileFor(target.dataFile) : undefined
     let audiences: EngageAudiences
     try {
-      audiences = new EngageAudiences(orttoAudiences, settings, log, audienceIdsFile)
+      // As delivery's lines, never with the key, whatever a line comes to quote.
+      const audienceLog = (line: string) => log(redactApiKey(line, apiKey))
+      audiences = new EngageAudiences(orttoAudiences, settings, audienceLog, audienceIdsFile)
     } catch (error) {
       throw new ConfigError((error as Error).message)
     }
