@@ -11,7 +11,7 @@ import orttoMetadata from '../destinations/ortto/metadata.json'
 import type { OrttoSettings } from '../destinations/ortto/types'
 import orttoAudiences from '../destinations/ortto-audiences'
 import audiencesMetadata from '../destinations/ortto-audiences/metadata.json'
-import { isRecord } from '../destinations/ortto/client/json'
+import { personasOf } from './engage-audiences'
 
 export interface PipelineDestination {
   /** Its folder in action-destinations: what `./bin/run serve --destination=` takes, and /manifest's directoryName. */
@@ -26,9 +26,7 @@ export interface PipelineDestination {
 
 /** Whether Engage sent the event: `context.personas.computation_class` is set. */
 function isEngageEvent(event: SegmentEvent): boolean {
-  const context: unknown = event.context
-  const personas: unknown = isRecord(context) ? context.personas : undefined
-  const computationClass = isRecord(personas) ? personas.computation_class : undefined
+  const computationClass = personasOf(event)?.computation_class
   return computationClass !== undefined && computationClass !== null && computationClass !== ''
 }
 

@@ -45,7 +45,8 @@ export interface AudiencePlan {
 /** The id a dry run fills in for an audience that delivery would first create. */
 export const NOT_YET_CREATED = '<the id createAudience returns>'
 
-const personasOf = (event: SegmentEvent): Personas | undefined => {
+/** The event's `context.personas`, when it is an object. */
+export const personasOf = (event: SegmentEvent): Personas | undefined => {
   const context: unknown = event.context
   const personas: unknown = isRecord(context) ? context.personas : undefined
   return isRecord(personas) ? personas : undefined
