@@ -22,6 +22,8 @@ export interface CliAnswer {
 export interface CliRouteSet {
   /** What `GET /` lists for this set. */
   readonly routes: Record<string, string>
+  /** Its paths that answer without the write key: static, with no secret and no state. */
+  readonly openPaths: readonly string[]
   handles(path: string): boolean
   answer(method: string, path: string, body: unknown, caller: Caller): Promise<CliAnswer>
 }

@@ -2,15 +2,30 @@
  * What `npm start` prints once it listens: where, where events go, the write key, the mappings,
  * and curl lines to try, all with the write key in force (README "Run it").
  */
+import type { MatchableSubscription } from './subscriptions'
 
 interface BannerFacts {
   url: string
   destination: string
+  /** The banner's mapping lines (mappingLines). */
   mappings: string[]
   sandbox: boolean
   writeKey: string
   writeKeyGenerated: boolean
   deadLetterFile?: string
+  /** Where the Ortto audience of each Engage audience is remembered, when it is kept across restarts. */
+  audienceIdsFile?: string
+}
+
+/** The subscriptions, under the destination each belongs to and which events reach it. */
+export function mappingLines(subscriptions: readonly MatchableSubscription[]): string[] {
+  const destinations = [...new Set(subscriptions.map((s) => s.destination))]
+  return destinations.flatMap((destination) => [
+    `${destination.definition.name}, for ${destination.takesWhat}:`,
+    ...subscriptions
+      .filter((s) => s.destination === destination)
+      .map((s) => `  ${s.name}: ${s.subscribe} → ${s.partnerAction}`)
+  ])
 }
 
 export function banner(facts: BannerFacts): string {
@@ -25,13 +40,16 @@ export function banner(facts: BannerFacts): string {
     ? 'generated for this run; set SEGMENT_WRITE_KEY to keep one'
     : 'SEGMENT_WRITE_KEY; send it as the basic-auth user name'
   return [
-    'Ortto (Actions) local pipeline',
+    'Ortto local pipeline: Ortto (Actions) and Ortto (Audiences)',
     `  Listening on    ${url}  (Segment HTTP Tracking API: /v1/identify, /v1/track, /v1/batch …)`,
     `  Delivering to   ${facts.destination}`,
     `  Write key       ${writeKey}  (${keyNote})`,
     `  Mappings        ${facts.mappings.join('\n                  ')}`,
     ...(facts.deadLetterFile
       ? [`  Dead letters    ${facts.deadLetterFile}  (every event that ends failed, with why)`]
+      : []),
+    ...(facts.audienceIdsFile
+      ? [`  Audience ids    ${facts.audienceIdsFile}  (the Ortto audience of each Engage audience)`]
       : []),
     '',
     '  See what an event would send (a dry run: nothing is sent):',

@@ -23,6 +23,9 @@ function hasAudienceFunctions<Settings>(definition: DestinationDefinition<Settin
 const hasDynamicFields = <Settings>(definition: DestinationDefinition<Settings>) =>
   Object.values(definition.actions).some((action) => Object.values(action.fields).some((field) => field.dynamic))
 
+const hasHooks = <Settings>(definition: DestinationDefinition<Settings>) =>
+  Object.values(definition.actions).some((action) => Object.keys(action.hooks ?? {}).length > 0)
+
 /** A hook's or a dynamic field's failure, as serve answers it (inside a one-item array). */
 function failure(error: unknown): { message: string; code?: string } {
   const code = (error as { code?: unknown } | undefined)?.code
@@ -46,6 +49,7 @@ export class CliRoutes<Settings> implements CliRouteSet {
   private readonly calls: ActionCalls<Settings>
   private readonly audiences: boolean
   readonly routes: Record<string, string>
+  readonly openPaths = ['/manifest']
 
   constructor(
     private readonly definition: DestinationDefinition<Settings>,
@@ -61,11 +65,17 @@ export class CliRoutes<Settings> implements CliRouteSet {
       'POST /authenticate': 'body = settings → {ok, error, fields}, always 200 (serve)',
       'POST /refreshAccessToken': '{settings, oauth} → 200 {ok, data} or 400 {ok, error} (serve)',
       ...(this.audiences
-        ? { 'POST /createAudience | /getAudience': 'the audience input → {externalId}, or 400 {ok, error} (serve)' }
+        ? {
+            'POST /createAudience':
+              '{settings, audienceName, audienceSettings} → {externalId}, or 400 {ok, error} (serve)',
+            'POST /getAudience': '{settings, externalId} → {externalId}, or 400 {ok, error} (serve)'
+          }
         : {}),
       'POST /<action>':
         '{payload, settings, mapping, auth, features, subscriptionMetadata} → [{request, response}] of each request made (serve)',
-      'POST /<action>/hooks/<hook>': '{settings, hookInputs, hookOutputs, payload} → the hook result (serve)',
+      ...(hasHooks(definition)
+        ? { 'POST /<action>/hooks/<hook>': '{settings, hookInputs, hookOutputs, payload} → the hook result (serve)' }
+        : {}),
       ...(hasDynamicFields(definition)
         ? { 'POST /<action>/<dynamicField>': '{settings, payload, page, auth} → the field choices (serve)' }
         : {})

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { isWellFormedApiKey, localOrigin } from '../destinations/ortto/client/api-key'
 import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
 import { DEFAULT_DEAD_LETTER_FILE } from './dead-letter'
+import { PIPELINE_DESTINATIONS } from './destinations'
 
 /** How long a client may take to send one request (CLIENT_TIMEOUT_MS) before it gets 408. */
 export const DEFAULT_CLIENT_TIMEOUT_MS = 30_000
@@ -46,6 +47,11 @@ export interface PipelineConfig {
   maxPending?: number
   /** Where every event that ends failed is written (DEAD_LETTER_FILE); none when unset (tests). */
   deadLetterFile?: string
+  /**
+   * The folder of the destination the root CLI routes serve (SERVE_DESTINATION, as serve's
+   * --destination); the other is served under /<its folder>/. Ortto (Actions)' when unset.
+   */
+  serveDestination?: string
 }
 
 export class ConfigError extends Error {
@@ -81,6 +87,18 @@ function writeKey(env: NodeJS.ProcessEnv): string | undefined {
   // Sent as the basic-auth user name, which ends at the first colon.
   if (raw.includes(':') || /\s/.test(raw)) {
     throw new ConfigError('SEGMENT_WRITE_KEY cannot hold a colon or spaces: it is sent as the basic-auth user name.')
+  }
+  return raw
+}
+
+function serveDestination(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.SERVE_DESTINATION
+  if (raw === undefined || raw === '') return undefined
+  const folders = PIPELINE_DESTINATIONS.map((destination) => destination.folder)
+  if (!folders.includes(raw)) {
+    throw new ConfigError(
+      `SERVE_DESTINATION must be the folder of one of the destinations, as serve's --destination takes it: ${folders.join(' or ')} (got "${raw}").`
+    )
   }
   return raw
 }
@@ -124,6 +142,7 @@ export function readConfig(env: NodeJS.ProcessEnv): PipelineConfig {
     maxAttempts: positive(env, 'RETRY_ATTEMPTS', 8),
     deliveryTimeoutMs: positive(env, 'DELIVERY_TIMEOUT_MS', undefined),
     clientTimeoutMs: positive(env, 'CLIENT_TIMEOUT_MS', DEFAULT_CLIENT_TIMEOUT_MS),
-    deadLetterFile: env.DEAD_LETTER_FILE || DEFAULT_DEAD_LETTER_FILE
+    deadLetterFile: env.DEAD_LETTER_FILE || DEFAULT_DEAD_LETTER_FILE,
+    serveDestination: serveDestination(env)
   }
 }

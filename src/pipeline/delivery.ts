@@ -12,12 +12,35 @@ import { systemClock, type Clock } from './clock'
 import type { DeadLetter, DeadLetterFile } from './dead-letter'
 import { inSeconds, plural, statusPhrase } from './log-text'
 import { OutcomeLog, answersQuery, type DeliveryOutcome, type OutcomeIds, type OutcomeQuery } from './outcomes'
+import type { PipelineDestination } from './destinations'
 import { withSubscription, type MatchableSubscription } from './subscriptions'
 
+/** What a delivery is when it cannot be sent now: its status, why, and Ortto's answer when there was one. */
+export interface NotSent {
+  status: number
+  message: string
+  errortype?: string
+  /** Ortto's answer text, when one caused it (a 429's try-in-seconds is read from it). */
+  body?: unknown
+}
+
+/** One event made ready for onBatch (e.g. with its Engage audience's Ortto id), or why it cannot be sent now. */
+export type PreparedEvent = { event: SegmentEvent } | { notSent: NotSent }
+
+/** Runs before each onBatch call of a subscription, on the events of the batch, in order; one answer per event. */
+type PrepareEvents = (subscription: MatchableSubscription, events: SegmentEvent[]) => Promise<PreparedEvent[]>
+
 export interface DeliveryOptions {
-  destination: Destination<Settings>
+  /** The Destination instance that runs each pipeline destination's subscriptions. */
+  destinations: ReadonlyMap<PipelineDestination, Destination<Settings>>
   settings: Settings
   subscriptions: MatchableSubscription[]
+  /**
+   * Makes events ready before they are sent; a retryable NotSent is retried like a delivery.
+   * Events are sent as they were taken in when unset. Outcomes and dead letters keep the event as
+   * it was taken in.
+   */
+  prepare?: PrepareEvents
   /** Events per onBatch call (Segment's batch size for this destination). */
   batchSize?: number
   /** A partial batch waits at most this long before it is sent. */
@@ -146,6 +169,8 @@ export class DeliveryPipeline {
   private readonly waiting: Delivery[][]
   /** Per subscription: no request before this time (set by a 429's try-in-seconds). */
   private readonly pausedUntil: number[]
+  /** Per subscription: the Destination instance its onBatch calls go to. */
+  private readonly runners: Array<Destination<Settings>>
   private readonly totals: DeliveryTotals = {
     received: 0,
     unsubscribed: 0,
@@ -183,6 +208,11 @@ export class DeliveryPipeline {
     this.ready = options.subscriptions.map(() => [])
     this.waiting = options.subscriptions.map(() => [])
     this.pausedUntil = options.subscriptions.map(() => 0)
+    this.runners = options.subscriptions.map(({ name, destination }) => {
+      const runner = options.destinations.get(destination)
+      if (!runner) throw new Error(`Subscription "${name}": no Destination runs ${destination.definition.name}`)
+      return runner
+    })
     this.stopTicking = this.clock.every(this.flushIntervalMs, () =>
       this.pump(true)
         .then(() => this.noteBacklog())
@@ -460,39 +490,71 @@ export class DeliveryPipeline {
   }
 
   /**
-   * One onBatch call for a batch, one outcome per delivery. When onBatch throws something that is
+   * One round for a batch, one outcome per delivery: its events made ready (`prepare`), and those
+   * that are sent in one onBatch call. A preparation that throws, which it should never do, gives
+   * the whole batch a retryable 500 rather than losing it.
+   */
+  private async attempt(index: number, batch: Delivery[]): Promise<Outcome[]> {
+    const events = batch.map((d) => d.event)
+    const { prepare } = this.options
+    if (!prepare) return this.send(index, events)
+    let prepared: PreparedEvent[]
+    try {
+      prepared = await prepare(this.options.subscriptions[index], events)
+      if (prepared.length !== events.length) throw new Error(`${prepared.length} answers for ${events.length} events`)
+    } catch (error) {
+      const message = `the pipeline could not make this event ready to send (${error instanceof Error ? error.message : String(error)})`
+      return batch.map(() => ({ status: 500, message }))
+    }
+    const ready = prepared.flatMap((p, i) => ('event' in p ? [{ i, event: p.event }] : []))
+    const sent =
+      ready.length > 0
+        ? await this.send(
+            index,
+            ready.map((r) => r.event)
+          )
+        : []
+    const outcomes = prepared.map((p): Outcome => ('notSent' in p ? p.notSent : { status: 500 }))
+    ready.forEach((r, k) => (outcomes[r.i] = sent[k]))
+    return outcomes
+  }
+
+  /**
+   * One onBatch call for these events, one outcome each. When onBatch throws something that is
    * no answer from Ortto (a bug or an event the runtime cannot process, never a time-out), the
    * batch is split until the events that cause it are alone: their neighbours are delivered in
    * this same round, and only they fail, for good, with the reason.
    */
-  private async attempt(index: number, batch: Delivery[]): Promise<Outcome[]> {
-    const { destination, settings } = this.options
+  private async send(index: number, events: SegmentEvent[]): Promise<Outcome[]> {
+    const { settings } = this.options
+    const subscription = this.options.subscriptions[index]
+    const destination = this.runners[index]
     let results: Awaited<ReturnType<Destination<Settings>['onBatch']>>
     try {
       results = await destination.onBatch(
-        batch.map((d) => d.event),
-        withSubscription(settings, this.options.subscriptions[index]),
+        events,
+        withSubscription(settings, subscription),
         this.options.requestTimeoutMs ? { signal: AbortSignal.timeout(this.options.requestTimeoutMs) } : undefined
       )
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       if (!isUnexpectedThrow(error)) {
         const status = (error as { status?: number }).status ?? 500
-        return batch.map(() => ({ status, message }))
+        return events.map(() => ({ status, message }))
       }
-      if (batch.length === 1) {
+      if (events.length === 1) {
         const reason = `the destination could not process this event (${message}); it is not retried`
         return [{ status: 400, message: reason, final: true }]
       }
-      const middle = Math.ceil(batch.length / 2)
-      const first = await this.attempt(index, batch.slice(0, middle))
-      return [...first, ...(await this.attempt(index, batch.slice(middle)))]
+      const middle = Math.ceil(events.length / 2)
+      const first = await this.send(index, events.slice(0, middle))
+      return [...first, ...(await this.send(index, events.slice(middle)))]
     } finally {
       // actions-core keeps every response on the instance; a long-running process must let go.
       destination.responses.length = 0
     }
     const multistatus = results[0]?.multistatus
-    return batch.map((_, i): Outcome => {
+    return events.map((_, i): Outcome => {
       const result = multistatus?.[i]
       if (!result) return { status: 500 }
       if ('errormessage' in result) {

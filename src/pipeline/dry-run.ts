@@ -4,6 +4,8 @@
  * the delivery queue uses), on a copy of the definition whose actions get a request client that
  * records each request and answers it with an empty 200 instead of sending it. The payload, the
  * request and any failure are therefore the destination's own: nothing here knows Ortto's shapes.
+ * An Engage event is first given its audience's Ortto id as delivery would give it (`preview`),
+ * with no request: a dry run never creates an audience, it says that delivery would.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { Destination, Headers, Response, createRequestClient } from '@segment/actions-core'
@@ -12,8 +14,20 @@ import type { RequestOptions } from '@segment/actions-core'
 import { transformBatch } from '@segment/actions-core/mapping-kit'
 import { isRecord } from '../destinations/ortto/client/json'
 import { ActionCalls, bodyText, messageOf, shownHeaders, statusOf, type Exchange } from './action-calls'
+import type { NotSent } from './delivery'
+import type { PipelineDestination } from './destinations'
+import type { AudiencePlan } from './engage-audiences'
 import { withSubscription, type MatchableSubscription } from './subscriptions'
 import type { WriteKeyGate } from './write-key'
+
+/**
+ * What delivery would make of an event before sending it, with no request (an Engage event gets
+ * its audience's Ortto id): the event, and the audience call delivery would make first.
+ */
+type PreviewEvent = (
+  subscription: MatchableSubscription,
+  event: SegmentEvent
+) => { event: SegmentEvent; audience?: AudiencePlan } | { notSent: NotSent }
 
 /** One subscription's part in delivering one event. */
 interface PlannedDelivery {
@@ -29,6 +43,8 @@ interface PlannedDelivery {
   requests: Array<Exchange['request']>
   /** Taken without a request: the destination's reason. */
   note?: string
+  /** An Engage event's audience: its Ortto id, or the call delivery would make first to get it. */
+  audience?: AudiencePlan
 }
 
 export interface PlannedEvent {
@@ -48,7 +64,7 @@ interface Recording {
 }
 
 /** Thrown by the recording client's last before-request hook, with the request as it would go. */
-class NotSent extends Error {
+class Stopped extends Error {
   constructor(readonly options: RequestOptions) {
     super('a dry run sends nothing')
   }
@@ -77,18 +93,26 @@ function acceptedAnswer(): Response {
 
 export class DryRun<Settings> {
   private readonly recording = new AsyncLocalStorage<Recording>()
-  private readonly destination: Destination<Settings>
-  /** For removing the API key from every answer. */
-  private readonly calls: ActionCalls<Settings>
+  /** Per pipeline destination: one that records its requests, and its calls (to remove the API key from every answer). */
+  private readonly recorders: Map<
+    PipelineDestination,
+    { destination: Destination<Settings>; calls: ActionCalls<Settings> }
+  >
 
   constructor(
-    definition: DestinationDefinition<Settings>,
+    destinations: readonly PipelineDestination[],
     private readonly settings: Settings,
     private readonly subscriptions: MatchableSubscription[],
-    gate: WriteKeyGate
+    gate: WriteKeyGate,
+    private readonly preview?: PreviewEvent
   ) {
-    this.destination = new Destination(this.recordingDefinition(definition))
-    this.calls = new ActionCalls(definition, settings, gate)
+    this.recorders = new Map(
+      destinations.map((pipelineDestination) => {
+        const definition = pipelineDestination.definition as unknown as DestinationDefinition<Settings>
+        const destination = new Destination(this.recordingDefinition(definition))
+        return [pipelineDestination, { destination, calls: new ActionCalls(definition, settings, gate) }]
+      })
+    )
   }
 
   /** Each event's plan, in order; `indexes` are their places in the call. */
@@ -97,28 +121,52 @@ export class DryRun<Settings> {
     for (const [i, event] of events.entries()) {
       const matching = this.subscriptions.filter((subscription) => subscription.matches(event))
       const deliveries: PlannedDelivery[] = []
-      for (const subscription of matching) deliveries.push(await this.planOne(event, subscription))
+      for (const subscription of matching) {
+        const plannedDelivery = await this.planOne(event, subscription)
+        deliveries.push(this.recorderOf(subscription).calls.redact(plannedDelivery) as PlannedDelivery)
+      }
       planned.push({
         index: indexes[i],
         messageId: String(event.messageId),
         type: String(event.type),
         subscriptions: deliveries,
-        ...(matching.length === 0 && {
-          unsubscribed: `matches no subscription: ${this.subscriptions.map((s) => `${s.name} (${s.subscribe})`).join(', ')}`
-        })
+        ...(matching.length === 0 && { unsubscribed: this.unsubscribed(event) })
       })
     }
-    return this.calls.redact(planned) as PlannedEvent[]
+    return planned
   }
 
-  private async planOne(event: SegmentEvent, subscription: MatchableSubscription): Promise<PlannedDelivery> {
+  /** Why an event matches nothing: the subscriptions of the destinations that take it, with their triggers. */
+  private unsubscribed(event: SegmentEvent): string {
+    const takers = [...this.recorders.keys()].filter((destination) => destination.takes(event))
+    const where = takers.map((d) => `${d.definition.name}, which takes ${d.takesWhat}`).join('; or ')
+    const candidates = this.subscriptions.filter((s) => takers.includes(s.destination))
+    const list = candidates.map((s) => `${s.name} (${s.subscribe})`).join(', ')
+    return `matches no subscription of ${where}: ${list || 'it has none'}`
+  }
+
+  private recorderOf(subscription: MatchableSubscription) {
+    const recorder = this.recorders.get(subscription.destination)
+    if (!recorder) throw new Error(`the dry run has no ${subscription.destination.definition.name}`)
+    return recorder
+  }
+
+  private async planOne(taken: SegmentEvent, subscription: MatchableSubscription): Promise<PlannedDelivery> {
     const { name, partnerAction, mapping } = subscription
     const recording: Recording = { payloads: [], requests: [] }
-    const base = { subscription: name, partnerAction }
+    const prepared = this.preview?.(subscription, taken) ?? { event: taken }
+    if ('notSent' in prepared) {
+      const { status, errortype, message } = prepared.notSent
+      const failure = { status, ...(errortype && { errortype }), reason: message }
+      return { subscription: name, partnerAction, valid: false, failure, requests: [] }
+    }
+    const { event, audience } = prepared
+    const base = { subscription: name, partnerAction, ...(audience && { audience }) }
+    const { destination } = this.recorderOf(subscription)
     let entry: unknown
     try {
       const settings = withSubscription(this.settings, subscription)
-      const results = await this.recording.run(recording, () => this.destination.onBatch([event], settings))
+      const results = await this.recording.run(recording, () => destination.onBatch([event], settings))
       entry = results[0]?.multistatus?.[0]
     } catch (error) {
       const reason = `the destination could not process this event (${messageOf(error)})`
@@ -159,7 +207,7 @@ export class DryRun<Settings> {
       const request = createRequestClient(extension, {
         beforeRequest: [
           (options) => {
-            throw new NotSent(options as unknown as RequestOptions)
+            throw new Stopped(options as unknown as RequestOptions)
           }
         ]
       })
@@ -167,7 +215,7 @@ export class DryRun<Settings> {
         try {
           await request(url, options)
         } catch (error) {
-          if (!(error instanceof NotSent)) throw error
+          if (!(error instanceof Stopped)) throw error
           recording?.requests.push(requestOf(url, error.options))
           return acceptedAnswer()
         }

@@ -1,27 +1,32 @@
 /**
- * Starts the local pipeline: Segment calls in, this destination's delivery through
- * `Destination.onBatch`, Ortto (or the embedded sandbox) out. Used by `npm start` and by tests.
+ * Starts the local pipeline: Segment calls in, delivery through `Destination.onBatch` of Ortto
+ * (Actions) and Ortto (Audiences) (destinations.ts says which events go to which), Ortto (or the
+ * embedded sandbox) out. Used by `npm start` and by tests.
  */
 import { Destination, type JSONObject } from '@segment/actions-core'
-import definition from '../destinations/ortto'
+import { redactApiKey } from '../destinations/ortto/client/api-key'
 import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
 import type { Settings } from '../destinations/ortto/generated-types'
+import orttoAudiences from '../destinations/ortto-audiences'
 import { startSandbox, type Sandbox } from '../sandbox'
-import metadata from '../destinations/ortto/metadata.json'
+import { audienceIdsFileFor } from './audience-ids-file'
 import { CliRoutes } from './cli-routes'
 import { ConfigError, DEFAULT_CLIENT_TIMEOUT_MS, newSandboxApiKey, type PipelineConfig } from './config'
 import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
+import { ORTTO, ORTTO_AUDIENCES, PIPELINE_DESTINATIONS, type PipelineDestination } from './destinations'
+import { EngageAudiences } from './engage-audiences'
 import { OwnRoutes } from './own-routes'
 import { DeadLetterFile } from './dead-letter'
 import { DryRun } from './dry-run'
+import { PrefixedRoutes } from './prefixed-routes'
 import { PipelineServer } from './server'
 import { WriteKeyGate, generateWriteKey } from './write-key'
-import { loadMappingFile, presetSubscriptions, type MatchableSubscription } from './subscriptions'
+import { allPresetSubscriptions, loadMappingFile, type MatchableSubscription } from './subscriptions'
 
 export interface Pipeline {
   url: string
   /**
-   * The write key every route but GET /, /manifest and /metadata asks for, as the basic-auth user:
+   * The write key every route but GET /, /manifest and /metadata (also under /<folder>/) asks for, as the basic-auth user:
    * SEGMENT_WRITE_KEY, or one generated at start (print it: nobody can call in without it).
    */
   writeKey: string
@@ -37,6 +42,10 @@ export interface Pipeline {
   sandbox?: Sandbox
   subscriptions: MatchableSubscription[]
   delivery: DeliveryPipeline
+  /** The Ortto audience of each Engage audience, created as their events arrive. */
+  audiences: EngageAudiences
+  /** Where the Ortto audience ids are kept across restarts (beside SANDBOX_DATA); in memory only when unset. */
+  audienceIdsFile?: string
   /** Where events that end failed are written, when the configuration names a file. */
   deadLetter?: DeadLetterFile
   /**
@@ -73,14 +82,15 @@ interface HookOutputs {
  * would when the mapping is saved, and its outputs are kept with the mapping.
  */
 async function runMappingHooks(
-  destination: Destination<Settings>,
+  runners: ReadonlyMap<PipelineDestination, Destination<Settings>>,
   settings: Settings,
   subscriptions: MatchableSubscription[]
 ) {
   for (const subscription of subscriptions) {
     const saved = subscription.mapping.onMappingSave as HookOutputs | undefined
-    if (!saved?.inputs?.audience_name || saved.outputs?.audience_id) continue
-    const result = await destination.actions[subscription.partnerAction].executeHook('onMappingSave', {
+    const action = runners.get(subscription.destination)?.actions[subscription.partnerAction]
+    if (!action || !saved?.inputs?.audience_name || saved.outputs?.audience_id) continue
+    const result = await action.executeHook('onMappingSave', {
       settings,
       payload: undefined,
       hookInputs: saved.inputs
@@ -97,8 +107,23 @@ async function runMappingHooks(
   }
 }
 
-/** The destination's folder in action-destinations (src/destinations/ortto), shown by GET /manifest. */
-const DIRECTORY_NAME = 'ortto'
+/**
+ * The CLI routes: those of `serveFolder`'s destination at the root, as `./bin/run serve
+ * --destination=<folder>` serves one destination, and every other one's under /<its folder>/.
+ * Ours first in each, so /results/… and /metadata stay ours even if an action were ever named so.
+ */
+function cliRouteSets(serveFolder: string, settings: Settings, gate: WriteKeyGate) {
+  const setsOf = ({ definition, folder, metadata }: PipelineDestination) => [
+    new OwnRoutes(definition, settings, metadata, gate),
+    new CliRoutes(definition, settings, folder, gate)
+  ]
+  const root = PIPELINE_DESTINATIONS.find((destination) => destination.folder === serveFolder) ?? ORTTO
+  const others = PIPELINE_DESTINATIONS.filter((destination) => destination !== root)
+  return [
+    ...setsOf(root),
+    ...others.flatMap((other) => setsOf(other).map((set) => new PrefixedRoutes(`/${other.folder}`, set)))
+  ]
+}
 
 /** Pipelines running in this process that point ORTTO_LOCAL_ENDPOINT at their own target. */
 let pipelinesWithEndpoint = 0
@@ -167,15 +192,28 @@ export async function startPipeline(
     } catch (error) {
       throw new ConfigError((error as Error).message)
     }
-    const destination = new Destination(definition)
+    const runners = new Map(PIPELINE_DESTINATIONS.map((d) => [d, new Destination<Settings>(d.definition)]))
     const subscriptions = config.mappingsFile
-      ? loadMappingFile(config.mappingsFile, definition)
-      : presetSubscriptions(definition)
-    await runMappingHooks(destination, settings, subscriptions)
+      ? loadMappingFile(config.mappingsFile, PIPELINE_DESTINATIONS)
+      : allPresetSubscriptions(PIPELINE_DESTINATIONS)
+    await runMappingHooks(runners, settings, subscriptions)
+    const audienceIdsFile =
+      target.kind === 'sandbox' && target.dataFile ? audienceIdsFileFor(target.dataFile) : undefined
+    let audiences: EngageAudiences
+    try {
+      // As delivery's lines, never with the key, whatever a line comes to quote.
+      const audienceLog = (line: string) => log(redactApiKey(line, apiKey))
+      audiences = new EngageAudiences(orttoAudiences, settings, audienceLog, audienceIdsFile)
+    } catch (error) {
+      throw new ConfigError((error as Error).message)
+    }
+    const ofAudiences = (subscription: MatchableSubscription) => subscription.destination === ORTTO_AUDIENCES
     const delivery = new DeliveryPipeline({
-      destination,
+      destinations: runners,
       settings,
       subscriptions,
+      prepare: async (subscription, events) =>
+        ofAudiences(subscription) ? audiences.prepare(events) : events.map((event) => ({ event })),
       flushIntervalMs: config.flushIntervalMs,
       maxAttempts: config.maxAttempts,
       requestTimeoutMs: config.deliveryTimeoutMs,
@@ -188,19 +226,24 @@ export async function startPipeline(
     })
     const server = new PipelineServer({
       delivery,
-      dryRun: new DryRun(definition, settings, subscriptions, gate),
-      // Ours first, so /results/… and /metadata stay ours even if an action were ever named so.
-      cli: [
-        new OwnRoutes(definition, settings, metadata, gate),
-        new CliRoutes(definition, settings, DIRECTORY_NAME, gate)
-      ],
+      dryRun: new DryRun(PIPELINE_DESTINATIONS, settings, subscriptions, gate, (subscription, event) =>
+        ofAudiences(subscription) ? audiences.preview(event) : { event }
+      ),
+      cli: cliRouteSets(config.serveDestination ?? ORTTO.folder, settings, gate),
       sandbox,
+      // An emptied sandbox has none of the audiences: each is checked again before its next use.
+      onSandboxReset: () => audiences.recheck(),
       gate,
       requestTimeoutMs: config.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
       log,
       describe: () => ({
         destination: destinationLabel,
-        mappings: subscriptions.map(({ name, partnerAction, subscribe }) => ({ name, partnerAction, subscribe }))
+        mappings: subscriptions.map(({ name, destination, partnerAction, subscribe }) => ({
+          name,
+          destination: destination.definition.name,
+          partnerAction,
+          subscribe
+        }))
       })
     })
     const url = await server.listen(config.port)
@@ -214,6 +257,8 @@ export async function startPipeline(
       sandbox,
       subscriptions,
       delivery,
+      audiences,
+      audienceIdsFile,
       deadLetter,
       abandon: () => delivery.abandon('abandoned: the pipeline was stopped at once (a second Ctrl+C)'),
       stop: () =>

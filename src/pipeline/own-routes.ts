@@ -24,6 +24,7 @@ export class OwnRoutes<Settings> implements CliRouteSet {
     'POST /results/<action>':
       'same body as POST /<action> → {results, requests}; 207 when a batch has failures, an error its status'
   }
+  readonly openPaths = ['/metadata']
 
   constructor(
     definition: DestinationDefinition<Settings>,

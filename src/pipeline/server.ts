@@ -37,12 +37,6 @@ const ALLOWED_ORIGINS = new Set([
 /** What the browser guard lets through: requests without an Origin, and those of serve's origins. */
 const GUARD = { allowedOrigins: ALLOWED_ORIGINS }
 
-/**
- * Routes open without the write key: static, with no secret and no state. Everything else needs it,
- * except an action call that brings its own key to real Ortto (WriteKeyGate.mayRunWithoutWriteKey).
- */
-const OPEN_PATHS = new Set(['/', '/manifest', '/metadata'])
-
 interface PipelineServerOptions {
   delivery: DeliveryPipeline
   /** Answers POST /dry-run. */
@@ -51,7 +45,9 @@ interface PipelineServerOptions {
   cli: CliRouteSet[]
   /** The embedded sandbox, whose /sandbox/* routes are also served on this port. */
   sandbox?: Sandbox
-  /** The write key every route but OPEN_PATHS (and OPTIONS) asks for. */
+  /** Called once POST /sandbox/reset has emptied the sandbox. */
+  onSandboxReset?: () => void
+  /** The write key every route but GET / and the route sets' open paths (and OPTIONS) asks for. */
   gate: WriteKeyGate
   /** A client that has not sent its whole request by then gets 408 (slow-client protection). */
   requestTimeoutMs: number
@@ -94,6 +90,11 @@ export class PipelineServer {
    * refused with a reason, and calls refused whole (4xx or 503, nothing taken in).
    */
   private readonly ingest = { calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 0 }
+  /**
+   * Paths open without the write key: static, with no secret and no state. Everything else needs
+   * it, except an action call that brings its own key to real Ortto (WriteKeyGate.mayRunWithoutWriteKey).
+   */
+  private readonly openPaths: Set<string>
 
   constructor(private readonly options: PipelineServerOptions) {
     const timeout = options.requestTimeoutMs
@@ -109,6 +110,7 @@ export class PipelineServer {
       (req, res) => this.handle(req, res)
     )
     this.routes = this.ownRoutes()
+    this.openPaths = new Set(['/', ...options.cli.flatMap((set) => set.openPaths)])
   }
 
   listen(port: number, host = '127.0.0.1'): Promise<string> {
@@ -175,7 +177,7 @@ export class PipelineServer {
     const caller = { writeKeyShown: gate.shownBy(req) }
     const routeSet = cli.find((set) => set.handles(path))
     // Action routes check each call's own settings once the body is read (ActionCalls.settingsFrom).
-    if (!caller.writeKeyShown && !OPEN_PATHS.has(path) && !(routeSet && gate.ownKeyCallsOpen)) {
+    if (!caller.writeKeyShown && !this.openPaths.has(path) && !(routeSet && gate.ownKeyCallsOpen)) {
       throw writeKeyRefusal()
     }
 
@@ -208,7 +210,7 @@ export class PipelineServer {
         method: 'GET',
         path: '/',
         what: 'this list of routes',
-        run: json(() => ({ routes: this.routeList(), auth: AUTH_NOTE }))
+        run: json(() => ({ routes: this.routeList(), auth: authNote(this.openPaths) }))
       },
       ...EVENT_TYPES.map((type): ServerRoute => ({
         method: 'POST',
@@ -243,9 +245,20 @@ export class PipelineServer {
     ]
     if (!sandbox) return routes
     const forward = (req: http.IncomingMessage, res: http.ServerResponse) => sandbox.handle(req, res)
+    const resetThenTell = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.on('finish', () => {
+        if (res.statusCode === 200) this.options.onSandboxReset?.()
+      })
+      forward(req, res)
+    }
     return [
       ...routes,
-      ...SANDBOX_ROUTES.map(([method, path, what]): ServerRoute => ({ method, path, what, run: forward }))
+      ...SANDBOX_ROUTES.map(([method, path, what]): ServerRoute => ({
+        method,
+        path,
+        what,
+        run: path === '/sandbox/reset' ? resetThenTell : forward
+      }))
     ]
   }
 
@@ -326,10 +339,12 @@ const describeRejected = (rejected: Array<{ index: number; reason: string }>) =>
     .map(({ index, reason }) => `#${index}: ${reason}`)
     .join('; ') + (rejected.length > 5 ? `; and ${rejected.length - 5} more` : '')
 
-/** What GET / says about the write key, which it does not ask for itself. */
-const AUTH_NOTE =
-  'every route but GET /, GET /manifest and GET /metadata takes the write key as the basic-auth user name ' +
-  '(curl -u <write key>:); npm start prints it'
+/** What GET / says about the write key, which it does not ask for itself (the open paths are all GET routes). */
+function authNote(openPaths: Iterable<string>): string {
+  const open = [...openPaths].map((path) => `GET ${path}`)
+  const listed = `${open.slice(0, -1).join(', ')} and ${open[open.length - 1]}`
+  return `every route but ${listed} takes the write key as the basic-auth user name (curl -u <write key>:); npm start prints it`
+}
 
 /** The embedded sandbox's inspection routes, served on this port with the write key. */
 const SANDBOX_ROUTES: Array<[method: 'GET' | 'POST', path: string, what: string]> = [

@@ -2,7 +2,7 @@
  * `npm start`: the local Segment → Ortto pipeline. Prints where it listens, where events go and
  * how to send a first event; stops cleanly on Ctrl+C / SIGTERM after delivering what it holds.
  */
-import { banner } from './banner'
+import { banner, mappingLines } from './banner'
 import { ConfigError, readConfig } from './config'
 import { plural } from './log-text'
 import { PipelineStopError, startPipeline } from './index'
@@ -17,11 +17,12 @@ async function main(): Promise<void> {
     banner({
       url: pipeline.url,
       destination: pipeline.destinationLabel,
-      mappings: pipeline.subscriptions.map((s) => `${s.name}: ${s.subscribe} → ${s.partnerAction}`),
+      mappings: mappingLines(pipeline.subscriptions),
       sandbox: pipeline.sandbox !== undefined,
       writeKey: pipeline.writeKey,
       writeKeyGenerated: pipeline.writeKeyGenerated,
-      deadLetterFile
+      deadLetterFile,
+      audienceIdsFile: pipeline.audienceIdsFile
     })
   )
 

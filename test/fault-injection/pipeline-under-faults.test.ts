@@ -5,25 +5,51 @@
  * as Segment would. Then the sandbox is checked event by event: every valid event arrived exactly
  * once, every invalid one was reported with its reason, nothing else arrived.
  *
- * `SOAK_EVENTS` sets the size (default 20,000; `npm run soak` runs 200,000).
+ * Engage audience events (entries and exits, each user's alternating, identify and track) are
+ * interleaved with the others and go through Sync Audience, their audiences created under the same
+ * faults: every delivered one is in the sandbox's membership history with its instruction, and
+ * after a last round of one instruction per user and audience, each audience's members are exactly
+ * the users whose last instruction was an entry.
+ *
+ * `SOAK_EVENTS` sets the size (default 20,000, and a tenth as many Engage events; `npm run soak`
+ * runs 200,000).
  */
 import { startPipeline, type Pipeline } from '../../src/pipeline'
 import type { FailureReport } from '../../src/pipeline/delivery'
-import { startSandbox, type Sandbox } from '../../src/sandbox'
+import { startSandbox, type Sandbox, type SandboxState } from '../../src/sandbox'
 import { LOCAL_ENDPOINT_ENV } from '../../src/destinations/ortto/constants'
-import { TEST_WRITE_KEY, basicAuth, get, post, sleep, waitFor, type Answer } from '../helpers/pipeline-helpers'
+import { engageIdentify, engageTrack, type EngageAudience } from '../helpers/engage-events'
+import { TEST_WRITE_KEY, basicAuth, get, post, waitFor, type Answer } from '../helpers/pipeline-helpers'
 
 const EVENTS = Number(process.env.SOAK_EVENTS ?? 20_000)
 /** Every INVALID_EVERY-th event carries a 5,000-character value, which Ortto refuses (400). */
 const INVALID_EVERY = 97
 const CALLS_PER_POST = 250
 const TIMESTAMP = '2024-06-01T00:00:00.000Z'
+/** Deliveries the pipeline holds before it answers 503 (it is given this bound, so the sender can wait for room). */
+const MAX_PENDING = 20_000
+
+/** One Engage event after every ENGAGE_AFTER others. */
+const ENGAGE_AFTER = 10
+const ENGAGE_EVENTS = Math.floor(EVENTS / ENGAGE_AFTER)
+const ENGAGE_USERS = 100
+/** The first is named by its Audience Name setting, the others by their computation keys. */
+const AUDIENCES: EngageAudience[] = [
+  { computationId: 'aud_0', key: 'engage_vip', audienceName: 'Engage VIP' },
+  { computationId: 'aud_1', key: 'engage_churn' },
+  { computationId: 'aud_2', key: 'engage_trial' }
+]
+const PAIRS = ENGAGE_USERS * AUDIENCES.length
+/** Every ENGAGE_INVALID_EVERY-th Engage event carries a 5,000-character trait, which Ortto refuses (400). */
+const ENGAGE_INVALID_EVERY = 53
 
 jest.setTimeout(Math.max(240_000, EVENTS * 12))
 
 interface Sent {
   event: Record<string, unknown>
   valid: boolean
+  /** Engage events: the audience, and whether the user entered (true) or left it. */
+  engage?: { audience: EngageAudience; member: boolean }
 }
 
 /** Event i: identify for even i, track for odd i; user u-<i/2> gets both. */
@@ -39,14 +65,35 @@ function eventAt(i: number): Sent {
   return { event, valid }
 }
 
-/** Sends like a Segment library: batches, and a 503 (pipeline full) is retried after a pause. */
-async function sendAll(url: string, events: Sent[]): Promise<void> {
+/**
+ * Engage event k: user e-<k mod users> and audience k mod audiences, so each (user, audience) pair
+ * gets every PAIRS-th event, entering and leaving in turn; an identify or a track, each pair's
+ * entries one kind and its exits the other. `messageId` tells the last round apart.
+ */
+function engageAt(k: number, messageId = `e-${k}`, member = Math.floor(k / PAIRS) % 2 === 0): Sent {
+  const user = `e-${k % ENGAGE_USERS}`
+  const audience = AUDIENCES[k % AUDIENCES.length]
+  const valid = messageId.startsWith('f-') || k % ENGAGE_INVALID_EVERY !== ENGAGE_INVALID_EVERY - 1
+  const extra = { messageId, timestamp: TIMESTAMP }
+  const filler = valid ? {} : { note: 'x'.repeat(5_000) }
+  const identify = engageIdentify(user, audience, member, extra)
+  const track = engageTrack(user, audience, member, extra)
+  const body =
+    (k + Math.floor(k / PAIRS)) % 2 === 0
+      ? { ...identify, type: 'identify', traits: { ...identify.traits, ...filler } }
+      : { ...track, type: 'track', properties: { ...track.properties, ...filler } }
+  return { event: body, valid, engage: { audience, member } }
+}
+
+/** Sends like a Segment library: batches, and after a 503 (pipeline full) waits until it has room again. */
+async function sendAll(pipeline: Pipeline, events: Sent[]): Promise<void> {
   for (let start = 0; start < events.length; start += CALLS_PER_POST) {
     const batch = events.slice(start, start + CALLS_PER_POST).map((s) => s.event)
     for (;;) {
-      const response = await post(url, '/v1/batch', { batch })
+      const response = await post(pipeline.url, '/v1/batch', { batch })
       if (response.status === 503) {
-        await sleep(200)
+        const room = () => pipeline.delivery.status().pending + batch.length <= MAX_PENDING
+        await waitFor('room in the pipeline', room, EVENTS * 10, 50)
         continue
       }
       expect(response.status).toBe(200)
@@ -91,6 +138,7 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
         // Long enough for the 10 MB upload below to finish on a loaded machine (it must get its 413,
         // not the slow-client 408), short enough for the stalled client to get its 408 quickly.
         clientTimeoutMs: 4_000,
+        maxPending: MAX_PENDING,
         writeKey: TEST_WRITE_KEY
       },
       () => undefined,
@@ -108,15 +156,19 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
   })
 
   it('delivers every valid event exactly once and reports every invalid one with its reason', async () => {
-    const sent = Array.from({ length: EVENTS }, (_, i) => eventAt(i))
+    // One Engage event after every ENGAGE_AFTER others.
+    const sent = Array.from({ length: EVENTS }, (_, i) => eventAt(i)).flatMap((s, i) =>
+      (i + 1) % ENGAGE_AFTER === 0 ? [s, engageAt((i + 1) / ENGAGE_AFTER - 1)] : [s]
+    )
     const badInput = hammerWithBadInput(pipeline.url)
-    await sendAll(pipeline.url, sent)
+    await sendAll(pipeline, sent)
     await badInput
     await waitFor('the pipeline to drain', () => pipeline.delivery.status().pending === 0, EVENTS * 10, 100)
 
     const state = sandbox.snapshot()
     const valid = sent.filter((s) => s.valid)
     const invalid = sent.filter((s) => !s.valid)
+    expect(sent.filter((s) => s.engage)).toHaveLength(ENGAGE_EVENTS)
 
     // Activities: by (message_id, timestamp), exactly the valid track events, each once.
     const activityCounts = new Map<string, number>()
@@ -125,7 +177,7 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
       activityCounts.set(key, (activityCounts.get(key) ?? 0) + 1)
     }
     const expectedActivities = new Set(
-      valid.filter((s) => s.event.type === 'track').map((s) => `${String(s.event.messageId)}|${TIMESTAMP}`)
+      valid.filter((s) => s.event.type === 'track' && !s.engage).map((s) => `${String(s.event.messageId)}|${TIMESTAMP}`)
     )
     const lostActivities = [...expectedActivities].filter((key) => !activityCounts.has(key))
     const duplicated = [...activityCounts.values()].filter((n) => n > 1).length
@@ -143,7 +195,7 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
     // Every identify of a valid event left its traits (a retried upsert must not lose them).
     const contactsByUser = new Map(state.contacts.map((c) => [c.user_id, c]))
     const traitsLost = valid
-      .filter((s) => s.event.type === 'identify')
+      .filter((s) => s.event.type === 'identify' && !s.engage)
       .filter((s) => contactsByUser.get(String(s.event.userId))?.traits.plan !== 'pro').length
 
     const status = pipeline.delivery.status()
@@ -151,10 +203,11 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
     const rejectedIds = new Set(failures.map((f) => f.messageId))
     console.log(
       [
-        `fault-injection run: ${EVENTS} events`,
-        `  sent ${EVENTS}, delivered ${status.delivered}, retried ${status.retried}, rejected ${failures.length}, ` +
+        `fault-injection run: ${EVENTS} events and ${ENGAGE_EVENTS} Engage audience events`,
+        `  sent ${sent.length}, delivered ${status.delivered}, retried ${status.retried}, rejected ${failures.length}, ` +
           `lost ${lostActivities.length + lostContacts.length}, duplicated ${duplicated + duplicatedContacts}`,
         `  faults injected: ${JSON.stringify(faults)}`,
+        `  Engage: ${AUDIENCES.length} audiences, ${JSON.stringify(byRoute(sandbox, 'audiences'))}`,
         `  sandbox dropped ${sandbox.stats().duplicateActivitiesDropped} repeated activities (retries after Ortto had applied them)`,
         `  memory: rss ${(baselineRss / 2 ** 20).toFixed(0)} MB at start, peak ${(peakRss / 2 ** 20).toFixed(0)} MB`
       ].join('\n')
@@ -181,13 +234,93 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
       expect(failure.status).toBe(400)
       expect(failure.message).toMatch(/Ortto rejected this event \(400\): .*4,?000 characters/)
     }
-    expect(status).toMatchObject({ received: EVENTS, delivered: valid.length, failed: invalid.length, pending: 0 })
+    expect(status).toMatchObject({
+      received: EVENTS + ENGAGE_EVENTS,
+      delivered: valid.length,
+      failed: invalid.length,
+      pending: 0
+    })
+
+    // Engage: each audience created once, whatever createAudience met; every delivered event's
+    // instruction applied to its audience, no failed one's; members as the last instruction applied.
+    const audienceIds = checkAudiences(state)
+    const engageEvents = sent.filter((s) => s.engage)
+    const history = new Map<string, Array<[audienceId: string, mode: string]>>()
+    for (const h of state.membership_history) {
+      history.set(String(h.message_id), [...(history.get(String(h.message_id)) ?? []), [h.audience_id, h.mode]])
+    }
+    const misapplied = engageEvents.filter((s) => {
+      const applied = history.get(String(s.event.messageId)) ?? []
+      if (!s.valid) return applied.length > 0
+      const expected = [audienceIds.get(s.engage?.audience.computationId ?? ''), s.engage?.member ? 'add' : 'remove']
+      return applied.length === 0 || applied.some((entry) => entry.join() !== expected.join())
+    })
+    expect(misapplied.map((s) => s.event.messageId)).toEqual([])
+    expect(membersOf(state)).toEqual(lastAppliedOf(state))
 
     // Memory stays bounded: the pipeline keeps nothing per request (a leak of request bodies would
     // be gigabytes). The allowance per event covers what the in-process sandbox and this test hold.
     expect(peakRss - baselineRss).toBeLessThan(200 * 2 ** 20 + EVENTS * 20 * 2 ** 10)
+
+    // A last round under the same faults: one instruction per (user, audience) pair, entries and
+    // exits mixed. Afterwards each audience holds exactly the users whose last instruction was an entry.
+    const last = Array.from({ length: PAIRS }, (_, k) => engageAt(k, `f-${k}`, k % 7 < 4))
+    await sendAll(pipeline, last)
+    const total = EVENTS + ENGAGE_EVENTS + PAIRS
+    await waitFor(
+      'the last round to be delivered',
+      () => pipeline.delivery.status().delivered === valid.length + PAIRS && pipeline.delivery.status().pending === 0,
+      EVENTS * 10,
+      100
+    )
+    expect(pipeline.delivery.status()).toMatchObject({ received: total, failed: invalid.length, pending: 0 })
+    const final = sandbox.snapshot()
+    const ids = checkAudiences(final)
+    const expectedMembers = new Map(AUDIENCES.map((a) => [ids.get(a.computationId) ?? '', new Set<string>()]))
+    for (const { event, engage } of last) {
+      if (engage?.member) expectedMembers.get(ids.get(engage.audience.computationId) ?? '')?.add(String(event.userId))
+    }
+    expect(membersOf(final)).toEqual(sortedSets(expectedMembers))
   })
 })
+
+/** The sandbox's requests to the routes whose path contains `part`, by route. */
+const byRoute = (sandbox: Sandbox, part: string) =>
+  Object.fromEntries(Object.entries(sandbox.stats().byRoute).filter(([route]) => route.includes(part)))
+
+/** The sandbox's audiences are the three Engage audiences, each once, by name; their ids by computation id. */
+function checkAudiences(state: SandboxState): Map<string, string> {
+  const names = AUDIENCES.map((a) => a.audienceName ?? a.key)
+  expect(state.audiences.map((a) => a.name).sort()).toEqual([...names].sort())
+  const idOf = new Map(state.audiences.map((a) => [a.name, a.id]))
+  return new Map(AUDIENCES.map((a, i) => [a.computationId, idOf.get(names[i]) ?? '']))
+}
+
+const sortedSets = (byAudience: Map<string, Set<string>>) =>
+  Object.fromEntries([...byAudience].map(([id, users]) => [id, [...users].sort()]))
+
+/** Each audience's members, as user ids. */
+function membersOf(state: SandboxState): Record<string, string[]> {
+  const userOf = new Map(state.contacts.map((c) => [c.id, String(c.user_id)]))
+  return sortedSets(
+    new Map(state.audiences.map((a) => [a.id, new Set(a.member_ids.map((id) => userOf.get(id) ?? id))]))
+  )
+}
+
+/** Per audience, the users whose last applied instruction (by the history's sequence) was an entry. */
+function lastAppliedOf(state: SandboxState): Record<string, string[]> {
+  const last = new Map<string, { user: string; audience: string; mode: string }>()
+  for (const h of [...state.membership_history].sort((a, b) => a.sequence - b.sequence)) {
+    last.set(`${h.audience_id} ${String(h.user_id)}`, {
+      user: String(h.user_id),
+      audience: h.audience_id,
+      mode: h.mode
+    })
+  }
+  const members = new Map(state.audiences.map((a) => [a.id, new Set<string>()]))
+  for (const { user, audience, mode } of last.values()) if (mode === 'add') members.get(audience)?.add(user)
+  return sortedSets(members)
+}
 
 /**
  * Bad input sent while the run is on: each gets a clear 4xx and the server keeps serving.

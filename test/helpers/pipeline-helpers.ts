@@ -42,7 +42,7 @@ export async function waitFor<T>(
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A temporary folder, removed by the returned clean-up. */
 export function tempDir(prefix = 'pipeline-test-'): {

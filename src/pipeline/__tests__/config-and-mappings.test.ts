@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../../destinations/ortto'
+import audiencesDefinition from '../../destinations/ortto-audiences'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
 import {
   ACTIVITY_DEFAULT_MAPPING,
@@ -13,7 +14,8 @@ import {
 import { SandboxDataError, type Sandbox } from '../../sandbox'
 import { ConfigError, readConfig, type PipelineConfig } from '../config'
 import { startPipeline, type Pipeline } from '../index'
-import { MappingFileError, loadMappingFile, presetSubscriptions } from '../subscriptions'
+import { ORTTO, ORTTO_AUDIENCES, PIPELINE_DESTINATIONS } from '../destinations'
+import { MappingFileError, allPresetSubscriptions, loadMappingFile, presetSubscriptions } from '../subscriptions'
 import { TEST_WRITE_KEY, get, post, tempDir, waitFor, writeJson } from '../../../test/helpers/pipeline-helpers'
 
 let temp: ReturnType<typeof tempDir>
@@ -201,7 +203,7 @@ describe('readConfig', () => {
 
 describe('presetSubscriptions', () => {
   it("are the destination's presets with their default mappings", () => {
-    const presets = presetSubscriptions(definition)
+    const presets = presetSubscriptions(ORTTO)
     expect(presets.map(({ name, partnerAction, subscribe }) => ({ name, partnerAction, subscribe }))).toEqual([
       { name: 'Upsert Contact', partnerAction: 'upsertContact', subscribe: 'type = "identify"' },
       { name: 'Track Activity', partnerAction: 'trackActivity', subscribe: 'type = "track"' }
@@ -213,16 +215,51 @@ describe('presetSubscriptions', () => {
     expect([presets[0].matches(identifyEvent), presets[0].matches(trackEvent)]).toEqual([true, false])
     expect([presets[1].matches(identifyEvent), presets[1].matches(trackEvent)]).toEqual([false, true])
   })
+
+  it('are, for Ortto (Audiences), which has no presets, Sync Audience with its default trigger and mapping', () => {
+    const [sync, ...more] = presetSubscriptions(ORTTO_AUDIENCES)
+    expect(more).toEqual([])
+    expect({ name: sync.name, partnerAction: sync.partnerAction, subscribe: sync.subscribe }).toEqual({
+      name: 'Sync Audience',
+      partnerAction: 'syncAudience',
+      subscribe: 'type = "identify" or type = "track"'
+    })
+    expect(sync.mapping).toEqual(defaultValues(audiencesDefinition.actions.syncAudience.fields))
+    expect(sync.destination).toBe(ORTTO_AUDIENCES)
+  })
+
+  it('send Engage audience events to Sync Audience only, and every other event to Ortto (Actions) only', () => {
+    const presets = allPresetSubscriptions(PIPELINE_DESTINATIONS)
+    const matching = (event: Record<string, unknown>) =>
+      presets.filter((s) => s.matches(event as unknown as SegmentEvent)).map((s) => s.name)
+    const personas = { computation_class: 'audience', computation_key: 'vip', computation_id: 'aud_1' }
+    expect(matching({ type: 'identify', userId: 'a', traits: { vip: true }, context: { personas } })).toEqual([
+      'Sync Audience'
+    ])
+    expect(matching({ type: 'track', userId: 'a', event: 'Audience Exited', context: { personas } })).toEqual([
+      'Sync Audience'
+    ])
+    // An Engage event of a class Sync Audience refuses still goes there, to be refused with the reason.
+    const trait = { ...personas, computation_class: 'computed_trait' }
+    expect(matching({ type: 'identify', userId: 'a', context: { personas: trait } })).toEqual(['Sync Audience'])
+    expect(matching({ type: 'identify', userId: 'a', traits: { vip: true } })).toEqual(['Upsert Contact'])
+    expect(matching({ type: 'track', userId: 'a', event: 'E', context: { personas: {} } })).toEqual(['Track Activity'])
+    for (const unset of [null, '']) {
+      const event = { type: 'identify', userId: 'a', context: { personas: { ...personas, computation_class: unset } } }
+      expect(matching(event)).toEqual(['Upsert Contact'])
+    }
+    expect(matching({ type: 'page', userId: 'a', context: { personas } })).toEqual([])
+  })
 })
 
 describe('loadMappingFile', () => {
   const SHAPE =
-    'It must hold a JSON array of {"partnerAction": "trackActivity" | "upsertContact", "subscribe": "<FQL>", "mapping": {…}}.'
+    'It must hold a JSON array of {"partnerAction": "upsertContact" | "trackActivity" | "syncAudience", "subscribe": "<FQL>", "mapping": {…}}.'
 
   function errorOf(content: unknown): MappingFileError {
     const file = writeJson(temp.file('mappings.json'), content)
     try {
-      loadMappingFile(file, definition)
+      loadMappingFile(file, PIPELINE_DESTINATIONS)
     } catch (error) {
       expect(error).toBeInstanceOf(MappingFileError)
       return error as MappingFileError
@@ -232,8 +269,12 @@ describe('loadMappingFile', () => {
 
   it('says a missing file cannot be read', () => {
     const file = temp.file('missing.json')
-    expect(() => loadMappingFile(file, definition)).toThrow(new MappingFileError(file, 'cannot be read (ENOENT)'))
-    expect(() => loadMappingFile(file, definition)).toThrow(`Mapping file ${file}: cannot be read (ENOENT). ${SHAPE}`)
+    expect(() => loadMappingFile(file, PIPELINE_DESTINATIONS)).toThrow(
+      new MappingFileError(file, 'cannot be read (ENOENT)', PIPELINE_DESTINATIONS)
+    )
+    expect(() => loadMappingFile(file, PIPELINE_DESTINATIONS)).toThrow(
+      `Mapping file ${file}: cannot be read (ENOENT). ${SHAPE}`
+    )
   })
 
   it('says a file that is not JSON is not JSON', () => {
@@ -255,9 +296,12 @@ describe('loadMappingFile', () => {
     [['upsertContact'], 'entry 0 is not an object'],
     [
       [{ partnerAction: 'sendEmail', subscribe: 'type = "track"' }],
-      'entry 0 has partnerAction "sendEmail"; use one of upsertContact, trackActivity'
+      'entry 0 has partnerAction "sendEmail"; use one of upsertContact, trackActivity, syncAudience'
     ],
-    [[{ subscribe: 'type = "track"' }], 'entry 0 has partnerAction undefined; use one of upsertContact, trackActivity'],
+    [
+      [{ subscribe: 'type = "track"' }],
+      'entry 0 has partnerAction undefined; use one of upsertContact, trackActivity, syncAudience'
+    ],
     [
       [
         { partnerAction: 'upsertContact', subscribe: 'type = "identify"' },
@@ -278,7 +322,7 @@ describe('loadMappingFile', () => {
     (name) => {
       expect(errorOf([{ partnerAction: name, subscribe: 'type = "track"' }]).message).toBe(
         `Mapping file ${temp.file('mappings.json')}: entry 0 has partnerAction "${name}"; ` +
-          `use one of upsertContact, trackActivity. ${SHAPE}`
+          `use one of upsertContact, trackActivity, syncAudience. ${SHAPE}`
       )
     }
   )
@@ -300,7 +344,7 @@ describe('loadMappingFile', () => {
       },
       { partnerAction: 'upsertContact', subscribe: 'type = "identify"' }
     ])
-    const [purchases, contacts] = loadMappingFile(file, definition)
+    const [purchases, contacts] = loadMappingFile(file, PIPELINE_DESTINATIONS)
     expect(purchases.name).toBe('Purchases')
     expect(purchases.mapping).toEqual({
       ...ACTIVITY_DEFAULT_MAPPING,
@@ -318,9 +362,27 @@ describe('loadMappingFile', () => {
     const file = writeJson(temp.file('mappings.json'), [
       { partnerAction: 'upsertContactProfile', subscribe: 'type = "identify"' }
     ])
-    const [saved] = loadMappingFile(file, definition)
+    const [saved] = loadMappingFile(file, PIPELINE_DESTINATIONS)
     expect(saved.partnerAction).toBe('upsertContactProfile')
     expect(saved.mapping).toEqual(CONTACT_DEFAULT_MAPPING)
+  })
+
+  it("gives each entry its action's destination (action keys name one destination: no key is in both)", () => {
+    const keys = PIPELINE_DESTINATIONS.flatMap((d) => Object.keys(d.definition.actions))
+    expect(new Set(keys).size).toBe(keys.length)
+    const file = writeJson(temp.file('mappings.json'), [
+      { partnerAction: 'syncAudience', subscribe: 'type = "identify"', mapping: { batch_size: 100 } },
+      { partnerAction: 'upsertContact', subscribe: 'type = "identify"' }
+    ])
+    const [sync, contacts] = loadMappingFile(file, PIPELINE_DESTINATIONS)
+    expect([sync.destination, contacts.destination]).toEqual([ORTTO_AUDIENCES, ORTTO])
+    expect(sync.mapping).toEqual({ ...defaultValues(audiencesDefinition.actions.syncAudience.fields), batch_size: 100 })
+    const engage = {
+      type: 'identify',
+      userId: 'a',
+      context: { personas: { computation_class: 'audience' } }
+    } as unknown as SegmentEvent
+    expect([sync.matches(engage), contacts.matches(engage)]).toEqual([true, false])
   })
 
   it('delivers with the overrides of the mapping file, end to end', async () => {

@@ -13,6 +13,7 @@ import type { Settings } from '../../destinations/ortto/generated-types'
 import { startSandbox, type FaultOptions, type Sandbox } from '../../sandbox'
 import { TEST_API_KEY } from '../../../test/helpers/http-client'
 import { DeliveryPipeline, PipelineBusyError, type DeliveryOptions, type FailureReport } from '../delivery'
+import { ORTTO } from '../destinations'
 import { presetSubscriptions } from '../subscriptions'
 import { recordingProxy, tempDir, waitFor, type RecordingProxy } from '../../../test/helpers/pipeline-helpers'
 import { echoStandIn } from '../../../test/helpers/echo-stand-in'
@@ -36,7 +37,7 @@ afterEach(async () => {
   delete process.env[LOCAL_ENDPOINT_ENV]
 })
 
-interface Setup extends Partial<Omit<DeliveryOptions, 'destination' | 'subscriptions'>> {
+interface Setup extends Partial<Omit<DeliveryOptions, 'destinations' | 'subscriptions'>> {
   faults?: FaultOptions
 }
 
@@ -49,9 +50,9 @@ async function setup(options: Setup = {}) {
   logLines = []
   destination = new Destination(definition)
   delivery = new DeliveryPipeline({
-    destination,
+    destinations: new Map([[ORTTO, destination]]),
     settings: { api_key: TEST_API_KEY },
-    subscriptions: presetSubscriptions(definition),
+    subscriptions: presetSubscriptions(ORTTO),
     flushIntervalMs: 50,
     maxAttempts: 3,
     baseBackoffMs: 10,
@@ -663,9 +664,9 @@ describe('the API key', () => {
       const reports: FailureReport[] = []
       const lines: string[] = []
       const echoing = new DeliveryPipeline({
-        destination: new Destination(definition),
+        destinations: new Map([[ORTTO, new Destination(definition)]]),
         settings: { api_key: TEST_API_KEY },
-        subscriptions: presetSubscriptions(definition),
+        subscriptions: presetSubscriptions(ORTTO),
         flushIntervalMs: 20,
         maxAttempts: 1,
         deadLetter: file,
@@ -709,9 +710,9 @@ describe('log lines', () => {
       process.env[LOCAL_ENDPOINT_ENV] = standIn.url
       const lines: string[] = []
       delivery = new DeliveryPipeline({
-        destination: new Destination(definition),
+        destinations: new Map([[ORTTO, new Destination(definition)]]),
         settings: { api_key: TEST_API_KEY },
-        subscriptions: presetSubscriptions(definition),
+        subscriptions: presetSubscriptions(ORTTO),
         baseBackoffMs: 2_000,
         clock: new ManualClock(),
         log: (line) => lines.push(line)

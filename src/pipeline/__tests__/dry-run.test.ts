@@ -172,7 +172,8 @@ describe('POST /dry-run', () => {
       requests: []
     })
     expect(page.unsubscribed).toBe(
-      'matches no subscription: Upsert Contact (type = "identify"), Track Activity (type = "track")'
+      'matches no subscription of Ortto (Actions), which takes events without context.personas.computation_class: ' +
+        'Upsert Contact (type = "identify"), Track Activity (type = "track")'
     )
     expect(acknowledged.subscriptions[0]).toMatchObject({ valid: true, requests: [], note: expect.any(String) })
   })

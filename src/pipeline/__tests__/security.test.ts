@@ -90,6 +90,12 @@ const GATED: Array<[method: string, path: string, body: unknown, withKey: number
   // Ortto (Actions) has no audience functions: with the key these are unknown routes.
   ['POST', '/createAudience', { audienceName: 'Intruders' }, 404],
   ['POST', '/getAudience', { externalId: 'x' }, 404],
+  // Ortto (Audiences)' routes, under its folder.
+  ['POST', '/ortto-audiences/createAudience', { audienceName: 'Intruders' }, 200],
+  ['POST', '/ortto-audiences/getAudience', { externalId: 'x' }, 400],
+  ['POST', '/ortto-audiences/syncAudience', { payload: identifyEvent }, 200],
+  ['POST', '/ortto-audiences/results/syncAudience', { payload: [identifyEvent] }, 207],
+  ['POST', '/ortto-audiences/authenticate', {}, 200],
   // Deny by default: a route that does not exist says so only to a caller with the key.
   ['GET', '/nowhere', undefined, 404]
 ]
@@ -165,6 +171,8 @@ describe('the write key', () => {
       ['GET', '/', 200],
       ['GET', '/manifest', 200],
       ['GET', '/metadata', 200],
+      ['GET', '/ortto-audiences/manifest', 200],
+      ['GET', '/ortto-audiences/metadata', 200],
       ['OPTIONS', '/trackActivity', 204],
       ['OPTIONS', '/v1/batch', 204]
     ])('leaves %s %s open: no secret, no state', async (method, path, status) => {
@@ -176,7 +184,8 @@ describe('the write key', () => {
     it('GET / says which routes take the write key, and how to send it', async () => {
       const answer = await get(p.url, '/', { writeKey: null })
       expect((answer.json as { auth: string }).auth).toBe(
-        'every route but GET /, GET /manifest and GET /metadata takes the write key as the basic-auth user name ' +
+        'every route but GET /, GET /metadata, GET /manifest, GET /ortto-audiences/metadata and ' +
+          'GET /ortto-audiences/manifest takes the write key as the basic-auth user name ' +
           '(curl -u <write key>:); npm start prints it'
       )
     })

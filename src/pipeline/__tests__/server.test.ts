@@ -11,6 +11,7 @@ import { readConfig, type PipelineConfig } from '../config'
 import { rawRequest } from '../../../test/helpers/raw-http'
 import { echoStandIn } from '../../../test/helpers/echo-stand-in'
 import definition from '../../destinations/ortto'
+import audiencesDefinition from '../../destinations/ortto-audiences'
 import { startPipeline, type Pipeline } from '../index'
 import {
   TEST_WRITE_KEY,
@@ -253,13 +254,25 @@ const ROUTES_WITH_SANDBOX = [
   'POST /authenticate',
   'POST /refreshAccessToken',
   'POST /<action>',
-  'POST /<action>/hooks/<hook>'
+  'POST /<action>/hooks/<hook>',
+  'GET /ortto-audiences/metadata',
+  'POST /ortto-audiences/results/<action>',
+  'GET /ortto-audiences/manifest',
+  'POST /ortto-audiences/authenticate',
+  'POST /ortto-audiences/refreshAccessToken',
+  'POST /ortto-audiences/createAudience',
+  'POST /ortto-audiences/getAudience',
+  'POST /ortto-audiences/<action>'
 ]
 
-/** A listed route's concrete paths: every action of the destination for <action>, each of its hooks for <hook>. */
+/**
+ * A listed route's concrete paths: every action of the destination for <action> (Ortto (Audiences)'
+ * under /ortto-audiences/), each of its hooks for <hook>.
+ */
 function instancesOf(pattern: string): string[] {
   if (!pattern.includes('<action>')) return [pattern.replace('/outcomes', '/outcomes?userId=ada')]
-  return Object.entries(definition.actions).flatMap(([slug, action]) =>
+  const { actions } = pattern.startsWith('/ortto-audiences/') ? audiencesDefinition : definition
+  return Object.entries<{ hooks?: object }>(actions).flatMap(([slug, action]) =>
     pattern.includes('<hook>')
       ? Object.keys(action.hooks ?? {}).map((hook) => pattern.replace('<action>', slug).replace('<hook>', hook))
       : [pattern.replace('<action>', slug)]
@@ -267,7 +280,9 @@ function instancesOf(pattern: string): string[] {
 }
 
 /** A body each POST route takes. */
-function bodyFor(path: string): unknown {
+function bodyFor(prefixed: string): unknown {
+  const path = prefixed.replace(/^\/ortto-audiences\//, '/')
+  if (path === '/createAudience') return { audienceName: 'Listed' }
   if (path === '/v1/batch') return { batch: [{ type: 'identify', userId: 'ada' }] }
   if (path.startsWith('/v1/')) return { userId: 'ada', event: 'Listed' }
   if (path === '/dry-run') return { type: 'identify', userId: 'ada' }
@@ -502,8 +517,24 @@ describe('/status and the sandbox routes on the main port', () => {
     expect(empty.json).toEqual({
       destination: `the embedded Ortto sandbox at ${sandbox.url}`,
       mappings: [
-        { name: 'Upsert Contact', partnerAction: 'upsertContact', subscribe: 'type = "identify"' },
-        { name: 'Track Activity', partnerAction: 'trackActivity', subscribe: 'type = "track"' }
+        {
+          name: 'Upsert Contact',
+          destination: 'Ortto (Actions)',
+          partnerAction: 'upsertContact',
+          subscribe: 'type = "identify"'
+        },
+        {
+          name: 'Track Activity',
+          destination: 'Ortto (Actions)',
+          partnerAction: 'trackActivity',
+          subscribe: 'type = "track"'
+        },
+        {
+          name: 'Sync Audience',
+          destination: 'Ortto (Audiences)',
+          partnerAction: 'syncAudience',
+          subscribe: 'type = "identify" or type = "track"'
+        }
       ],
       ingest: { calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 0 },
       delivery: { received: 0, unsubscribed: 0, delivered: 0, failed: 0, retried: 0, pending: 0, recentFailures: [] }
