@@ -4,13 +4,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { SegmentEvent } from '@segment/actions-core'
-import definition from '../../destinations/ortto'
-import audiencesDefinition from '../../destinations/ortto-audiences'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
 import {
   ACTIVITY_DEFAULT_MAPPING,
   CONTACT_DEFAULT_MAPPING
 } from '../../destinations/ortto/__tests__/__helpers__/default-mappings'
+import { SYNC_AUDIENCE_DEFAULT_MAPPING } from '../../destinations/ortto-audiences/__tests__/__helpers__/default-mapping'
 import { SandboxDataError, type Sandbox } from '../../sandbox'
 import { ConfigError, readConfig, type PipelineConfig } from '../config'
 import { startPipeline, type Pipeline } from '../index'
@@ -224,7 +223,7 @@ describe('presetSubscriptions', () => {
       partnerAction: 'syncAudience',
       subscribe: 'type = "identify" or type = "track"'
     })
-    expect(sync.mapping).toEqual(defaultValues(audiencesDefinition.actions.syncAudience.fields))
+    expect(sync.mapping).toEqual(SYNC_AUDIENCE_DEFAULT_MAPPING)
     expect(sync.destination).toBe(ORTTO_AUDIENCES)
   })
 
@@ -376,7 +375,7 @@ describe('loadMappingFile', () => {
     ])
     const [sync, contacts] = loadMappingFile(file, PIPELINE_DESTINATIONS)
     expect([sync.destination, contacts.destination]).toEqual([ORTTO_AUDIENCES, ORTTO])
-    expect(sync.mapping).toEqual({ ...defaultValues(audiencesDefinition.actions.syncAudience.fields), batch_size: 100 })
+    expect(sync.mapping).toEqual({ ...SYNC_AUDIENCE_DEFAULT_MAPPING, batch_size: 100 })
     const engage = {
       type: 'identify',
       userId: 'a',
