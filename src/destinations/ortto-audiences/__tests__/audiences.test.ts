@@ -52,7 +52,8 @@ describe('createAudience', () => {
   )
 
   it.each([
-    ['no name at all', {}],
+    ['no name at all', { audienceName: undefined }],
+    ['no name at all, with audience settings that have none', { audienceName: undefined, audienceSettings: {} }],
     ['blank names', { audienceName: '  ', audienceSettings: { audienceName: ' \t' } }]
   ])('fails %s with a PayloadValidationError before any request', async (_case, input) => {
     const ortto = stubAudience('/v1/audiences/create', 200, { id: 'aud-1' })
@@ -62,12 +63,23 @@ describe('createAudience', () => {
     expect(ortto.scope.isDone()).toBe(false)
   })
 
-  it('fails when Ortto’s answer carries no audience id, as retryable', async () => {
-    stubAudience('/v1/audiences/create', 200, { name: 'VIP' })
+  it.each([
+    ['no id', { name: 'VIP' }],
+    ['an empty id', { id: '', name: 'VIP' }],
+    ['an id that is not a string', { id: 42, name: 'VIP' }],
+    ['a list instead of an audience', [{ id: 'aud-1' }]],
+    ['a body that is not JSON', 'aud-1']
+  ])('fails when Ortto’s answer carries %s, as retryable', async (_case, body) => {
+    stubAudience('/v1/audiences/create', 200, body)
     const error = await rejectionOf(createAudience({ audienceName: 'VIP' }))
     expect(error.status).toBe(502)
-    expect(error.message).toMatch(/^Could not create the Ortto audience "VIP": Ortto's answer carried no audience id/)
+    expect(error.message).toBe('Could not create the Ortto audience "VIP": Ortto\'s answer carried no audience id.')
     expect(error.constructor.name).toBe('RetryableError')
+  })
+
+  it('takes any 2xx answer that names an audience as success', async () => {
+    stubAudience('/v1/audiences/create', 299, { id: 'aud-299' })
+    await expect(createAudience({ audienceName: 'VIP' })).resolves.toEqual({ externalId: 'aud-299' })
   })
 })
 
@@ -78,20 +90,26 @@ describe('getAudience', () => {
     expect(ortto.sent).toEqual([{ id: 'aud-1' }])
   })
 
-  it.each(['', '   '])('fails a blank id (%p) with a PayloadValidationError before any request', async (id) => {
-    const ortto = stubAudience('/v1/audiences/get', 200, { id: 'aud-1' })
-    const error = await rejectionOf(getAudience(id))
-    expect(error.constructor.name).toBe('PayloadValidationError')
-    expect(error.message).toMatch(/audience id is empty/)
-    expect(ortto.scope.isDone()).toBe(false)
-  })
+  it.each([undefined, '', '   '])(
+    'fails a missing or blank id (%p) with a PayloadValidationError before any request',
+    async (id) => {
+      const ortto = stubAudience('/v1/audiences/get', 200, { id: 'aud-1' })
+      const error = await rejectionOf(getAudience(id as string))
+      expect(error.constructor.name).toBe('PayloadValidationError')
+      expect(error.message).toMatch(/audience id is empty/)
+      expect(ortto.scope.isDone()).toBe(false)
+    }
+  )
 
   it('says the audience no longer exists in Ortto when Ortto answers 404', async () => {
     stubAudience('/v1/audiences/get', 404, { error: { message: 'not found' } })
     const error = await rejectionOf(getAudience('aud-gone'))
     expect(error).toMatchObject({ status: 404, code: 'NOT_FOUND' })
     expect(error.constructor.name).toBe('IntegrationError')
-    expect(error.message).toMatch(/^The audience aud-gone no longer exists in Ortto/)
+    expect(error.message).toBe(
+      'The audience aud-gone no longer exists in Ortto (it may have been deleted there). ' +
+        'Remove Ortto (Audiences) from the Engage audience and add it again, so Segment creates it anew.'
+    )
   })
 })
 
@@ -99,12 +117,18 @@ const CALLS = [
   {
     name: 'createAudience',
     path: '/v1/audiences/create',
+    doing: 'Could not create the Ortto audience "VIP": ',
     call: (key?: string) => createAudience({ audienceName: 'VIP' }, key)
   },
-  { name: 'getAudience', path: '/v1/audiences/get', call: (key?: string) => getAudience('aud-1', key) }
+  {
+    name: 'getAudience',
+    path: '/v1/audiences/get',
+    doing: 'Could not read the Ortto audience aud-1: ',
+    call: (key?: string) => getAudience('aud-1', key)
+  }
 ]
 
-describe.each(CALLS)('$name classifies Ortto’s failures as the core does', ({ path, call }) => {
+describe.each(CALLS)('$name classifies Ortto’s failures as the core does', ({ path, doing, call }) => {
   it.each([
     {
       reply: 401,
@@ -142,6 +166,7 @@ describe.each(CALLS)('$name classifies Ortto’s failures as the core does', ({ 
     const error = await rejectionOf(call())
     expect(error.constructor.name).toBe(errorClass)
     expect(error.status).toBe(reply)
+    expect(error.message.startsWith(doing)).toBe(true)
     expect(error.message).toMatch(message)
   })
 

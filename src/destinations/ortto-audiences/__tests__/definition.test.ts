@@ -130,6 +130,7 @@ describe('Ortto (Audiences) definition', () => {
   it('takes the API key exactly as Ortto (Actions) does: the same setting, test and header', () => {
     expect(definition.authentication).toBe(ortto.authentication)
     expect(definition.extendRequest).toBe(ortto.extendRequest)
+    expect(definition.authentication?.scheme).toBe('custom')
     expect(definition.authentication?.fields).toEqual({
       api_key: { label: 'API Key', description: 'Ortto API key', type: 'password', required: true }
     })

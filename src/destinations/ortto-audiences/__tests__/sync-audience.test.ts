@@ -358,9 +358,50 @@ describe('performBatch called directly (nothing validated the payloads first)', 
     ])
     expect(results.map((r) => r.status)).toEqual([400, 400, 200])
     expect(results[0]).toMatchObject({ errortype: 'PAYLOAD_VALIDATION_FAILED' })
-    expect(messageOf(results[0])).toMatch(/not an Engage audience event: its Segment Computation Action is "trait"/)
+    expect(messageOf(results[0])).toBe(
+      'This is not an Engage audience event: its Segment Computation Action is "trait", and Sync Audience takes ' +
+        'only "audience" or "journey_step". Map segment_computation_action to $.context.personas.computation_class ' +
+        'and send it Engage audience events.'
+    )
     expect(messageOf(results[1])).toMatch(/Segment Computation Action is missing/)
     expect(ortto.bodies.map((body) => body.map((member) => member.user_id))).toEqual([['u2']])
+  })
+
+  it('fails an event whose computation class, audience id or computation key is absent, and sends the others', async () => {
+    const ortto = stubMembers([200, {}])
+    const results = await performBatchDirectly([
+      payload({ user_id: 'u0', segment_computation_action: undefined }),
+      payload({ user_id: 'u1', external_audience_id: undefined }),
+      payload({ user_id: 'u2', computation_key: undefined }),
+      payload({ user_id: 'u3' })
+    ])
+    expect(results.map((r) => r.status)).toEqual([400, 400, 400, 200])
+    expect(messageOf(results[0])).toMatch(/Segment Computation Action is missing/)
+    expect(messageOf(results[1])).toBe(
+      'The Ortto Audience ID is empty: Engage sets it (context.personas.external_audience_id) once createAudience ' +
+        'has created the audience in Ortto. Map external_audience_id to $.context.personas.external_audience_id.'
+    )
+    expect(messageOf(results[2])).toBe(
+      'The Audience Computation Key is empty, so whether the person entered or left the audience cannot be read. ' +
+        'Map computation_key to $.context.personas.computation_key.'
+    )
+    expect(ortto.bodies.map((body) => body.map((member) => member.user_id))).toEqual([['u3']])
+  })
+
+  it('removes the person when the traits are absent, null, or carry the computation key only by inheritance', async () => {
+    const ortto = stubMembers([200, {}])
+    const inherited = Object.create({ [COMPUTATION_KEY]: true }) as Payload['traits']
+    const results = await performBatchDirectly([
+      payload({ user_id: 'u0', traits: undefined }),
+      payload({ user_id: 'u1', traits: null as unknown as Payload['traits'] }),
+      payload({ user_id: 'u2', traits: inherited })
+    ])
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200])
+    expect(ortto.bodies[0].map((member) => [member.user_id, member.audience])).toEqual([
+      ['u0', removed],
+      ['u1', removed],
+      ['u2', removed]
+    ])
   })
 
   it('perform throws a PayloadValidationError for such an event, without a request', async () => {
