@@ -14,18 +14,7 @@ import { inSeconds, plural, statusPhrase } from './log-text'
 import { OutcomeLog, answersQuery, type DeliveryOutcome, type OutcomeIds, type OutcomeQuery } from './outcomes'
 import type { PipelineDestination } from './destinations'
 import { withSubscription, type MatchableSubscription } from './subscriptions'
-
-/** What a delivery is when it cannot be sent now: its status, why, and Ortto's answer when there was one. */
-export interface NotSent {
-  status: number
-  message: string
-  errortype?: string
-  /** Ortto's answer text, when one caused it (a 429's try-in-seconds is read from it). */
-  body?: unknown
-}
-
-/** One event made ready for onBatch (e.g. with its Engage audience's Ortto id), or why it cannot be sent now. */
-export type PreparedEvent = { event: SegmentEvent } | { notSent: NotSent }
+import type { PreparedEvent } from './prepared-event'
 
 /** Runs before each onBatch call of a subscription, on the events of the batch, in order; one answer per event. */
 type PrepareEvents = (subscription: MatchableSubscription, events: SegmentEvent[]) => Promise<PreparedEvent[]>

@@ -21,7 +21,7 @@ import { COMPUTATION_CLASSES } from '../destinations/ortto-audiences/constants'
 import type { AudienceSettings } from '../destinations/ortto-audiences/generated-types'
 import { messageOf, statusOf } from './action-calls'
 import { readAudienceIds, writeAudienceIds, type RememberedAudience } from './audience-ids-file'
-import type { NotSent, PreparedEvent } from './delivery'
+import type { NotSent, PreparedEvent } from './prepared-event'
 
 type Definition = AudienceDestinationDefinition<OrttoSettings, AudienceSettings>
 
