@@ -1,5 +1,6 @@
 import nock from 'nock'
-import { Destination } from '@segment/actions-core'
+import { Destination, createRequestClient } from '@segment/actions-core'
+import { associateAudience } from '../associate-audience'
 import definition from '../../index'
 import { ACTIONS, API_KEY, ORIGIN, settings } from '../../__tests__/__helpers__/ortto'
 
@@ -167,6 +168,16 @@ it('declares the catalog’s hook: its label, one optional input, two optional o
     },
     performHook: expect.any(Function) as unknown
   })
+})
+
+it('treats a save without hook inputs as an empty name: no request', async () => {
+  const ortto = nock(ORIGIN).post('/v1/audiences/create').reply(200, { id: 'aud-1', name: 'VIP' })
+  const request = createRequestClient({ headers: { Authorization: `Bearer ${API_KEY}` } })
+  await expect(associateAudience(request, settings, undefined)).resolves.toStrictEqual({
+    successMessage: 'No audience name given: events of this mapping will not change audience membership.',
+    savedData: {}
+  })
+  expect(ortto.isDone()).toBe(false)
 })
 
 it('is the same hook on every action (written once)', () => {
