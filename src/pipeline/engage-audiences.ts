@@ -15,7 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { Destination } from '@segment/actions-core'
 import type { AudienceDestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
-import { isRecord } from '../destinations/ortto/client/json'
+import { isRecord, nonBlank } from '../destinations/ortto/client/json'
 import type { OrttoSettings } from '../destinations/ortto/types'
 import { COMPUTATION_CLASSES } from '../destinations/ortto-audiences/constants'
 import type { AudienceSettings } from '../destinations/ortto-audiences/generated-types'
@@ -52,8 +52,6 @@ export const personasOf = (event: SegmentEvent): Personas | undefined => {
   return isRecord(personas) ? personas : undefined
 }
 
-const isBlank = (value: unknown) => typeof value !== 'string' || !/\S/.test(value)
-
 /**
  * The personas of an event whose Ortto audience the pipeline provides: an audience or journey
  * step without an id of its own. Any other event goes as it is: the destination refuses one that
@@ -62,12 +60,11 @@ const isBlank = (value: unknown) => typeof value !== 'string' || !/\S/.test(valu
 function audienceToProvide(event: SegmentEvent): Personas | undefined {
   const personas = personasOf(event)
   const engageClass = Object.values<unknown>(COMPUTATION_CLASSES).includes(personas?.computation_class)
-  return engageClass && isBlank(personas?.external_audience_id) ? personas : undefined
+  return engageClass && !nonBlank(personas?.external_audience_id) ? personas : undefined
 }
 
 /** The Engage audience's id, by which its Ortto audience is remembered; undefined when blank or not a string. */
-const computationIdOf = (personas: Personas): string | undefined =>
-  isBlank(personas.computation_id) ? undefined : (personas.computation_id as string)
+const computationIdOf = (personas: Personas): string | undefined => nonBlank(personas.computation_id)
 
 const withAudienceId = (event: SegmentEvent, personas: Personas, externalId: string): SegmentEvent => ({
   ...event,

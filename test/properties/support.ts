@@ -26,7 +26,7 @@ export function objectOf(entries: Array<[string, unknown]>): Record<string, unkn
   return result
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
 const own = (value: Record<string, unknown>, key: string): unknown =>

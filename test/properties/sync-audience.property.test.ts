@@ -36,6 +36,7 @@ import {
   installOrtto,
   isDelivered,
   justifiedOutcome,
+  isPlainObject,
   keyLeakViolations,
   keyLeaks,
   objectOf,
@@ -261,9 +262,6 @@ function buildEvent(spec: EventSpec, index: number): SegmentEvent {
 
 // ---------------------------------------------------------------------------------------------
 // The oracle: what each event must become
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 const nonBlank = (value: unknown): string | undefined =>
   typeof value === 'string' && /\S/.test(value) ? value : undefined

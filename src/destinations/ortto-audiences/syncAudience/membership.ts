@@ -1,6 +1,7 @@
 import { AUDIENCE_UPDATE_MODES } from '../../ortto/constants'
 import type { AudienceChoice } from '../../ortto/client'
 import { invalidEvent } from '../../ortto/client/failures'
+import { hasOwn, nonBlank } from '../../ortto/client/json'
 import { prepareContact } from '../../ortto/client/wire-objects'
 import type { Prepared } from '../../ortto/client/wire-objects'
 import type { AudienceRef, ContactObject } from '../../ortto/types'
@@ -13,10 +14,6 @@ import type { Payload } from './generated-types'
  * computation key: `true` adds them to the Ortto audience, anything else removes them.
  */
 
-const isBlank = (value: unknown) => typeof value !== 'string' || !/\S/.test(value)
-
-const hasOwn = (value: object, key: string) => Object.prototype.hasOwnProperty.call(value, key)
-
 const isEngageClass = (value: unknown) =>
   value === COMPUTATION_CLASSES.audience || value === COMPUTATION_CLASSES.journeyStep
 
@@ -24,21 +21,21 @@ const isEngageClass = (value: unknown) =>
 export function membership(payload: Payload): AudienceChoice {
   const computationClass = payload.segment_computation_action
   if (!isEngageClass(computationClass)) {
-    const given = isBlank(computationClass) ? 'missing' : `"${computationClass}"`
+    const given = !nonBlank(computationClass) ? 'missing' : `"${computationClass}"`
     return invalidEvent(
       `This is not an Engage audience event: its Segment Computation Action is ${given}, and Sync Audience ` +
         `takes only "${COMPUTATION_CLASSES.audience}" or "${COMPUTATION_CLASSES.journeyStep}". ` +
         'Map segment_computation_action to $.context.personas.computation_class and send it Engage audience events.'
     )
   }
-  if (isBlank(payload.external_audience_id)) {
+  if (!nonBlank(payload.external_audience_id)) {
     return invalidEvent(
       'The Ortto Audience ID is empty: Engage sets it (context.personas.external_audience_id) once createAudience ' +
         'has created the audience in Ortto. Map external_audience_id to $.context.personas.external_audience_id.'
     )
   }
   const key = payload.computation_key
-  if (isBlank(key)) {
+  if (!nonBlank(key)) {
     return invalidEvent(
       'The Audience Computation Key is empty, so whether the person entered or left the audience cannot be read. ' +
         'Map computation_key to $.context.personas.computation_key.'

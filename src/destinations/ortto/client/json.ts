@@ -3,6 +3,9 @@
 export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
+/** An own property (never one inherited), whatever the object's prototype says. */
+export const hasOwn = (value: object, key: string) => Object.prototype.hasOwnProperty.call(value, key)
+
 /** The string when it has a non-space character (tested without allocating a trimmed copy). */
 export const nonBlank = (value: unknown): string | undefined =>
   typeof value === 'string' && /\S/.test(value) ? value : undefined

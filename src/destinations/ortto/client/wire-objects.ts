@@ -10,7 +10,7 @@ import type {
   OrttoLocation
 } from '../types'
 import { invalidEvent } from './failures'
-import { nonBlank } from './json'
+import { hasOwn, isRecord, nonBlank } from './json'
 import type { Failure } from './failures'
 
 /**
@@ -35,11 +35,6 @@ interface Invalid {
   kind: 'invalid'
   failure: Failure
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-
-const hasOwn = (value: object, key: string) => Object.prototype.hasOwnProperty.call(value, key)
 
 /** The first `count` own entries of an object, for a copy that starts the way the original does. */
 function firstEntries(value: Record<string, unknown>, count: number): Array<[string, unknown]> {
@@ -70,7 +65,7 @@ function withoutEmptyKeys(
     const entry = value[key]
     const leaveOut = key === '' || (top && (entry === undefined || key === topKeyLeftOut))
     // Stryker disable next-line BooleanLiteral: JSON drops nested undefined values either way; no byte sent differs.
-    const cleaned = !leaveOut && isObject(entry) ? withoutEmptyKeys(entry, false) : entry
+    const cleaned = !leaveOut && isRecord(entry) ? withoutEmptyKeys(entry, false) : entry
     if (copy === undefined && (leaveOut || cleaned !== entry)) copy = firstEntries(value, seen)
     if (copy !== undefined && !leaveOut) copy.push([key, cleaned])
     seen++
@@ -84,7 +79,7 @@ function withoutEmptyKeys(
  * nothing at all when none is left.
  */
 function keyValues(value: unknown, keyLeftOut?: string): Record<string, unknown> | undefined {
-  if (!isObject(value)) return undefined
+  if (!isRecord(value)) return undefined
   const cleaned = withoutEmptyKeys(value, true, keyLeftOut)
   for (const key in cleaned) if (hasOwn(cleaned, key)) return cleaned
   return undefined
