@@ -126,6 +126,18 @@ export function parseEvent(body: unknown, routeType?: EventType): ParsedEvent {
   return { ok: true, event: eventOf(body, call) }
 }
 
+/**
+ * Why the pipeline would refuse `body` as a call of a batch without a context, or undefined when
+ * it would take it. `bytes` is its size when the caller has it already.
+ */
+export function callProblem(body: unknown, bytes?: number): string | undefined {
+  if (!isRecord(body)) return 'a Segment call must be a JSON object'
+  const call = checkCall(body)
+  if (!call.ok) return call.reason
+  const size = bytes ?? jsonBytes(body)
+  return size > MAX_EVENT_BYTES ? tooLarge(size) : undefined
+}
+
 /** One call of a batch: the event, or why it is refused. */
 function takeCall(item: unknown, index: number, shared?: BatchContext): { event: SegmentEvent } | { reason: string } {
   if (index >= MAX_BATCH_EVENTS) {
