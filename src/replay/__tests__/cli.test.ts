@@ -3,8 +3,8 @@
  * with what to do, and its exit code says how the replay ended.
  */
 import { writeFileSync } from 'node:fs'
-import { tempDir } from '../../../test/helpers/pipeline-helpers'
-import { replayStandIn, type ReplayStandIn } from '../../../test/helpers/replay-stand-in'
+import { tempDir, waitFor } from '../../../test/helpers/pipeline-helpers'
+import { replayStandIn, takenAnswer, type ReplayStandIn } from '../../../test/helpers/replay-stand-in'
 import { spawnTs } from '../../../test/helpers/run-ts'
 
 let folder: ReturnType<typeof tempDir>
@@ -78,4 +78,27 @@ it('prints the summary and exits 2 when lines were refused, and sends with the w
   )
   expect(standIn.acknowledged).toEqual(['m-1'])
   expect(result.stderr).toContain(`replay: ${file}: 100%, 2/2 lines, 1 events sent`)
+})
+
+it('stops at Ctrl+C while the pipeline asks it to wait, with exit code 130, and a rerun resumes', async () => {
+  let waitAsked = false
+  standIn = await replayStandIn('cli-key', (request) => {
+    if (request.number !== 2 || waitAsked) return takenAnswer(request.events.length)
+    waitAsked = true
+    return { status: 503, headers: { 'retry-after': '60' }, body: {} }
+  })
+  const file = folder.file('events.ndjson')
+  const lines = [1, 2, 3, 4].map((n) => JSON.stringify({ type: 'identify', userId: `u${n}`, messageId: `m-${n}` }))
+  writeFileSync(file, `${lines.join('\n')}\n`)
+  const env = { PATH: process.env.PATH, SEGMENT_WRITE_KEY: 'cli-key', PIPELINE_URL: standIn.url }
+  const replay = spawnTs('src/replay/cli.ts', ['--batch-events', '2', '--in-flight', '1', file], env)
+  await waitFor('the wait it was asked for', () => replay.stderr.some((line) => line.includes('Retry-After')))
+  replay.child.kill('SIGINT')
+  expect((await replay.exited).code).toBe(130)
+  expect(replay.stdout.join('\n')).toContain(
+    `Interrupted in ${file}; what the pipeline acknowledged is in ${file}.replay-checkpoint.`
+  )
+  const rerun = await runCli([file], env)
+  expect(rerun.code).toBe(0)
+  expect(standIn.acknowledged).toEqual(['m-1', 'm-2', 'm-3', 'm-4'])
 })

@@ -275,6 +275,54 @@ describe('when the pipeline asks to wait, fails or refuses', () => {
   })
 })
 
+describe('stopping', () => {
+  it('stops at Ctrl+C while it waits, keeping what was acknowledged for the rerun', async () => {
+    const interrupt = new AbortController()
+    const waitAsClock = (ms: number, signal: AbortSignal) => manual.wait(ms, signal)
+    const manual = manualClock()
+    const clock: Clock = {
+      now: () => manual.now(),
+      // Ctrl+C comes while the replay waits for the pipeline.
+      wait: (ms, signal) => {
+        interrupt.abort()
+        return waitAsClock(ms, signal)
+      }
+    }
+    const s = await start((request) =>
+      request.number === 2
+        ? { status: 503, headers: { 'retry-after': '10' }, body: {} }
+        : takenAnswer(request.events.length)
+    )
+    const file = folder.file('events.ndjson')
+    writeFileSync(file, ndjson(range(0, 4).map((n) => event(n))))
+    const result = await run([file], { batchEvents: 2, clock, signal: interrupt.signal })
+    expect(result.exitCode).toBe(130)
+    expect(result.summary.slice(-2)).toEqual([
+      `Interrupted in ${file}; what the pipeline acknowledged is in ${file}.replay-checkpoint.`,
+      'Rerun the same command to resume: nothing the pipeline acknowledged is sent again.'
+    ])
+    await run([file], { batchEvents: 2 })
+    expect(s.acknowledged).toEqual(['m-0', 'm-1', 'm-2', 'm-3'])
+  })
+
+  it('stops with the reason at a gzip file cut short, having sent the batches before', async () => {
+    const s = await start()
+    const file = folder.file('archive.gz')
+    const whole = gzipSync(
+      ndjson(range(0, 2_000).map((n) => event(n, { properties: { hash: (n * 2_654_435_761) % 4_294_967_296 } })))
+    )
+    writeFileSync(file, whole.subarray(0, Math.floor(whole.length * 0.6)))
+    const result = await run([file], { batchEvents: 100 })
+    expect(result.exitCode).toBe(1)
+    expect(result.summary.slice(-2)).toEqual([
+      `Stopped in ${file}: ${file} could not be read to its end: unexpected end of file`,
+      'Rerun the same command to resume: nothing the pipeline acknowledged is sent again.'
+    ])
+    expect(s.acknowledged.length).toBeGreaterThan(0)
+    expect(s.acknowledged).toEqual(range(0, s.acknowledged.length).map((n) => `m-${n}`))
+  })
+})
+
 describe('the checkpoint', () => {
   it('makes a rerun send nothing again, and then only the lines appended since', async () => {
     const s = await start()
