@@ -28,6 +28,8 @@ import { prefillDataFile, runStoreIngest } from './sandbox-store'
 import type { StoreIngestFigures } from './sandbox-store'
 import { createAudienceLane, engageEvent } from './sync-audience'
 import { createTargets, type TargetName } from './targets'
+import { ingestLine, runIngestBench, type IngestCase } from './ingest-limits'
+import { replayLine, replayProblems, runReplayBench, type ReplayRunFigures } from './replay'
 
 const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
   --events N           events through each target per round (default 20000; half identify, half track)
@@ -42,6 +44,8 @@ const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
   --store-events N     objects posted straight to the sandbox with a pre-filled data file (default 20000; 0 skips it)
   --store-mb N         size the data file is pre-filled to, in MiB (default 47)
   --pipeline-data-mb N also run the full pipeline with SANDBOX_DATA pre-filled to N MiB (default 0: skipped)
+  --ingest-rounds N    rounds of each /v1/batch body with a wide shared context (default 5; 0 skips it)
+  --replay-events N    events in the files npm run replay sends, plain then gzip (default 1000000; 0 skips it)
   --json FILE          also write every figure as JSON to FILE
   --help               this text`
 
@@ -59,6 +63,8 @@ interface Options {
   storeEvents: number
   storeMiB: number
   pipelineDataMiB: number
+  ingestRounds: number
+  replayEvents: number
   interleave: Interleave
   json?: string
 }
@@ -77,6 +83,8 @@ const parseOptions = () =>
       'store-events': { type: 'string' },
       'store-mb': { type: 'string' },
       'pipeline-data-mb': { type: 'string' },
+      'ingest-rounds': { type: 'string' },
+      'replay-events': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean' }
     }
@@ -125,6 +133,8 @@ function readOptions(): Options {
     storeEvents: whole('store-events', values['store-events'], 20_000, 0),
     storeMiB: whole('store-mb', values['store-mb'], 47, 0),
     pipelineDataMiB: whole('pipeline-data-mb', values['pipeline-data-mb'], 0, 0),
+    ingestRounds: whole('ingest-rounds', values['ingest-rounds'], 5, 0),
+    replayEvents: whole('replay-events', values['replay-events'], 1_000_000, 0),
     json: values.json
   }
 }
@@ -435,7 +445,24 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
     console.log(`  loading the data file took ${num(store.loadMs)} ms, stop() ${num(store.stopMs)} ms`)
   }
 
+  let ingest: IngestCase[] | undefined
+  if (options.ingestRounds > 0) {
+    console.log(`\none /v1/batch call with a wide shared context (${options.ingestRounds} rounds each) …`)
+    ingest = await runIngestBench(options.ingestRounds)
+    for (const result of ingest) console.log(ingestLine(result))
+  }
+
+  const replays: ReplayRunFigures[] = []
+  if (options.replayEvents > 0) {
+    console.log(`\nnpm run replay: ${num(options.replayEvents)} events per file, into a counting stand-in …`)
+    for (const kind of ['plain', 'gzip'] as const) {
+      replays.push(await runReplayBench(options.replayEvents, kind))
+      console.log(replayLine(replays[replays.length - 1]))
+    }
+  }
+
   const problems = runs.flatMap(checkRun)
+  problems.push(...replays.flatMap(replayProblems))
   if (syncAudience) problems.push(...syncAudience.problems)
   if (store) {
     for (const [label, figures] of [
@@ -549,6 +576,8 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
       pipeline,
       pipelineWithData,
       store,
+      ingest,
+      replays,
       problems
     }
     writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`)
