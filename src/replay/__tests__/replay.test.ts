@@ -5,6 +5,7 @@
  * and how its checkpoint makes a rerun send only what is left.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import * as path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { Writable } from 'node:stream'
 import { LOCAL_ENDPOINT_ENV } from '../../destinations/ortto/constants'
@@ -22,6 +23,7 @@ import { checkpointPathFor } from '../checkpoint'
 import { replay, type ReplayOptions } from '../index'
 import { retryAfterMs } from '../pipeline-client'
 import { barText } from '../progress'
+import { emptyTally, fileSummary, refuse } from '../tally'
 import { ReplayInterrupted, type Clock } from '../sending'
 
 const WRITE_KEY = 'replay-test-key'
@@ -448,6 +450,20 @@ describe('progress', () => {
       'archive.ndjson.gz (2/3) [████████████░░░░░░░░░░░░] 50% 45,000 lines · 12,345 events/s · ETA 1:05 · refused 10'
     )
     expect(barText({ ...figures, linesTotal: 90_000 }, 40)).toBe('archive.ndjson.gz (2/3) [████████████░░…')
+  })
+})
+
+describe('the README', () => {
+  it('shows a summary as replay writes it', () => {
+    const readme = readFileSync(path.join(__dirname, '..', '..', '..', 'README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('### Replay: `npm run replay -- FILE…`'))
+    const shown = /```\n(ortto-dead-letter[\s\S]*?)```/.exec(section)?.[1].trim().split('\n')
+    const tally = emptyTally()
+    tally.sent = 1_204
+    tally.repeats = 3
+    refuse(tally, 'not valid JSON', 87)
+    refuse(tally, 'a track call needs a non-empty "event" name', 342)
+    expect(shown?.slice(0, 3)).toEqual(fileSummary('ortto-dead-letter.ndjson', tally, 1_204))
   })
 })
 
