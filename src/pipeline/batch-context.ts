@@ -24,7 +24,7 @@ const objectBytes = (entryBytes: number, count: number) => 2 + entryBytes + Math
 /** `"context":` and the comma before it: what a call without a context gains with the batch's. */
 const CONTEXT_ENTRY_OVERHEAD = jsonBytes('context') + 2
 
-export type Inherited = { context: JSONObject; bytes: number } | { problem: string }
+type Inherited = { context: JSONObject; bytes: number } | { problem: string }
 
 export class BatchContext {
   /** Bytes of each key's entry (`"key":value`), and the problem of each key that has one. */

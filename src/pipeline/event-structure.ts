@@ -24,7 +24,7 @@ export interface StructureNode {
 }
 
 /** "traits.address[0].city", or "its top" for the event itself. */
-export function pathOf(node: StructureNode): string {
+function pathOf(node: StructureNode): string {
   let path = ''
   for (let at: StructureNode | undefined = node; at?.parent !== undefined; at = at.parent) {
     path = typeof at.key === 'number' ? `[${at.key}]${path}` : `.${String(at.key)}${path}`

@@ -25,7 +25,7 @@ import type { WriteKeyGate } from './write-key'
  * Ortto busy, and a caller retrying every two seconds costs little (a refused call is read in full:
  * at most 500 kB). Segment's libraries back off on a 503 anyway; `npm run replay` waits this long.
  */
-export const BUSY_RETRY_AFTER_SECONDS = 2
+const BUSY_RETRY_AFTER_SECONDS = 2
 /** Tester calls may carry a batch of whole events. */
 const MAX_CLI_BYTES = 4 * 1024 * 1024
 

@@ -16,6 +16,7 @@ import { TEST_WRITE_KEY, post, tempDir, waitFor } from '../../../test/helpers/pi
 import {
   replayStandIn,
   takenAnswer,
+  type BatchRequest,
   type ReplayStandIn,
   type StandInAnswer
 } from '../../../test/helpers/replay-stand-in'
@@ -80,9 +81,7 @@ function sink(tty = false): Writable & { text: string; isTTY?: boolean; columns?
   return out
 }
 
-async function start(
-  answer?: (request: import('../../../test/helpers/replay-stand-in').BatchRequest) => StandInAnswer
-) {
+async function start(answer?: (request: BatchRequest) => StandInAnswer) {
   standIn = await replayStandIn(WRITE_KEY, answer)
   return standIn
 }
