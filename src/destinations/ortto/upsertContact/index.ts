@@ -15,7 +15,7 @@ const action: ActionDefinition<Settings, Payload, undefined, OnMappingSaveInputs
   fields: contactFields({
     timestamp: 'Event timestamp (ISO 8601)',
     messageId: 'Message ID',
-    ip: "The Contact's IP address",
+    ip: "The Contact's IP address.",
     location: "The Contact's location. Takes priority over the IP address.",
     traits: 'An object containing key-value pairs representing custom properties assigned to Contact profile',
     hideEventIdentity: true
