@@ -44,12 +44,19 @@ export interface Route<P, T extends WireObject> {
 
 /**
  * The audience the mapping's Associate Audience hook saved, in the mode the payload chooses:
- * how the contact and activity actions link their events to an Ortto audience.
+ * how the contact and activity actions link their events to an Ortto audience. A cleared mode
+ * (absent, null or empty) is no instruction, so membership is left alone: the user removed it,
+ * and guessing "add" would put people in an audience nobody asked for (Segment's catalog build
+ * sends no audience then either).
  */
-export function linkedAudience(payload: { audience_update_mode?: string }, input: DeliveryInput): AudienceChoice {
+export function linkedAudience(
+  payload: { audience_update_mode?: string | null },
+  input: DeliveryInput
+): AudienceChoice {
   const audienceId = input.hookOutputs?.onMappingSave?.outputs?.audience_id
   if (typeof audienceId !== 'string' || audienceId === '') return undefined
-  const mode = payload.audience_update_mode ?? AUDIENCE_UPDATE_MODES.add
+  const mode = payload.audience_update_mode
+  if (mode === undefined || mode === null || mode === '') return undefined
   if (mode !== AUDIENCE_UPDATE_MODES.add && mode !== AUDIENCE_UPDATE_MODES.remove) {
     return invalidEvent(`Audience update mode must be "add" or "remove", not "${mode}".`)
   }
