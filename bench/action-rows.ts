@@ -14,6 +14,7 @@ import { runComparison, type ComparisonResult } from './comparisons'
 import { startCountingServer } from './counting-server'
 import { benchEvent, userCountFor } from './events'
 import { num } from './format'
+import { measureOwnWork, type OwnWork } from './own-work'
 import { benchStats } from './stats-client'
 import { createAudienceLanes, engageEvent } from './sync-audience'
 import { createTargets, type ActionSlug } from './targets'
@@ -29,6 +30,7 @@ export interface ActionRowOptions {
 
 export interface ActionRows {
   comparisons: ComparisonResult[]
+  ownWork: OwnWork
   problems: string[]
 }
 
@@ -46,6 +48,11 @@ async function orttoActionRows(
   const events = Array.from({ length: options.events * 2 }, (_, i) => benchEvent(options.seed, i, users))
   const eventsHash = hashOf(events)
   const batches = actionBatches(events, options.batchSize)
+  const ownWork = await measureOwnWork(batches.trackActivity.flatMap((batch) => batch.events))
+  log(
+    `\nthis destination's own work: deliver() with an answer stubbed, ${ownWork.eventsPerCall} activities per call: ` +
+      `${num(ownWork.withStats, 2)} µs CPU per event (${num(ownWork.withoutStats, 2)} without a stats client)`
+  )
   const lanes: Lane[] = []
   for (const target of createTargets()) {
     const sandbox = await startSandbox({ port: 0 })
@@ -72,7 +79,7 @@ async function orttoActionRows(
   const problems = comparisons.flatMap((comparison) => comparison.problems)
   if (hashOf(events) !== eventsHash)
     problems.push('the events were changed by a target (their hash differs after the passes)')
-  return { comparisons, problems }
+  return { comparisons, ownWork, problems }
 }
 
 async function syncAudienceRow(

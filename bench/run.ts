@@ -272,6 +272,10 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
   console.log(`\n${rule}`)
   const table = actionTable(rows.comparisons, options.rounds)
   for (const line of table.lines) console.log(line)
+  console.log(
+    `${padEnd('own work', 15)} deliver() alone ${num(rows.ownWork.withStats, 2)} µs CPU/event ` +
+      `(${num(rows.ownWork.withoutStats, 2)} without stats): the rest of each event's cost is actions-core's and the sandbox's`
+  )
   console.log(rule)
   if (pipeline) {
     const m = pipeline.memory
@@ -329,6 +333,7 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
       options,
       gcExposed,
       actions: Object.fromEntries(byAction),
+      ownWork: rows.ownWork,
       verdicts: table.verdicts,
       pipeline,
       pipelineWithData,
