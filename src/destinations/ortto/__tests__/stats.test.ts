@@ -389,6 +389,17 @@ describe('without a stats client', () => {
     expect(statuses).toEqual([200])
   })
 
+  it('tags the slug and the action when the runtime gives a client but no tags', async () => {
+    stubOrtto('/v1/track', [200, {}])
+    const { statsContext, calls } = recordingStats()
+    const untagged = { statsClient: statsContext.statsClient } as StatsContext
+    await run('batch', 'trackActivity', [eventFor('trackActivity')], { statsContext: untagged })
+    expect(calls.filter((call) => call.name.startsWith('trackActivity.'))).toEqual([
+      { name: 'trackActivity.requests', value: 1, tags: [`slug:${ORTTO_SLUG}`, 'action:trackActivity', 'status:200'] },
+      { name: 'trackActivity.delivered', value: 1, tags: [`slug:${ORTTO_SLUG}`, 'action:trackActivity'] }
+    ])
+  })
+
   it('leaves the runtime’s statsContext.tags as they were', async () => {
     stubOrtto('/v1/track', [200, {}])
     const { statsContext, calls } = recordingStats()
