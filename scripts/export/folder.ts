@@ -4,7 +4,7 @@
  * difference as added / changed / removed paths, and the replacement itself.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { ExportRefusal } from './refusal'
 
@@ -48,15 +48,30 @@ export function ourFolderFiles(repositoryRoot: string, name: string): FolderFile
   return files
 }
 
-/** Uncommitted changes under our folder (`git status` lines), so the output can say the export is not a commit. */
-export function ourUncommittedChanges(repositoryRoot: string, name: string): string[] {
-  return git(repositoryRoot, ['status', '--porcelain', '--untracked-files=all', '--', `src/destinations/${name}/`])
-    .split('\n')
-    .filter((line) => line.trim() !== '')
+export interface SourceState {
+  commit: string
+  /** Tracked files under our folder that differ from the commit: exported as they are in the work tree. */
+  modified: string[]
+  /** Files under our folder git does not track (ignored ones aside): left out of the export. */
+  untracked: string[]
 }
 
-export function ourCommit(repositoryRoot: string): string {
-  return git(repositoryRoot, ['rev-parse', 'HEAD']).trim()
+/** The commit the export comes from, and how the folder's work tree differs from it. */
+export function ourSourceState(repositoryRoot: string, name: string): SourceState {
+  const status = git(repositoryRoot, [
+    'status',
+    '--porcelain',
+    '--untracked-files=all',
+    '--',
+    `src/destinations/${name}/`
+  ])
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+  return {
+    commit: git(repositoryRoot, ['rev-parse', 'HEAD']).trim(),
+    modified: status.filter((line) => !line.startsWith('??')).map((line) => line.slice(3)),
+    untracked: status.filter((line) => line.startsWith('??')).map((line) => line.slice(3))
+  }
 }
 
 /** Every file under `dir` (symbolic links count as files and are not followed); empty when it does not exist. */
@@ -68,6 +83,12 @@ export function folderFiles(dir: string): FolderFiles {
       if (entry.isDirectory()) walk(child)
       else files.set(child, entry.isFile() ? readFileSync(path.join(dir, child)) : Buffer.alloc(0))
     }
+  }
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new ExportRefusal(
+      `${dir} is a file, where a destination folder belongs.`,
+      'Move it out of the way, then export again.'
+    )
   }
   if (existsSync(dir)) walk('')
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))

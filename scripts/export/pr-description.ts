@@ -9,12 +9,12 @@ import type { CompatibilityReport } from './compatibility'
 import type { RepositoryCommand } from './commands'
 import type { ExportableDestination } from './destinations'
 import { DESTINATIONS_DIR } from './destinations'
-import type { ReplacementPlan } from './folder'
-import { code, table } from './markdown'
+import type { ReplacementPlan, SourceState } from './folder'
+import { code, keys, table } from './markdown'
 
 export interface DescriptionInput {
   destination: ExportableDestination
-  source: { commit: string; uncommitted: string[] }
+  source: SourceState
   catalogFile: string
   plan: ReplacementPlan
   registered: boolean
@@ -41,8 +41,8 @@ function fileList(title: string, files: string[]): string[] {
 function summary(input: DescriptionInput): string[] {
   const { destination, plan, source } = input
   const folder = `${DESTINATIONS_DIR}/${destination.name}/`
-  const origin = source.uncommitted.length
-    ? `commit ${code(source.commit.slice(0, 12))} **plus uncommitted changes** (${source.uncommitted.length} files)`
+  const origin = source.modified.length
+    ? `commit ${code(source.commit.slice(0, 12))} **plus uncommitted changes** to ${keys(source.modified)}`
     : `commit ${code(source.commit.slice(0, 12))}`
   const lines = [
     `This PR replaces ${code(folder)} (${destination.title}, catalog id ${code(destination.catalogId)}) wholly with the ` +

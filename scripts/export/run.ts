@@ -14,7 +14,7 @@ import { repositoryCommands } from './commands'
 import { compareCompatibility } from './compatibility'
 import { EXPORTABLE, ourMetadata, repositoryRoot } from './destinations'
 import type { ExportableDestination } from './destinations'
-import { folderFiles, ourCommit, ourFolderFiles, ourUncommittedChanges, planReplacement, replaceFolder } from './folder'
+import { folderFiles, ourFolderFiles, ourSourceState, planReplacement, replaceFolder } from './folder'
 import type { FolderFiles, ReplacementPlan } from './folder'
 import { prDescription } from './pr-description'
 import { ExportRefusal } from './refusal'
@@ -99,11 +99,12 @@ export function runExport(options: ExportOptions): ExportResult {
       'Commit them (an earlier export is fine to commit) or stash them, or pass --force to replace them anyway.'
     )
   }
-  const uncommitted = ourUncommittedChanges(root, destination.name)
-  if (uncommitted.length) {
-    warnings.push(
-      `src/destinations/${destination.name}/ has uncommitted changes (exported as they are): ${uncommitted.join(', ')}.`
-    )
+  const source = ourSourceState(root, destination.name)
+  if (source.modified.length) {
+    warnings.push(`Uncommitted changes in our folder are exported as they are: ${source.modified.join(', ')}.`)
+  }
+  if (source.untracked.length) {
+    warnings.push(`Files git does not track are left out: ${source.untracked.join(', ')}.`)
   }
   const registered = registration(checkout, destination) === 'registered'
   if (!registered) {
@@ -128,7 +129,7 @@ export function runExport(options: ExportOptions): ExportResult {
   const compatibility = compareCompatibility(today, proposed)
   const description = prDescription({
     destination,
-    source: { commit: ourCommit(root), uncommitted },
+    source,
     catalogFile: shownPath(root, catalogFile),
     plan,
     registered,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { main, USAGE } from '../../scripts/export'
 import { EXPORTABLE, ourMetadata } from '../../scripts/export/destinations'
-import { folderFiles, ourFolderFiles } from '../../scripts/export/folder'
+import { folderFiles, ourFolderFiles, ourSourceState } from '../../scripts/export/folder'
 import { ExportRefusal } from '../../scripts/export/refusal'
 import { assertMetadataCurrent, findDestination } from '../../scripts/export/run'
 import { createCheckout, DESTINATIONS, REPOSITORY, SIBLING } from '../helpers/action-destinations-checkout'
@@ -137,6 +137,18 @@ describe('refusals', () => {
       expect(run.errors).toContain(`${file} is not a catalog metadata payload`)
     }
     expect(snapshotOf(fixture.destinationsDir)).toEqual(before)
+  })
+
+  it('refuses a file where the destination folder belongs', () => {
+    const fixture = checkout()
+    rmSync(path.join(fixture.destinationsDir, 'ortto'), { recursive: true })
+    fixture.write(`${DESTINATIONS}/ortto`, 'not a folder\n')
+    const run = runExport([fixture.root, 'ortto'])
+    expect(run.code).toBe(1)
+    expect(run.errors).toContain(
+      `${path.join(fixture.destinationsDir, 'ortto')} is a file, where a destination folder belongs.`
+    )
+    expect(readFileSync(path.join(fixture.destinationsDir, 'ortto'), 'utf8')).toBe('not a folder\n')
   })
 
   it('refuses to export a metadata.json that is not what the definition generates', () => {
@@ -348,6 +360,12 @@ describe('what counts as our folder', () => {
     const files = ourFolderFiles(repo, 'ortto')
     expect([...files.keys()]).toEqual(['client/deliver.ts', 'index.ts'])
     expect(files.get('index.ts')?.toString()).toBe('edited in the work tree\n')
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim()
+    expect(ourSourceState(repo, 'ortto')).toEqual({
+      commit: head,
+      modified: ['src/destinations/ortto/index.ts'],
+      untracked: ['src/destinations/ortto/scratch.ts']
+    })
   })
 })
 

@@ -13,6 +13,7 @@ import { checklist, secretLike } from '../../scripts/export/checklist'
 import { compareCompatibility } from '../../scripts/export/compatibility'
 import type { CompatibilityRow } from '../../scripts/export/compatibility'
 import { EXPORTABLE, ourMetadata } from '../../scripts/export/destinations'
+import { findDestination } from '../../scripts/export/run'
 import { createCheckout, REPOSITORY } from '../helpers/action-destinations-checkout'
 import type { FixtureCheckout } from '../helpers/action-destinations-checkout'
 
@@ -352,9 +353,9 @@ describe('the description written for our folders', () => {
 
   it('reports a required set that differs from the catalog’s', () => {
     const today = published('ortto-audiences')
-    const requiredKey = Object.entries(ourMetadata(EXPORTABLE[1]).actions.syncAudience.fields).find(
-      ([, f]) => f.required === true
-    )?.[0]
+    const requiredKey = Object.entries(
+      ourMetadata(findDestination('ortto-audiences')).actions.syncAudience.fields
+    ).find(([, f]) => f.required === true)?.[0]
     expect(requiredKey).toBeDefined()
     today.actions.syncAudience.fields[requiredKey ?? ''].required = false
     const file = path.join(scratch, 'fewer-required.json')
@@ -370,7 +371,7 @@ describe('the description written for our folders', () => {
 
   it('says what changed for users in a label, from the data', () => {
     const today = published('ortto')
-    const ours = ourMetadata(EXPORTABLE[0]).actions.trackActivity.fields.event
+    const ours = ourMetadata(findDestination('ortto')).actions.trackActivity.fields.event
     today.actions.trackActivity.fields.event.label = 'Old label'
     const file = path.join(scratch, 'label.json')
     writeFileSync(file, JSON.stringify(today))
