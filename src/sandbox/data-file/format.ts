@@ -1,23 +1,45 @@
+import { withChecksum } from './checksum'
 import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxMembershipChange, SandboxState } from '../types'
 
 /**
- * The data file. Its first line is a snapshot of the whole state; every later line is a journal
- * entry: the changes of one request, appended before that request is answered, so what the
- * sandbox acknowledged is in the file even if the process is killed right after. Loading reads
- * the snapshot and replays the journal over it.
+ * The data file, version 3. Every line is a record with a checksum (checksum.ts). Line 1 is a
+ * snapshot of the whole state:
+ *   {"checksum":"…","format":"ortto-sandbox","version":3,"saved_at":"…","contacts":[…],…}
+ * Every later line is a journal record, the changes of one request, numbered from 1 after the
+ * snapshot and appended before that request is answered:
+ *   {"checksum":"…","seq":1,"change":{"contacts":[…],…}}
+ * Loading reads the snapshot and replays the journal over it. The numbers catch a line missing,
+ * repeated or moved; the checksums catch changed bytes.
  *
  * Now and then (see DataFileWriter) the whole state is written as a fresh one-line file: to a
  * temporary file next to the data file, then renamed over it, so a kill leaves the old file or
  * the new one, never half of one. A save thus costs what changed, not what is stored.
  *
- * Version 1 files (a plain snapshot, one JSON document) still load; they are rewritten in this
- * layout at the first change. A snapshot without `membership_history` (written before the sandbox
- * kept one) loads with an empty history.
+ * Older versions still load, and are rewritten as version 3 at the first change:
+ * - 2: the same layout without checksums or numbers (snapshot `{"format","version":2,…}`, then
+ *   bare journal entries); damage shows only when a line is not JSON or does not fit the state.
+ * - 1: one JSON document (a snapshot), pretty-printed or not.
+ * A snapshot without `membership_history` (written before the sandbox kept one) loads with an
+ * empty history.
  */
 
 export const DATA_FILE_FORMAT = 'ortto-sandbox'
-export const DATA_FILE_VERSION = 2
-export const READABLE_VERSIONS: readonly unknown[] = [1, 2]
+export const DATA_FILE_VERSION = 3
+export const READABLE_VERSIONS: readonly unknown[] = [1, 2, 3]
+
+/** Line 1: the whole state, as a record. */
+export function snapshotRecord(state: SandboxState, savedAt: string): string {
+  return withChecksum(
+    JSON.stringify({ format: DATA_FILE_FORMAT, version: DATA_FILE_VERSION, saved_at: savedAt, ...state })
+  )
+}
+
+/** What a journal record holds after its checksum, up to its change (whose JSON follows). */
+export const journalRecordStart = (seq: number): string => `"seq":${seq},"change":{`
+
+/** Line `seq + 1`: the changes of one request (`entryJson`, a JournalEntry as JSON), as a record. */
+export const journalRecord = (seq: number, entryJson: string): string =>
+  withChecksum(`{${journalRecordStart(seq)}${entryJson.slice(1)}}`)
 
 /**
  * One journal line: what a request changed, each part saying how things now are (not what to

@@ -97,3 +97,30 @@ export async function checkWritable(data: DataFilePath): Promise<void> {
     )
   }
 }
+
+/**
+ * Checked before a compaction replaces the data file. Renaming a new file over it would bypass a
+ * read-only mark on it (and make the file writable again), so a mark set while the sandbox runs is
+ * honoured here: the save fails, loudly, and the file is left as it is.
+ */
+export async function checkStillWritable(data: DataFilePath): Promise<void> {
+  const folder = path.dirname(data.target)
+  for (const [where, mode, what] of [
+    [data.target, fsConstants.W_OK, `The sandbox data file ${nameOf(data)}`],
+    [folder, fsConstants.W_OK | fsConstants.X_OK, `The folder ${folder} of the sandbox data file ${nameOf(data)}`]
+  ] as const) {
+    let stat: Stats
+    try {
+      stat = await fs.stat(where)
+    } catch {
+      // Gone: the save itself recreates the file, or fails with the reason.
+      continue
+    }
+    if (!(await isWritable(where, stat, mode))) {
+      throw new SandboxDataError(
+        `${what} was made read-only, so it is left as it is and nothing more is saved: each change is answered 500 ` +
+          `until it is writable again (chmod u+w ${where}), when the next one saves them all.`
+      )
+    }
+  }
+}

@@ -125,7 +125,7 @@ export function checkSnapshot(value: unknown): SandboxState {
   }
   if (!READABLE_VERSIONS.includes(root.version)) {
     throw new ShapeError(
-      `its version is ${JSON.stringify(root.version)}; this sandbox reads versions ${READABLE_VERSIONS.join(' and ')}`
+      `its version is ${JSON.stringify(root.version)}; this sandbox reads versions ${READABLE_VERSIONS.slice(0, -1).join(', ')} and ${String(READABLE_VERSIONS[READABLE_VERSIONS.length - 1])}`
     )
   }
   const state: SandboxState = {

@@ -11,7 +11,7 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 let tempCounter = 0
 
 /** `.<name>.<pid>.<n>.<8 hex>.tmp` next to the file: the only names the writer ever creates. */
-export const tempFileFor = (target: string): string =>
+const tempFileFor = (target: string): string =>
   path.join(
     path.dirname(target),
     `.${path.basename(target)}.${process.pid}.${++tempCounter}.${randomBytes(4).toString('hex')}.tmp`
@@ -61,5 +61,27 @@ export async function removeStaleTempFiles(data: DataFilePath, log: (line: strin
       `ortto sandbox: removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left next to ` +
         `${data.file} by a sandbox that was stopped mid-save (${removed.join(', ')})`
     )
+  }
+}
+
+/**
+ * Replaces `target` with `content` whole: written to a temporary file next to it, fsynced, then
+ * renamed over it, so a kill leaves the old file or the new one, never half of one.
+ */
+export async function replaceFile(target: string, content: Buffer): Promise<void> {
+  const temp = tempFileFor(target)
+  try {
+    const handle = await fs.open(temp, 'wx')
+    try {
+      await handle.writeFile(content)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    // Over the target: a symbolic link to the data file stays a link.
+    await fs.rename(temp, target)
+  } catch (error) {
+    await fs.rm(temp, { force: true }).catch(() => undefined)
+    throw error
   }
 }
