@@ -121,7 +121,9 @@ function finish(data: DataFilePath, replay: Replay): SandboxState {
 
 /** Version 3: every line a record with a checksum; line 1 the snapshot, then journal records numbered from 1. */
 function readRecords(data: DataFilePath, bytes: Buffer, limit: number | undefined): LoadedDataFile {
-  let replay = new Replay(emptyState())
+  let snapshot = emptyState()
+  // Made at the first journal record: a snapshot alone is already checked, and used as it is.
+  let replay: Replay | undefined
   const sizes = { snapshotBytes: 0, journalBytes: 0, journalRecords: 0, tornBytes: 0 }
   let appendable = true
   for (const line of splitLines(bytes, limit)) {
@@ -144,7 +146,7 @@ function readRecords(data: DataFilePath, bytes: Buffer, limit: number | undefine
     const { value } = parsed
     const size = line.end - line.start + (line.terminated ? 1 : 0)
     if (line.number === 1) {
-      replay = new Replay(snapshotOf(data, value, damaged))
+      snapshot = snapshotOf(data, value, damaged)
       sizes.snapshotBytes = size
       continue
     }
@@ -156,11 +158,13 @@ function readRecords(data: DataFilePath, bytes: Buffer, limit: number | undefine
           '(a line is missing, repeated or out of order)'
       )
     }
-    checked(damaged, () => replay.apply(record.change))
+    replay ??= new Replay(snapshot)
+    checked(damaged, () => replay!.apply(record.change))
     sizes.journalRecords++
     sizes.journalBytes += size
   }
-  return { ...data, state: finish(data, replay), ...sizes, appendable: appendable && sizes.tornBytes === 0 }
+  const state = replay ? finish(data, replay) : snapshot
+  return { ...data, state, ...sizes, appendable: appendable && sizes.tornBytes === 0 }
 }
 
 function snapshotOf(data: DataFilePath, value: unknown, damaged: Damaged): SandboxState {
