@@ -142,6 +142,16 @@ describe('a change that could not be saved', () => {
   })
 })
 
+describe('stop()', () => {
+  it('fails when its final save fails, though every change before it was saved', async () => {
+    const { sandbox } = await startOverDataFolder()
+    await breakSaving()
+    await stderrOf(async () => {
+      await expect(sandbox.stop()).rejects.toThrow(/^Could not save the sandbox data file .*state\.json: /)
+    })
+  })
+})
+
 describe('a data file marked read-only while the sandbox runs', () => {
   async function markedReadOnly(): Promise<{ sandbox: Sandbox; before: { text: string; ino: number } }> {
     const sandbox = await h.start()

@@ -111,11 +111,7 @@ export class DataFileWriter {
           for (const waiting of batch) waiting.resolve()
         } catch (error) {
           const failure = this.failed(error)
-          // A request whose changes the file already held (an earlier save took them) may still be answered.
-          for (const waiting of batch) {
-            if (waiting.needed <= this.durable) waiting.resolve()
-            else waiting.reject(failure)
-          }
+          for (const waiting of batch) waiting.reject(failure)
         }
       }
     } finally {
