@@ -2,8 +2,12 @@
  * Timed rounds: the same events, in the same batches, through `Destination.executeBatch` of
  * each target, each target against its own sandbox (all reset before every round so their
  * state never grows from one round to the next).
+ *
+ * Nothing here may favour a target by the order it runs in: each target sends all its batches
+ * in one pass, the order of the passes rotates from round to round, and every pass starts on a
+ * heap just collected, so no target pays for the garbage another left behind.
  */
-import type { Destination, JSONObject, SegmentEvent } from '@segment/actions-core'
+import type { Destination, JSONObject, SegmentEvent, StatsContext } from '@segment/actions-core'
 import { LOCAL_ENDPOINT_ENV } from '../src/destinations/ortto/constants'
 import type { Settings } from '../src/destinations/ortto/generated-types'
 import type { Sandbox, SandboxStats } from '../src/sandbox'
@@ -54,25 +58,21 @@ export interface RunFigures {
   firstFailure?: string
 }
 
-/** Segment hands an action up to `size` events of its own subscription: identify and track apart. */
-export function batchesOf(events: SegmentEvent[], size: number): Batch[] {
-  const bySlug: Record<ActionSlug, SegmentEvent[]> = { upsertContact: [], trackActivity: [] }
-  for (const event of events) bySlug[kindOf(event) === 'identify' ? 'upsertContact' : 'trackActivity'].push(event)
-  const chunks = (slug: ActionSlug): Batch[] => {
-    const list = bySlug[slug]
-    const out: Batch[] = []
-    for (let i = 0; i < list.length; i += size) out.push({ slug, events: list.slice(i, i + size) })
-    return out
-  }
-  const identify = chunks('upsertContact')
-  const track = chunks('trackActivity')
-  // Alternate the two actions, as interleaved subscriptions would be delivered.
+/** `events` in batches of at most `size`, all to the action `slug`, as Segment hands them over. */
+export function batchesFor(slug: string, events: SegmentEvent[], size: number): Batch[] {
   const batches: Batch[] = []
-  for (let i = 0; i < Math.max(identify.length, track.length); i++) {
-    if (identify[i]) batches.push(identify[i])
-    if (track[i]) batches.push(track[i])
-  }
+  for (let i = 0; i < events.length; i += size) batches.push({ slug, events: events.slice(i, i + size) })
   return batches
+}
+
+/** Segment hands an action up to `size` events of its own subscription: identify and track apart. */
+export function actionBatches(events: SegmentEvent[], size: number): Record<ActionSlug, Batch[]> {
+  const identify = events.filter((event) => kindOf(event) === 'identify')
+  const track = events.filter((event) => kindOf(event) === 'track')
+  return {
+    upsertContact: batchesFor('upsertContact', identify, size),
+    trackActivity: batchesFor('trackActivity', track, size)
+  }
 }
 
 export const collectGarbage = (): void => {
@@ -90,14 +90,9 @@ export interface Lane {
    * accepted (Sync Audience's audience). Its requests are not counted in the round's figures.
    */
   afterReset?: () => Promise<void>
+  /** Runs right before the lane's pass, untimed (points the events at this lane's audience). */
+  beforePass?: () => void
 }
-
-/**
- * `batch`: within the round, every batch goes to each target in turn (rotating who goes first),
- * so load on the machine that comes and goes is shared out evenly between the targets.
- * `pass`: each target sends all its batches, then the next target (rotating the order per round).
- */
-export type Interleave = 'batch' | 'pass'
 
 interface Tally {
   callMs: number[]
@@ -110,7 +105,13 @@ interface Tally {
 
 const rotate = <T>(items: T[], by: number): T[] => items.map((_, i) => items[(i + by) % items.length])
 
-async function timedCall(lane: Lane, batch: Batch, settings: Settings, tally: Tally): Promise<void> {
+async function timedCall(
+  lane: Lane,
+  batch: Batch,
+  settings: Settings,
+  statsContext: StatsContext | undefined,
+  tally: Tally
+): Promise<void> {
   const { destination, mappings } = lane.target
   // The real destination reads the endpoint per call, so each lane's calls reach its own sandbox.
   process.env[LOCAL_ENDPOINT_ENV] = lane.counter.url
@@ -119,7 +120,8 @@ async function timedCall(lane: Lane, batch: Batch, settings: Settings, tally: Ta
   const results = await destination.executeBatch(batch.slug, {
     events: batch.events,
     mapping: mappings[batch.slug],
-    settings
+    settings,
+    statsContext
   })
   // actions-core keeps every response on the instance otherwise.
   destination.responses.length = 0
@@ -161,13 +163,17 @@ function statsSince(
   }
 }
 
-/** One round: every target sends every batch once; one figure per target. */
+/**
+ * One round: every target sends every batch once, in a pass of its own that starts on a
+ * collected heap, in an order that rotates with `round`; one figure per target. Every target
+ * gets the same `statsContext`.
+ */
 export async function runRound(
   lanes: Lane[],
   batches: Batch[],
   settings: Settings,
   round: number,
-  interleave: Interleave
+  statsContext?: StatsContext
 ): Promise<RunFigures[]> {
   const statsBefore = new Map<Lane, SandboxStats>()
   for (const lane of lanes) {
@@ -175,21 +181,16 @@ export async function runRound(
     await lane.afterReset?.()
     statsBefore.set(lane, lane.sandbox.stats())
   }
-  collectGarbage()
   const events = batches.reduce((sum, batch) => sum + batch.events.length, 0)
   const tallies = new Map<Lane, Tally>(
     lanes.map((lane) => [lane, { callMs: [], wallMs: 0, cpuMicros: 0, delivered: 0, failed: 0 }])
   )
   const bytesBefore = new Map(lanes.map((lane) => [lane, lane.counter.counts()]))
 
-  if (interleave === 'batch') {
-    for (const [b, batch] of batches.entries()) {
-      for (const lane of rotate(lanes, b + round)) await timedCall(lane, batch, settings, tallies.get(lane)!)
-    }
-  } else {
-    for (const lane of rotate(lanes, round)) {
-      for (const batch of batches) await timedCall(lane, batch, settings, tallies.get(lane)!)
-    }
+  for (const lane of rotate(lanes, round)) {
+    lane.beforePass?.()
+    collectGarbage()
+    for (const batch of batches) await timedCall(lane, batch, settings, statsContext, tallies.get(lane)!)
   }
 
   return lanes.map((lane) => {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
+import { snapshotRecord } from '../src/sandbox/data-file/format'
 import { startSandbox } from '../src/sandbox'
 import type { Sandbox, SandboxActivity, SandboxContact } from '../src/sandbox'
 
@@ -59,7 +60,7 @@ const traitsFor = (i: number): Record<string, unknown> => ({
   logins: i % 97
 })
 
-/** Writes a data file in the plain snapshot shape, about `bytes` long; returns its size. */
+/** Writes a data file (version 3, a snapshot and no journal yet), about `bytes` long; returns its size. */
 export function prefillDataFile(file: string, bytes: number): number {
   const contacts: SandboxContact[] = []
   const activities: SandboxActivity[] = []
@@ -91,7 +92,8 @@ export function prefillDataFile(file: string, bytes: number): number {
     activities.push(activity)
     size += JSON.stringify(contact).length + JSON.stringify(activity).length + 2
   }
-  writeFileSync(file, JSON.stringify({ format: 'ortto-sandbox', version: 1, contacts, activities, audiences: [] }))
+  // As a sandbox writes it: one snapshot record, with its checksum, which loading verifies.
+  writeFileSync(file, `${snapshotRecord({ contacts, activities, audiences: [], membership_history: [] }, now)}\n`)
   return statSync(file).size
 }
 

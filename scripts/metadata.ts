@@ -1,6 +1,6 @@
 /**
  * The catalog payload Segment's tooling reads for a destination, built from our definition
- * in exactly the shape Segment publishes (../shared/catalog/upstream-metadata.json and, for an
+ * in exactly the shape Segment publishes (scripts/export/catalog/upstream-metadata.json and, for an
  * audience destination, upstream-audiences-metadata.json): every
  * key present, in the same order, `null`/`false` where the definition says nothing.
  */

@@ -1,7 +1,15 @@
 import { parseArgs } from 'node:util'
 import { LOCAL_ENDPOINT_ENV } from './contract'
 import { messageOf } from './errors'
-import { SandboxDataError, startSandbox, type FaultOptions, type Sandbox, type SandboxOptions } from './index'
+import { salvageDataFile, type SalvageResult } from './data-file/salvage'
+import {
+  SandboxDataError,
+  startSandbox,
+  type FaultOptions,
+  type Sandbox,
+  type SandboxOptions,
+  type SandboxState
+} from './index'
 
 /**
  * `node dist/src/sandbox/cli.js [flags]`: runs the Ortto sandbox on its own until Ctrl+C.
@@ -27,10 +35,17 @@ Options:
   --drop-rate F        fraction 0..1 of requests whose connection is closed without an answer
   --malformed-rate F   fraction 0..1 of requests applied, then answered with a body no client can use
   --seed N             seed of the fault PRNG, so a run can be repeated (default fixed)
-  --help               show this help`
+  --help               show this help
+
+  --salvage FILE       does not start the sandbox: repairs the damaged data file FILE, keeping the
+                       records before the first damaged line and moving that line and the rest to
+                       FILE.damaged-<time> (run it while no sandbox uses FILE)`
 
 export type CliCommand =
-  { kind: 'help' } | { kind: 'error'; message: string } | { kind: 'run'; options: SandboxOptions }
+  | { kind: 'help' }
+  | { kind: 'error'; message: string }
+  | { kind: 'run'; options: SandboxOptions }
+  | { kind: 'salvage'; file: string }
 
 class FlagError extends Error {}
 
@@ -70,6 +85,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
         'drop-rate': { type: 'string' },
         'malformed-rate': { type: 'string' },
         seed: { type: 'string' },
+        salvage: { type: 'string' },
         help: { type: 'boolean' }
       }
     }).values
@@ -78,6 +94,19 @@ export function parseCliArgs(argv: string[]): CliCommand {
     return { kind: 'error', message: messageOf(error).replace(/\s*\n\s*/g, ' ') }
   }
   if (values.help) return { kind: 'help' }
+  if (values.salvage !== undefined) {
+    const others = Object.keys(values).filter((name) => name !== 'salvage')
+    if (others.length > 0) {
+      return {
+        kind: 'error',
+        message: `--salvage runs on its own; leave out ${others.map((o) => `--${o}`).join(', ')}`
+      }
+    }
+    if (typeof values.salvage !== 'string' || values.salvage.trim() === '') {
+      return { kind: 'error', message: '--salvage must name the data file' }
+    }
+    return { kind: 'salvage', file: values.salvage }
+  }
 
   const text = (name: string): string | undefined => {
     const value = values[name]
@@ -156,6 +185,10 @@ function describeStartError(error: unknown, options: SandboxOptions): string {
   return `Could not start: ${messageOf(error)}`
 }
 
+const counts = (state: SandboxState): string =>
+  `${state.contacts.length} contacts, ${state.activities.length} activities, ${state.audiences.length} audiences, ` +
+  `${state.membership_history.length} membership changes`
+
 /** Parses the flags and starts the sandbox; resolves with it, or with the exit code to use. */
 export async function runCli(argv: string[], output: CliOutput): Promise<{ sandbox: Sandbox } | { exitCode: number }> {
   const command = parseCliArgs(argv)
@@ -168,6 +201,7 @@ export async function runCli(argv: string[], output: CliOutput): Promise<{ sandb
     output.err('Run with --help to see the options.')
     return { exitCode: 2 }
   }
+  if (command.kind === 'salvage') return { exitCode: await runSalvage(command.file, output) }
   const { options } = command
   let sandbox: Sandbox
   try {
@@ -190,12 +224,39 @@ export async function runCli(argv: string[], output: CliOutput): Promise<{ sandb
   output.out(
     options.dataFile === undefined
       ? 'Data file: none (state is kept in memory only)'
-      : `Data file: ${options.dataFile} (${state.contacts.length} contacts, ${state.activities.length} activities, ` +
-          `${state.audiences.length} audiences, ${state.membership_history.length} membership changes loaded)`
+      : `Data file: ${options.dataFile} (${counts(state)} loaded)`
   )
   output.out(`Faults: ${describeFaults(options.faults)}`)
   output.out('Press Ctrl+C to stop.')
   return { sandbox }
+}
+
+/** `--salvage FILE`: repairs a damaged data file (data-file/salvage.ts); the exit code. */
+async function runSalvage(file: string, output: CliOutput): Promise<number> {
+  let result: SalvageResult
+  try {
+    result = await salvageDataFile(file)
+  } catch (error) {
+    output.err(`ortto sandbox: ${messageOf(error)}`)
+    return 1
+  }
+  if (result.kind === 'intact') {
+    const torn =
+      result.tornBytes > 0
+        ? ` (but for a last change of ${result.tornBytes} bytes cut short by a kill, ignored at start)`
+        : ''
+    output.out(`${file} is not damaged${torn}: nothing to salvage. It holds ${counts(result.state)}.`)
+    return 0
+  }
+  const { site, sideFile, movedBytes } = result
+  output.out(`${file} was damaged at line ${site.line} (byte offset ${site.offset}): ${site.why}.`)
+  output.out(
+    site.line === 1
+      ? `Kept nothing: line 1, the snapshot, was damaged. ${file} now holds an empty sandbox.`
+      : `Kept lines 1 to ${site.line - 1}: ${file} now holds ${counts(result.state)}.`
+  )
+  output.out(`Moved line ${site.line} and everything after it (${movedBytes} bytes) to ${sideFile}.`)
+  return 0
 }
 
 /** Stops on SIGINT/SIGTERM, compacting the data file first; exits 1 only if that save fails. */

@@ -17,3 +17,6 @@ export function messageOf(error: unknown): string {
   const message = (error as { message?: unknown } | null | undefined)?.message
   return typeof message === 'string' ? message : String(error)
 }
+
+/** The code of a Node.js system error (ENOENT, EACCES…), if it is one. */
+export const errorCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code

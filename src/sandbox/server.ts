@@ -12,7 +12,7 @@ import { FaultInjector, FaultOptionsError, malformedBatchBody, parseFaultOptions
 import { SandboxDataError, messageOf } from './errors'
 import { errorBody, readBody, sendText } from '../http/http-io'
 import { isJsonObject, parseJsonText } from './json'
-import type { DataFileWriter } from './persistence'
+import type { DataFileWriter } from './data-file/writer'
 import type { SandboxStore } from './store'
 import type { FaultOptions, SandboxStats } from './types'
 import { validateActivity, validateContact, validateMember, type ObjectProblem } from './validation'
@@ -138,19 +138,19 @@ export class SandboxApp {
     // Same faults, fresh PRNG and rate window: a reset run repeats the faults of the first.
     this.faults.set(this.faults.active)
     // Everything in the file is now obsolete: write the empty state rather than journal it.
-    const changes = this.store.takeChanges()
-    if (this.writer && changes) await this.writer.record(changes, { compact: true })
+    if (this.writer) await this.writer.save(this.store.takeChanges(), { compact: true })
   }
 
   /**
-   * Saves what the request changed before it is answered, so an acknowledged change survives the
-   * process being killed. Resolves with why it could not be saved, or undefined.
+   * Saves what the request changed before it is answered, and waits until the file holds every
+   * change memory holds, so an acknowledged change survives the process being killed — also when
+   * this request changed nothing but an earlier one could not be saved. Resolves with why it could
+   * not be saved, or undefined.
    */
   private async save(): Promise<string | undefined> {
-    const changes = this.store.takeChanges()
-    if (!this.writer || !changes) return undefined
+    if (!this.writer) return undefined
     try {
-      await this.writer.record(changes)
+      await this.writer.save(this.store.takeChanges())
       return undefined
     } catch (error) {
       if (!(error instanceof SandboxDataError)) throw error
@@ -233,7 +233,8 @@ export class SandboxApp {
         : this.getAudience(parsed)
     const notSaved = await this.save()
     if (notSaved !== undefined) {
-      // Applied in memory but not on disk, so not acknowledged: a retry is safe, as Ortto's are.
+      // Applied in memory but not on disk, so not acknowledged (nor is any later request, until a
+      // save catches the file up): a retry is safe, as Ortto's are.
       return answer(failed(500, 'not-saved', `the change was not saved: ${notSaved}`))
     }
 

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { ORTTO_ENDPOINTS, type MembershipRoute } from './contract'
-import type { JournalEntry } from './persistence'
+import type { JournalEntry } from './data-file/format'
 import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxMembershipChange, SandboxState } from './types'
 import type { AudienceChange, ObjectProblem, ValidActivity, ValidContact } from './validation'
 
@@ -280,7 +280,7 @@ export class SandboxStore {
     }
   }
 
-  /** Replaces the state with one read from a data file (already checked by persistence.ts). */
+  /** Replaces the state with one read from a data file (already checked by data-file/reader.ts). */
   load(state: SandboxState): void {
     this.reset()
     for (const contact of state.contacts) {

@@ -27,7 +27,7 @@ export interface SandboxOptions {
   host?: string
   /** Default 0 (any free port). */
   port?: number
-  /** The data file: loaded at start; each change is saved to it before it is answered (see persistence.ts). */
+  /** The data file: loaded at start; each change is saved to it before it is answered (see data-file/format.ts). */
   dataFile?: string
   faults?: FaultOptions
   /** When set, only these exact (well-formed) keys are accepted; otherwise any well-formed key. */

@@ -11,6 +11,7 @@
  * Each event's `messageId` is `m<index>` (and its ids start with the index), so a result, its
  * `sent` object and the request that carried it can be matched exactly.
  */
+import { isIPv4, isIPv6 } from 'node:net'
 import fc from 'fast-check'
 import nock from 'nock'
 import { createRequestClient, createTestIntegration, type JSONObject, type SegmentEvent } from '@segment/actions-core'
@@ -33,6 +34,8 @@ import {
   brief,
   capturingConsole,
   concreteAnswer,
+  expectedWireIp,
+  ipValue,
   installOrtto,
   justifiedOutcome,
   keyLeakViolations,
@@ -195,17 +198,10 @@ const namespace: fc.Arbitrary<Json | undefined> = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom<Json>('shop.example', 'ortto.co', 'ortto.com.au', 'xortto.com', '', '  ', 7) }
 )
 
-const ip: fc.Arbitrary<Json | undefined> = fc.constantFrom<Json | undefined>(
-  undefined,
-  '8.8.8.8',
-  '10.0.0.1',
-  '::1',
-  '2001:db8::ff00:42:8329',
-  'garbage',
-  '',
-  '256.1.1.1',
-  null,
-  12
+const ip: fc.Arbitrary<Json | undefined> = fc.oneof(
+  { weight: 3, arbitrary: ipValue },
+  // null is no address; a number fails the field's string type.
+  { weight: 1, arbitrary: fc.constantFrom<Json | undefined>(undefined, null, 12) }
 )
 
 const eventName: fc.Arbitrary<Json | undefined> = fc.oneof(
@@ -261,7 +257,8 @@ const saneEvent = (type: string): fc.Arbitrary<EventSpec> =>
       { weight: 4, arbitrary: fc.constantFrom<Json | undefined>(undefined, 'shop.example', 'ortto.co') },
       { weight: 1, arbitrary: orttoNamespace }
     ),
-    ip: fc.constantFrom<Json | undefined>(undefined, '8.8.8.8', '10.0.0.1'),
+    // Any address: IPv6 and what is no address at all are left off, and never cost the event.
+    ip: fc.option(ipValue, { nil: undefined }),
     traits: fc.option(bag, { nil: undefined }),
     contextTraits: fc.constant(undefined),
     properties: fc.option(bag, { nil: undefined })
@@ -473,6 +470,8 @@ const messageIdOf = (value: unknown): string | undefined => {
   return typeof id === 'string' ? id : undefined
 }
 
+const contextIpOf = (event: SegmentEvent): unknown => (event.context as { ip?: unknown } | undefined)?.ip
+
 const isOrttoNamespace = (event: SegmentEvent) => {
   const ns = (event.context?.app as { namespace?: unknown } | undefined)?.namespace
   return typeof ns === 'string' && ns.trim().toLowerCase() === 'ortto.com'
@@ -551,6 +550,14 @@ function violations(s: Scenario, run: Run, options: { strictSent: boolean }): st
       continue
     }
 
+    // (w) the ip on the wire is the one Ortto takes for the event's context.ip, or none
+    const received = requests[carried.request].objects[carried.position] as Record<string, unknown>
+    const wantIp = expectedWireIp(contextIpOf(events[i]))
+    const gotIp = Object.prototype.hasOwnProperty.call(received, 'ip') ? received.ip : undefined
+    if (gotIp !== wantIp) {
+      out.push(`(w) ${at}: ip ${brief(gotIp)} on the wire for context.ip ${brief(contextIpOf(events[i]))}`)
+    }
+
     // (d) what the result says was sent is what Ortto received; (c) ok exactly when the
     // request's answer justifies it, with the status it justifies
     out.push(...sentEventViolations(at, result, requests, carried))
@@ -571,7 +578,11 @@ const coverage = {
   eventsFailedByAWholeRequestAnswer: 0,
   eventsSkippedAsOrttoLoop: 0,
   eventsRefusedBeforeSendingAsTooLarge: 0,
-  eventsRefusedByValidation: 0
+  eventsRefusedByValidation: 0,
+  ipv4SentAsItIs: 0,
+  mappedAddressesSentAsIpv4: 0,
+  ipv6AddressesLeftOff: 0,
+  valuesThatAreNoAddressLeftOff: 0
 }
 
 /** Whether an answer repeats the key, as is or escaped inside a JSON string. */
@@ -591,6 +602,14 @@ function count(s: Scenario, run: Run): void {
     else if (showsKey(request.answer.text, s.key)) coverage.requestsEchoingTheKey++
   }
   const sent = new Set(run.requests.flatMap((r) => r.objects.map(messageIdOf)))
+  for (const event of run.events) {
+    const ip = contextIpOf(event)
+    if (typeof ip !== 'string' || !sent.has(event.messageId)) continue
+    if (isIPv4(ip)) coverage.ipv4SentAsItIs++
+    else if (expectedWireIp(ip) !== undefined) coverage.mappedAddressesSentAsIpv4++
+    else if (isIPv6(ip)) coverage.ipv6AddressesLeftOff++
+    else coverage.valuesThatAreNoAddressLeftOff++
+  }
   run.results.forEach((result, i) => {
     const wasSent = sent.has(tagOf(i))
     const ok = result.status >= 200 && result.status <= 299

@@ -6,6 +6,7 @@
  * The oracle reads Ortto's raw answer text with plain `JSON.parse` and own properties only, so it
  * is independent of the code under test.
  */
+import { isIPv4, isIPv6 } from 'node:net'
 import fc from 'fast-check'
 import nock from 'nock'
 
@@ -39,6 +40,53 @@ function parseJson(text: string): unknown {
     return undefined
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// IP addresses
+
+/**
+ * The oracle of the `ip` Ortto gets for a mapped value (docs/ortto-api.md: Ortto takes IPv4):
+ * an IPv4 address as it is, an IPv4-mapped IPv6 address as its IPv4 address, nothing otherwise.
+ * Independent of the code under test: Node's `isIPv4`/`isIPv6` say what is an address, and the
+ * WHATWG URL parser writes an IPv6 address in its one canonical form, where a mapped address
+ * always reads `::ffff:<hex>:<hex>`.
+ */
+export function expectedWireIp(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  if (isIPv4(value)) return value
+  if (!isIPv6(value)) return undefined
+  let host: string
+  try {
+    host = new URL(`http://[${value}]/`).hostname
+  } catch {
+    return undefined // a zone index (fe80::1%eth0): an IPv6 address, never a mapped IPv4 one
+  }
+  const mapped = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(host)
+  if (!mapped) return undefined
+  const [high, low] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)]
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.')
+}
+
+/** Values a mapping may give the IP Address field: IPv4, mapped, other IPv6, and strings that are no address. */
+export const ipValue: fc.Arbitrary<string> = fc.oneof(
+  fc.ipV4(),
+  fc.ipV6(),
+  // Dotted quads with leading zeros, octal and hex parts: what inet_aton reads and Ortto must not get.
+  fc.ipV4Extended(),
+  fc
+    .tuple(
+      fc.ipV4(),
+      fc.constantFrom('::ffff:', '::FFFF:', '0:0:0:0:0:ffff:', '0::fFfF:', '::0:ffff:', '::ffff:0:', '::')
+    )
+    .map(([address, prefix]) => prefix + address),
+  fc
+    .tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff }), fc.boolean())
+    .map(([high, low, upper]) => {
+      const text = `::ffff:${high.toString(16)}:${low.toString(16)}`
+      return upper ? text.toUpperCase() : text
+    }),
+  fc.constantFrom('', ' ', 'unknown', 'fe80::1%eth0', '[::1]', ' 203.0.113.7', '203.0.113.7 ', '::ffff:010.0.0.1')
+)
 
 // ---------------------------------------------------------------------------------------------
 // Strings

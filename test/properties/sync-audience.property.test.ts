@@ -33,10 +33,12 @@ import {
   brief,
   capturingConsole,
   concreteAnswer,
+  expectedWireIp,
   installOrtto,
   isDelivered,
   justifiedOutcome,
   isPlainObject,
+  ipValue,
   keyLeakViolations,
   keyLeaks,
   objectOf,
@@ -96,6 +98,8 @@ interface EventSpec {
   member: Json | undefined
   /** A `notes` trait of `count` characters `unit`, built only when the event is. */
   blob?: { unit: string; count: number }
+  /** An `ip` trait (or property), which the IP Address field also reads; none when undefined. */
+  ip?: string
 }
 
 const leafValue: fc.Arbitrary<Json> = fc.oneof(
@@ -116,8 +120,8 @@ const traitValue: fc.Arbitrary<Json> = fc.oneof(
   { weight: 1, arbitrary: fc.array(nestedValue, { maxLength: 2 }) }
 )
 
-// No name a contact field reads (ip, country, state, city, postal_code): those would fail or fill
-// the IP and Location fields, which is the core's business, not this suite's.
+// No name a contact field reads (country, state, city, postal_code): those would fill the Location
+// field, which is the core's business, not this suite's. `ip` comes from its own spec, below.
 const traitName = fc.constantFrom('plan', 'email', 'score', 'profile', 'tags', 'Plan', 'a.b', '😀', '', OTHER_KEY)
 
 const memberValue: fc.Arbitrary<Json | undefined> = fc.oneof(
@@ -171,7 +175,8 @@ const eventSpec: fc.Arbitrary<EventSpec> = fc.record({
     { weight: 8, arbitrary: fc.constant(COMPUTATION_KEY) },
     { weight: 1, arbitrary: fc.constant(OTHER_KEY) }
   ),
-  member: memberValue
+  member: memberValue,
+  ip: fc.option(ipValue, { freq: 2, nil: undefined })
 })
 
 /** A valid Engage identify call: what most of a 1,000-event batch looks like. */
@@ -238,6 +243,7 @@ function buildEvent(spec: EventSpec, index: number): SegmentEvent {
   const entries: Array<[string, unknown]> = [...spec.extra]
   if (spec.member !== undefined) entries.push([spec.memberKey, spec.member])
   if (spec.blob) entries.push(['notes', spec.blob.unit.repeat(spec.blob.count)])
+  if (spec.ip !== undefined) entries.push(['ip', spec.ip])
   const bag = objectOf(entries)
   const personas = spec.personas && {
     computation_class: spec.personas.computationClass,
@@ -309,6 +315,9 @@ function expectedOf(event: SegmentEvent, spec: EventSpec): Expected {
   const member: Record<string, unknown> = {}
   if (userId) member.user_id = userId
   if (anonymousId) member.anonymous_id = anonymousId
+  // The IP Address field reads the same trait (or property): only an address Ortto takes goes.
+  const ip = expectedWireIp(carrier.ip)
+  if (ip !== undefined) member.ip = ip
   if (Object.keys(traits).length > 0) member.traits = traits
   member.message_id = event.messageId
   member.audience = { mode, id: audienceId }
@@ -516,7 +525,9 @@ const coverage = {
   refusedForTheAudienceId: 0,
   refusedForTheComputationKey: 0,
   refusedForTheirIds: 0,
-  refusedWithoutTraits: 0
+  refusedWithoutTraits: 0,
+  membersWithTheirIp: 0,
+  membersWithTheirIpLeftOff: 0
 }
 
 const REFUSAL_COUNTERS: Record<string, keyof typeof coverage> = {
@@ -551,6 +562,9 @@ function count(s: Scenario, run: Run): void {
     if (e.kind === 'invalid') coverage[REFUSAL_COUNTERS[e.why]]++
     if (e.kind === 'too-large') coverage.eventsTooLarge++
     if (e.kind !== 'send' || !result) return
+    const ip = run.specs[i].ip
+    if (ip !== undefined)
+      coverage[expectedWireIp(ip) === undefined ? 'membersWithTheirIpLeftOff' : 'membersWithTheirIp']++
     const value = run.specs[i].member
     if (e.mode === 'remove' && value !== false && value !== undefined) coverage.membersRemovedForANonBooleanTrue++
     const message = result.errormessage ?? ''

@@ -1,6 +1,7 @@
 import type { AudienceDestinationDefinition } from '@segment/actions-core'
 import { authentication, extendRequest } from '../ortto/authentication'
 import { audienceFields, createAudience, getAudience } from './audiences'
+import { ORTTO_AUDIENCES_SLUG } from './constants'
 import type { AudienceSettings, Settings } from './generated-types'
 import syncAudience from './syncAudience'
 
@@ -10,7 +11,7 @@ import syncAudience from './syncAudience'
  */
 const destination: AudienceDestinationDefinition<Settings, AudienceSettings> = {
   name: 'Ortto (Audiences)',
-  slug: 'actions-ortto-audiences',
+  slug: ORTTO_AUDIENCES_SLUG,
   mode: 'cloud',
   description:
     'Sync Segment Engage audiences to Ortto and keep their membership in step, with an honest result for every event.',

@@ -9,6 +9,9 @@ export const AUDIENCE_UPDATE_MODES = {
 type AudienceUpdateModes = typeof AUDIENCE_UPDATE_MODES
 export type AudienceUpdateMode = AudienceUpdateModes[keyof AudienceUpdateModes]
 
+/** Ortto (Actions)' slug in Segment's catalog; it also tags this destination's metrics. */
+export const ORTTO_SLUG = 'actions-ortto'
+
 /** Segment delivers up to 500 events per call; Ortto takes up to 500 objects per request. */
 export const MAX_OBJECTS_PER_REQUEST = 500
 

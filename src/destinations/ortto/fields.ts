@@ -52,11 +52,18 @@ export const batchSize: InputField = {
   unsafe_hidden: true
 }
 
+/**
+ * What becomes of an address, told to users in the field's description. No `format`: an IPv6
+ * address failed the whole event against the `ipv4` format; client/ip-address.ts decides instead.
+ */
+const IP_ADDRESS_RULE =
+  'Ortto takes IPv4 addresses: an IPv4-mapped IPv6 address (such as ::ffff:203.0.113.7) is sent as its IPv4 address, ' +
+  'and any other value (an IPv6 address, text that is not an address) is left out while the rest of the event is still sent.'
+
 export const ip = (description: string, mapping: InputField['default'] = { '@path': '$.context.ip' }): InputField => ({
   label: 'IP Address',
-  description,
+  description: `${description} ${IP_ADDRESS_RULE}`,
   type: 'string',
-  format: 'ipv4',
   allowNull: true,
   placeholder: '180.1.12.125',
   default: mapping

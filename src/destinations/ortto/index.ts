@@ -1,6 +1,7 @@
 import { defaultValues } from '@segment/actions-core'
 import type { DestinationDefinition } from '@segment/actions-core'
 import { authentication, extendRequest } from './authentication'
+import { ORTTO_SLUG } from './constants'
 import type { Settings } from './generated-types'
 import trackActivity from './trackActivity'
 import upsertContact from './upsertContact'
@@ -8,7 +9,7 @@ import upsertContactProfile from './upsertContactProfile'
 
 const destination: DestinationDefinition<Settings> = {
   name: 'Ortto (Actions)',
-  slug: 'actions-ortto',
+  slug: ORTTO_SLUG,
   mode: 'cloud',
   description:
     'Send contacts, activities and audience membership from Segment to Ortto, with an honest result for every event.',

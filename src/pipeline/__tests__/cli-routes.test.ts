@@ -320,11 +320,11 @@ describe('against the embedded sandbox', () => {
     it('answers a schema error as a thrown error: 200 [{statusCode, message, stack, fields, requestError}]', async () => {
       const answer = await send('/trackActivity', {
         settings: { api_key: API_KEY },
-        payload: { ...trackEvent, timestamp: 'yesterday', context: { ip: 'not-an-ip' } }
+        payload: { ...trackEvent, timestamp: 'yesterday', context: { app: { namespace: { name: 'shop' } } } }
       })
       const thrown = thrownOf(answer)
       const message =
-        'Timestamp must be a valid date and time string but it was not. IP Address must be a valid IPv4 address string but it was not.'
+        'Timestamp must be a valid date and time string but it was not. Namespace must be a string but it was an object.'
       expect(thrown).toEqual({
         // actions-core's schema error carries no status of its own.
         statusCode: 500,
@@ -332,7 +332,7 @@ describe('against the embedded sandbox', () => {
         stack: expect.any(Array),
         fields: {
           timestamp: 'Timestamp must be a valid date and time string but it was not.',
-          ip: 'IP Address must be a valid IPv4 address string but it was not.'
+          namespace: 'Namespace must be a string but it was an object.'
         },
         requestError: true
       })

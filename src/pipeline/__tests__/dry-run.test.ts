@@ -127,7 +127,10 @@ describe('POST /dry-run', () => {
     const fromOrtto = trackBody('loop', 'Opened', {}, { type: 'track', context: { app: { namespace: 'ortto.com' } } })
     const batch = [
       { type: 'track', ...trackBody('ada', 'Order Completed', { total: 42 }) },
-      { type: 'track', ...trackBody('bob', 'Order Completed', {}, { context: { ip: '::1' } }) },
+      {
+        type: 'track',
+        ...trackBody('bob', 'Order Completed', {}, { context: { app: { namespace: { name: 'shop' } } } })
+      },
       { type: 'page', userId: 'ada', name: 'Home', messageId: 'msg-page' },
       { type: 'track', userId: 'eve', event: 'x', timestamp: 1_700_000_000 },
       fromOrtto
@@ -162,12 +165,12 @@ describe('POST /dry-run', () => {
     expect(invalid.subscriptions[0]).toEqual({
       subscription: 'Track Activity',
       partnerAction: 'trackActivity',
-      payload: expect.objectContaining({ user_id: 'bob', ip: '::1', event: 'Order Completed' }),
+      payload: expect.objectContaining({ user_id: 'bob', namespace: { name: 'shop' }, event: 'Order Completed' }),
       valid: false,
       failure: {
         status: 400,
         errortype: 'PAYLOAD_VALIDATION_FAILED',
-        reason: 'IP Address must be a valid IPv4 address string but it was not.'
+        reason: 'Namespace must be a string but it was an object.'
       },
       requests: []
     })

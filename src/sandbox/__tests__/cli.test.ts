@@ -4,7 +4,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { DEFAULT_CLI_PORT, USAGE, parseCliArgs, runCli, type CliOutput } from '../cli'
 import type { Sandbox } from '../index'
-import { loadDataFile } from '../persistence'
+import { loadDataFile } from '../data-file/open'
 import { getJson, postJson } from '../../../test/helpers/http-client'
 import { spawnTs } from '../../../test/helpers/run-ts'
 import type { TsProcess } from '../../../test/helpers/run-ts'
@@ -64,6 +64,10 @@ describe('parseCliArgs', () => {
     })
   })
 
+  it('reads --salvage FILE as a command of its own', () => {
+    expect(parseCliArgs(['--salvage', 'state.json'])).toEqual({ kind: 'salvage', file: 'state.json' })
+  })
+
   it('recognises --help', () => {
     expect(parseCliArgs(['--port', '1', '--help'])).toEqual({ kind: 'help' })
   })
@@ -78,7 +82,10 @@ describe('parseCliArgs', () => {
     [['--retry-after', '3'], '--retry-after only makes sense with --rate-limit'],
     [['--seed', '1.5'], '--seed must be a whole number from 0 to 4294967295, not "1.5"'],
     [['--host', ' '], '--host must not be empty'],
-    [['--data', ''], '--data must name a file']
+    [['--data', ''], '--data must name a file'],
+    [['--salvage', ' '], '--salvage must name the data file'],
+    [['--salvage', 'state.json', '--port', '0'], '--salvage runs on its own; leave out --port'],
+    [['--data', 'state.json', '--salvage', 'state.json'], '--salvage runs on its own; leave out --data']
   ])('refuses %j', (argv, message) => {
     expect(parseCliArgs(argv)).toEqual({ kind: 'error', message })
   })
@@ -150,6 +157,60 @@ describe('runCli', () => {
       /^ortto sandbox: The sandbox data file .*state\.json cannot be used: it is not valid JSON \(.*\)\. Fix the file, or delete it to start with an empty sandbox\.$/
     )
     expect(output.stderr[0]).not.toMatch(/\n|at .*\.[jt]s:\d+/)
+  })
+
+  it('refuses a damaged data file, and the salvage command its message gives makes it usable again', async () => {
+    const dataFile = path.join(folder, 'state.json')
+    const first = await runCli(['--port', '0', '--data', dataFile], capture())
+    if (!('sandbox' in first)) throw new Error('expected a running sandbox')
+    for (const userId of ['u1', 'u2', 'u3']) {
+      expect((await postJson(first.sandbox.url, '/v1/identify', [{ user_id: userId }])).status).toBe(200)
+    }
+    // The file as a kill leaves it (stop would fold the journal into one line), with a byte changed in line 3.
+    const lines = (await fs.readFile(dataFile, 'utf8')).split('\n')
+    await first.sandbox.stop()
+    expect(lines).toHaveLength(4)
+    await fs.writeFile(dataFile, [lines[0], lines[1], lines[2].replace('"u3"', '"u9"'), ''].join('\n'))
+
+    const refused = capture()
+    expect(await runCli(['--port', '0', '--data', dataFile], refused)).toEqual({ exitCode: 1 })
+    expect(refused.stderr).toHaveLength(1)
+    const command = /`npm run sandbox -- (.+?)`/.exec(refused.stderr[0])
+    expect(command?.[1]).toBe(`--salvage ${dataFile}`)
+
+    const salvaged = capture()
+    expect(await runCli(command![1].split(' '), salvaged)).toEqual({ exitCode: 0 })
+    const offset = Buffer.byteLength(lines[0]) + Buffer.byteLength(lines[1]) + 2
+    expect(salvaged.stdout).toEqual([
+      `${dataFile} was damaged at line 3 (byte offset ${offset}): its checksum does not match its content.`,
+      `Kept lines 1 to 2: ${dataFile} now holds 2 contacts, 0 activities, 0 audiences, 0 membership changes.`,
+      expect.stringMatching(
+        new RegExp(
+          `^Moved line 3 and everything after it \\(${Buffer.byteLength(lines[2]) + 1} bytes\\) to .*state\\.json\\.damaged-`
+        )
+      )
+    ])
+    expect(salvaged.stderr).toEqual([])
+
+    const again = capture()
+    expect(await runCli(['--salvage', dataFile], again)).toEqual({ exitCode: 0 })
+    expect(again.stdout).toEqual([
+      `${dataFile} is not damaged: nothing to salvage. It holds 2 contacts, 0 activities, 0 audiences, 0 membership changes.`
+    ])
+    const restarted = capture()
+    const result = await runCli(['--port', '0', '--data', dataFile], restarted)
+    if (!('sandbox' in result)) throw new Error(`expected a running sandbox, got ${JSON.stringify(restarted.stderr)}`)
+    running = result.sandbox
+    expect(restarted.stdout).toContain(
+      `Data file: ${dataFile} (2 contacts, 0 activities, 0 audiences, 0 membership changes loaded)`
+    )
+  })
+
+  it('exits 1 with one line when there is nothing to salvage', async () => {
+    const missing = path.join(folder, 'none.json')
+    const output = capture()
+    expect(await runCli(['--salvage', missing], output)).toEqual({ exitCode: 1 })
+    expect(output.stderr).toEqual([`ortto sandbox: There is no sandbox data file ${missing} to salvage.`])
   })
 
   it('exits 1 naming the port when it is already taken', async () => {
@@ -252,6 +313,52 @@ describe('the CLI as a process', () => {
     await again.sandbox.stop()
     expect(output.stdout).toContain(
       `Data file: ${dataFile} (30030 contacts, 15 activities, 1 audiences, 15 membership changes loaded)`
+    )
+  }, 60_000)
+
+  it('answers 200 only for what the file holds when it is made read-only mid-run, and a SIGKILL loses none of it', async () => {
+    const dataFile = path.join(folder, 'state.json')
+    child = spawnTs('src/sandbox/cli.ts', ['--port', '0', '--data', dataFile])
+    const url = (await child.waitForLine(/^Ortto sandbox listening on /)).replace('Ortto sandbox listening on ', '')
+    const track = (i: number) =>
+      postJson(url, '/v1/track', [
+        { user_id: `u${i}`, event: 'Bought', message_id: `m-${i}`, timestamp: '2024-05-01T00:00:00.000Z' }
+      ])
+    /** As a client that retries what is not answered 200 (the pipeline does): true once one attempt is. */
+    const deliver = async (i: number, attempts: number): Promise<boolean> => {
+      for (let attempt = 0; attempt < attempts; attempt++) if ((await track(i)).status === 200) return true
+      return false
+    }
+    const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, k) => from + k)
+    const storedAfterKill = async (file: string): Promise<string[]> =>
+      (await loadDataFile(file)).activities.map((activity) => activity.message_id ?? '')
+
+    const acknowledged: number[] = []
+    for (let i = 0; i < 100; i++) {
+      if (i === 50) await fs.chmod(dataFile, 0o444)
+      if (await deliver(i, 4)) acknowledged.push(i)
+    }
+    // Made read-only after 50: none of the other 50 was acknowledged, though each was tried 4 times.
+    expect(acknowledged).toEqual(range(0, 50))
+    // A SIGKILL now would leave the file as it is (the sandbox writes nothing to it): all 50 are there.
+    const readOnlyCopy = path.join(folder, 'read-only-copy.json')
+    await fs.copyFile(dataFile, readOnlyCopy)
+    expect(await storedAfterKill(readOnlyCopy)).toEqual(range(0, 50).map((i) => `m-${i}`))
+
+    // Writable again: the next retries are answered 200 (the first save takes every change memory holds).
+    await fs.chmod(dataFile, 0o644)
+    for (let i = 50; i < 75; i++) if (await deliver(i, 1)) acknowledged.push(i)
+    expect(acknowledged).toEqual(range(0, 75))
+    child.child.kill('SIGKILL')
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' })
+
+    const stored = await storedAfterKill(dataFile)
+    expect(acknowledged.filter((i) => !stored.includes(`m-${i}`))).toEqual([])
+    // The 25 never acknowledged are there too (memory held them when the file caught up), each once.
+    expect([...stored].sort()).toEqual(
+      range(0, 100)
+        .map((i) => `m-${i}`)
+        .sort()
     )
   }, 60_000)
 })

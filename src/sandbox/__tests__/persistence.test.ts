@@ -1,91 +1,23 @@
-import { randomUUID } from 'node:crypto'
 import { promises as fs } from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
-import { SandboxDataError, startSandbox } from '../index'
-import type { Sandbox, SandboxState } from '../index'
-import { loadDataFile, type JournalEntry } from '../persistence'
+import { SandboxDataError } from '../index'
+import type { SandboxState } from '../index'
+import { journalRecord } from '../data-file/format'
+import { DataFileDamage } from '../data-file/damage'
+import { loadDataFile } from '../data-file/open'
 import { callSandbox, postJson } from '../../../test/helpers/http-client'
+import { changeOf, dataFileHarness, ok, stderrOf, withoutChecksum } from './data-file-harness'
 import { writeVersion1File } from './data-files'
 
-let folder: string
-let dataFile: string
-const started: Sandbox[] = []
-
-async function start(file = dataFile): Promise<Sandbox> {
-  const sandbox = await startSandbox({ dataFile: file })
-  started.push(sandbox)
-  return sandbox
-}
-
-beforeEach(async () => {
-  folder = await fs.mkdtemp(path.join(os.tmpdir(), 'ortto-sandbox-'))
-  dataFile = path.join(folder, 'state.json')
-})
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((sandbox) => sandbox.stop().catch(() => undefined)))
-  // Undo any read-only marks, so the folder can be removed by a user who is not root.
-  await fs.chmod(folder, 0o755).catch(() => undefined)
-  for (const name of await fs.readdir(folder, { recursive: true }).catch(() => [])) {
-    await fs.chmod(path.join(folder, name), 0o755).catch(() => undefined)
-  }
-  await fs.rm(folder, { recursive: true, force: true })
-})
-
-async function ok(url: string, requestPath: string, body: unknown): Promise<unknown> {
-  const answer = await postJson(url, requestPath, body)
-  expect(answer.status).toBe(200)
-  return answer.json
-}
-
-/** Lines written to stderr while `action` runs (the sandbox reports data file trouble there). */
-async function stderrOf(action: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = []
-  const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    lines.push(String(chunk))
-    return true
-  })
-  try {
-    await action()
-  } finally {
-    write.mockRestore()
-  }
-  return lines
-}
-
-async function startError(file = dataFile): Promise<SandboxDataError> {
-  const error: unknown = await start(file).then(
-    () => undefined,
-    (e: unknown) => e
-  )
-  expect(error).toBeInstanceOf(SandboxDataError)
-  return error as SandboxDataError
-}
-
-const lines = async (file = dataFile): Promise<string[]> =>
-  (await fs.readFile(file, 'utf8')).split('\n').filter((line) => line !== '')
-
-/**
- * The state a sandbox would start with from the file as it is right now, as if the running one
- * had been killed this instant: a copy of the file, loaded by a second sandbox.
- */
-async function stateAfterKill(): Promise<SandboxState> {
-  const copy = path.join(folder, `copy-${randomUUID()}.json`)
-  await fs.copyFile(dataFile, copy)
-  const sandbox = await start(copy)
-  const state = sandbox.snapshot()
-  await sandbox.stop()
-  await fs.rm(copy)
-  return state
-}
+const h = dataFileHarness()
+const { start, startError, lines, stateAfterKill } = h
 
 describe('data file', () => {
   it('starts empty when the file does not exist yet, and creates none until something changes', async () => {
     const sandbox = await start()
     expect(sandbox.snapshot()).toEqual({ contacts: [], activities: [], audiences: [], membership_history: [] })
     await sandbox.stop()
-    expect(await fs.readdir(folder)).toEqual([])
+    expect(await fs.readdir(h.folder)).toEqual([])
   })
 
   it('keeps contacts, activities, audiences and de-duplication across a restart', async () => {
@@ -123,7 +55,7 @@ describe('data file', () => {
     const sandbox = await start()
     for (let i = 0; i < 5; i++) {
       await ok(sandbox.url, '/v1/identify', [{ user_id: `u${i}` }])
-      expect((await loadDataFile(dataFile)).contacts.map((c) => c.user_id)).toContain(`u${i}`)
+      expect((await loadDataFile(h.dataFile)).contacts.map((c) => c.user_id)).toContain(`u${i}`)
     }
   })
 
@@ -133,15 +65,15 @@ describe('data file', () => {
       Array.from({ length: 40 }, (_, i) => ok(sandbox.url, '/v1/identify', [{ user_id: `u${i}`, traits: { i } }]))
     )
     await sandbox.stop()
-    expect(await fs.readdir(folder)).toEqual(['state.json'])
-    expect((await loadDataFile(dataFile)).contacts).toHaveLength(40)
+    expect(await fs.readdir(h.folder)).toEqual(['state.json'])
+    expect((await loadDataFile(h.dataFile)).contacts).toHaveLength(40)
   })
 
   it('reset() empties the file too, at once', async () => {
     const sandbox = await start()
     await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
     await sandbox.reset()
-    expect((await loadDataFile(dataFile)).contacts).toEqual([])
+    expect((await loadDataFile(h.dataFile)).contacts).toEqual([])
     expect(await lines()).toHaveLength(1)
   })
 
@@ -150,7 +82,7 @@ describe('data file', () => {
     await ok(sandbox.url, '/v1/identify', [{ user_id: 'u0' }])
     let answer: Awaited<ReturnType<typeof postJson>> | undefined
     const errors = await stderrOf(async () => {
-      await fs.rm(folder, { recursive: true, force: true })
+      await fs.rm(h.folder, { recursive: true, force: true })
       answer = await postJson(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
       await expect(sandbox.stop()).rejects.toThrow(SandboxDataError)
       await expect(sandbox.stop()).rejects.toThrow(/^Could not save the sandbox data file .*state\.json: /)
@@ -170,12 +102,12 @@ describe('data file', () => {
 
 describe('checks at start', () => {
   it('refuses a read-only data file, saying what to do', async () => {
-    await writeVersion1File(dataFile, 1)
-    await fs.chmod(dataFile, 0o444)
+    await writeVersion1File(h.dataFile, 1)
+    await fs.chmod(h.dataFile, 0o444)
     const error = await startError()
     expect(error.message).toBe(
-      `The sandbox data file ${dataFile} is read-only, so nothing could be saved to it. ` +
-        `Make it writable (chmod u+w ${dataFile}) or choose another data file.`
+      `The sandbox data file ${h.dataFile} is read-only, so nothing could be saved to it. ` +
+        `Make it writable (chmod u+w ${h.dataFile}) or choose another data file.`
     )
   })
 
@@ -183,25 +115,25 @@ describe('checks at start', () => {
     ['does not exist yet', false],
     ['exists', true]
   ])('refuses a read-only folder when the file %s', async (_what, exists) => {
-    if (exists) await writeVersion1File(dataFile, 1)
-    await fs.chmod(folder, 0o555)
+    if (exists) await writeVersion1File(h.dataFile, 1)
+    await fs.chmod(h.folder, 0o555)
     const error = await startError()
     expect(error.message).toBe(
-      `The sandbox data file ${dataFile} cannot be saved: its folder ${folder} is read-only ` +
+      `The sandbox data file ${h.dataFile} cannot be saved: its folder ${h.folder} is read-only ` +
         '(saving writes a temporary file there). Make the folder writable or choose another data file.'
     )
   })
 
   it('refuses a folder given as the data file', async () => {
-    await fs.mkdir(dataFile)
+    await fs.mkdir(h.dataFile)
     const error = await startError()
     expect(error.message).toBe(
-      `The sandbox data file ${dataFile} is a folder, not a file. Name a file, such as ${path.join(dataFile, 'sandbox.json')}.`
+      `The sandbox data file ${h.dataFile} is a folder, not a file. Name a file, such as ${path.join(h.dataFile, 'sandbox.json')}.`
     )
   })
 
   it('reports a data file whose folder does not exist', async () => {
-    const missing = path.join(folder, 'no-such-folder', 'state.json')
+    const missing = path.join(h.folder, 'no-such-folder', 'state.json')
     await expect(start(missing)).rejects.toThrow(
       new SandboxDataError(
         `The folder of the sandbox data file ${missing} does not exist. Create ${path.dirname(missing)} or choose another data file.`
@@ -210,19 +142,19 @@ describe('checks at start', () => {
   })
 
   it('names the link and its target when the target cannot be written', async () => {
-    const target = path.join(folder, 'real.json')
+    const target = path.join(h.folder, 'real.json')
     await writeVersion1File(target, 1)
     await fs.chmod(target, 0o444)
-    await fs.symlink(target, dataFile)
+    await fs.symlink(target, h.dataFile)
     const error = await startError()
     expect(error.message).toBe(
-      `The sandbox data file ${dataFile} (a link to ${target}) is read-only, so nothing could be saved to it. ` +
+      `The sandbox data file ${h.dataFile} (a link to ${target}) is read-only, so nothing could be saved to it. ` +
         `Make it writable (chmod u+w ${target}) or choose another data file.`
     )
   })
 
   it('removes temporary files a killed writer left next to the data file, and nothing else', async () => {
-    await writeVersion1File(dataFile, 1)
+    await writeVersion1File(h.dataFile, 1)
     const deadPid = 99_999_999
     const stale = [`.state.json.${deadPid}.1.0123abcd.tmp`, `.state.json.${deadPid}.27.deadbeef.tmp`]
     const kept = [
@@ -236,13 +168,13 @@ describe('checks at start', () => {
       '.state.json.tmp',
       'state.json.bak'
     ]
-    for (const name of [...stale, ...kept]) await fs.writeFile(path.join(folder, name), 'partial')
+    for (const name of [...stale, ...kept]) await fs.writeFile(path.join(h.folder, name), 'partial')
     const errors = await stderrOf(async () => {
       await start()
     })
-    expect((await fs.readdir(folder)).sort()).toEqual(['state.json', ...kept].sort())
+    expect((await fs.readdir(h.folder)).sort()).toEqual(['state.json', ...kept].sort())
     expect(errors).toEqual([
-      `ortto sandbox: removed 2 temporary files left next to ${dataFile} by a sandbox that was stopped mid-save ` +
+      `ortto sandbox: removed 2 temporary files left next to ${h.dataFile} by a sandbox that was stopped mid-save ` +
         `(${stale.join(', ')})\n`
     ])
   })
@@ -250,36 +182,36 @@ describe('checks at start', () => {
 
 describe('symbolic links', () => {
   it('keeps a link to the data file and writes its target', async () => {
-    await fs.mkdir(path.join(folder, 'real'))
-    const target = path.join(folder, 'real', 'state.json')
+    await fs.mkdir(path.join(h.folder, 'real'))
+    const target = path.join(h.folder, 'real', 'state.json')
     await writeVersion1File(target, 2)
-    await fs.symlink(path.join('real', 'state.json'), dataFile)
+    await fs.symlink(path.join('real', 'state.json'), h.dataFile)
 
     const sandbox = await start()
     await ok(sandbox.url, '/v1/identify', [{ user_id: 'through-the-link' }])
     await ok(sandbox.url, '/v1/identify', [{ user_id: 'appended-through-the-link' }])
-    expect((await fs.lstat(dataFile)).isSymbolicLink()).toBe(true)
+    expect((await fs.lstat(h.dataFile)).isSymbolicLink()).toBe(true)
     await sandbox.stop()
 
-    expect((await fs.lstat(dataFile)).isSymbolicLink()).toBe(true)
-    expect(await fs.readlink(dataFile)).toBe(path.join('real', 'state.json'))
+    expect((await fs.lstat(h.dataFile)).isSymbolicLink()).toBe(true)
+    expect(await fs.readlink(h.dataFile)).toBe(path.join('real', 'state.json'))
     expect((await loadDataFile(target)).contacts.map((c) => c.user_id)).toEqual([
       'stored-0',
       'stored-1',
       'through-the-link',
       'appended-through-the-link'
     ])
-    expect(await fs.readdir(path.join(folder, 'real'))).toEqual(['state.json'])
+    expect(await fs.readdir(path.join(h.folder, 'real'))).toEqual(['state.json'])
   })
 
   it('creates the target of a dangling link', async () => {
-    await fs.mkdir(path.join(folder, 'real'))
-    const target = path.join(folder, 'real', 'new.json')
-    await fs.symlink(target, dataFile)
+    await fs.mkdir(path.join(h.folder, 'real'))
+    const target = path.join(h.folder, 'real', 'new.json')
+    await fs.symlink(target, h.dataFile)
     const sandbox = await start()
     await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
     await sandbox.stop()
-    expect((await fs.lstat(dataFile)).isSymbolicLink()).toBe(true)
+    expect((await fs.lstat(h.dataFile)).isSymbolicLink()).toBe(true)
     expect((await loadDataFile(target)).contacts.map((c) => c.user_id)).toEqual(['u1'])
   })
 })
@@ -323,12 +255,12 @@ describe('journal', () => {
     expect(live.audiences.map((a) => a.member_ids.length)).toEqual([1, 0])
     expect(live.activities.map((a) => a.event)).toEqual(['Viewed', 'No key', 'No key', 'Bought', 'Shared device'])
     expect(await stateAfterKill()).toEqual(live)
-    expect((await loadDataFile(dataFile)).activities).toEqual(live.activities)
+    expect((await loadDataFile(h.dataFile)).activities).toEqual(live.activities)
   })
 
   it('costs the same bytes for one small change whatever the size of the store', async () => {
     const probe = async (contacts: number): Promise<number> => {
-      const file = path.join(folder, `store-${contacts}.json`)
+      const file = path.join(h.folder, `store-${contacts}.json`)
       await writeVersion1File(file, contacts)
       const sandbox = await start(file)
       // The first change rewrites a version 1 file in the journal layout.
@@ -344,61 +276,6 @@ describe('journal', () => {
     const large = await probe(20_000)
     expect(large).toBe(small)
     expect(small).toBeLessThan(1_000)
-  })
-
-  it('ignores a last line cut short by a kill and applies the rest', async () => {
-    const sandbox = await start()
-    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
-    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u2' }])
-    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u3' }])
-    const copy = path.join(folder, 'killed.json')
-    await fs.copyFile(dataFile, copy)
-    const text = await fs.readFile(copy, 'utf8')
-    const torn = '{"contacts":[{"id":"half-written","user_id":"u4"'
-    await fs.writeFile(copy, text + torn)
-
-    let restarted: Sandbox | undefined
-    const errors = await stderrOf(async () => {
-      restarted = await start(copy)
-    })
-    expect(restarted!.snapshot().contacts.map((c) => c.user_id)).toEqual(['u1', 'u2', 'u3'])
-    expect(errors).toEqual([
-      `ortto sandbox: ignored the last ${torn.length} bytes of ${copy}: a change cut short when the sandbox was ` +
-        'killed while saving it (it had not been acknowledged)\n'
-    ])
-    // The next change does not land after the torn bytes: the file is rewritten first.
-    await ok(restarted!.url, '/v1/identify', [{ user_id: 'u5' }])
-    expect(await fs.readFile(copy, 'utf8')).not.toContain('half-written')
-    expect((await loadDataFile(copy)).contacts.map((c) => c.user_id)).toEqual(['u1', 'u2', 'u3', 'u5'])
-  })
-
-  it('refuses a corrupt line before the last one, naming the line', async () => {
-    const sandbox = await start()
-    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
-    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u2' }])
-    const [snapshot, ...journal] = await lines()
-    const copy = path.join(folder, 'corrupt.json')
-    await fs.writeFile(copy, [snapshot, '{"contacts": [nonsense', ...journal, ''].join('\n'))
-    const error = await startError(copy)
-    expect(error.message).toMatch(
-      new RegExp(
-        `^The sandbox data file ${copy.replace(/[.\\]/g, '\\$&')} cannot be used: line 2 is not valid JSON \\(.+\\)\\. ` +
-          'Fix the file, or delete it to start with an empty sandbox\\.$'
-      )
-    )
-  })
-
-  it('refuses a line whose changes do not fit the state before it', async () => {
-    const sandbox = await start()
-    await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
-    const copy = path.join(folder, 'gap.json')
-    const entry = { activities: [{ index: 5, contact_id: 'c', event: 'e', properties: {} }] }
-    await fs.writeFile(copy, `${(await lines())[0]}\n${JSON.stringify(entry)}\n`)
-    const error = await startError(copy)
-    expect(error.message).toBe(
-      `The sandbox data file ${copy} cannot be used: line 2: activities[0].index is 5, but only 0 activities come ` +
-        'before it. Fix the file, or delete it to start with an empty sandbox.'
-    )
   })
 
   it('compacts the journal into a fresh snapshot once it outgrows the snapshot, and at stop', async () => {
@@ -417,9 +294,9 @@ describe('journal', () => {
     const live = sandbox.snapshot()
     await sandbox.stop()
     expect(await lines()).toHaveLength(1)
-    expect(JSON.parse((await lines())[0])).toMatchObject({ format: 'ortto-sandbox', version: 2 })
+    expect(JSON.parse((await lines())[0])).toMatchObject({ format: 'ortto-sandbox', version: 3 })
     expect((await start()).snapshot()).toEqual(live)
-    expect(await fs.readdir(folder)).toEqual(['state.json'])
+    expect(await fs.readdir(h.folder)).toEqual(['state.json'])
   })
 })
 
@@ -471,10 +348,12 @@ describe('membership history', () => {
 
     const [snapshot, ...journal] = await lines()
     expect(journal).toHaveLength(4)
-    expect(journal.map((line) => (JSON.parse(line) as JournalEntry).membership_history?.length)).toEqual([1, 1, 1, 1])
+    expect(journal.map((line) => changeOf(line).membership_history?.length)).toEqual([1, 1, 1, 1])
     expect(await stateAfterKill()).toEqual(live)
-    const twice = path.join(folder, 'twice.json')
-    await fs.writeFile(twice, [snapshot, ...journal.flatMap((line) => [line, line]), ''].join('\n'))
+    const twice = path.join(h.folder, 'twice.json')
+    const doubled = journal.flatMap((line) => [changeOf(line), changeOf(line)])
+    const records = doubled.map((change, i) => journalRecord(i + 1, JSON.stringify(change)))
+    await fs.writeFile(twice, [snapshot, ...records, ''].join('\n'))
     expect(await loadDataFile(twice)).toEqual(live)
   })
 
@@ -507,9 +386,9 @@ describe('membership history', () => {
     const { id } = (await ok(sandbox.url, '/v1/audiences/create', { name: 'VIP' })) as { id: string }
     await put(sandbox.url, [{ user_id: 'u1', audience: { mode: 'add', id } }])
     await sandbox.stop()
-    const { membership_history, ...older } = JSON.parse((await lines())[0]) as SandboxState
+    const { membership_history, ...older } = withoutChecksum((await lines())[0]) as unknown as SandboxState
     expect(membership_history).toHaveLength(1)
-    await fs.writeFile(dataFile, `${JSON.stringify(older)}\n`)
+    await fs.writeFile(h.dataFile, `${JSON.stringify({ ...older, version: 2 })}\n`)
     const restarted = await start()
     expect(restarted.snapshot().membership_history).toEqual([])
     expect(restarted.snapshot().audiences[0].member_ids).toHaveLength(1)
@@ -542,8 +421,10 @@ describe('membership history', () => {
     const { id } = (await ok(sandbox.url, '/v1/audiences/create', { name: 'VIP' })) as { id: string }
     await put(sandbox.url, [{ user_id: 'u1', audience: { mode: 'add', id } }])
     await sandbox.stop()
-    const copy = path.join(folder, 'changed.json')
-    await fs.writeFile(copy, JSON.stringify(change(JSON.parse((await lines())[0]) as Record<string, object[]>)))
+    const copy = path.join(h.folder, 'changed.json')
+    // Hand-written, as a version 1 file (one JSON document without checksums) would be.
+    const snapshot = { ...withoutChecksum((await lines())[0]), version: 1 } as unknown as Record<string, object[]>
+    await fs.writeFile(copy, JSON.stringify(change(snapshot)))
     const error = await startError(copy)
     expect(error.message).toBe(
       `The sandbox data file ${copy} cannot be used: ${why.replace('AUDIENCE', id)}. Fix the file, or delete it to start with an empty sandbox.`
@@ -555,21 +436,23 @@ describe('membership history', () => {
     const { id } = (await ok(sandbox.url, '/v1/audiences/create', { name: 'VIP' })) as { id: string }
     await put(sandbox.url, [{ user_id: 'u1', audience: { mode: 'add', id } }])
     const [snapshot, line] = await lines()
-    const entry = JSON.parse(line) as JournalEntry
+    const entry = changeOf(line)
     entry.membership_history![0].sequence = 3
-    const copy = path.join(folder, 'gap.json')
-    await fs.writeFile(copy, `${snapshot}\n${JSON.stringify(entry)}\n`)
+    const copy = path.join(h.folder, 'gap.json')
+    // With a checksum that matches: the line is as written, but does not fit the state before it.
+    await fs.writeFile(copy, `${snapshot}\n${journalRecord(1, JSON.stringify(entry))}\n`)
     const error = await startError(copy)
-    expect(error.message).toBe(
-      `The sandbox data file ${copy} cannot be used: line 2: membership_history[0].sequence is 3, but only 0 history ` +
-        'entries come before it. Fix the file, or delete it to start with an empty sandbox.'
+    expect(error).toBeInstanceOf(DataFileDamage)
+    expect(error.message).toMatch(
+      `The sandbox data file ${copy} is damaged at line 2 (byte offset ${Buffer.byteLength(snapshot) + 1}): ` +
+        'membership_history[0].sequence is 3, but only 0 history entries come before it. Line 1 is intact.'
     )
   })
 })
 
 describe('unusable data files', () => {
   async function startWith(content: string): Promise<SandboxDataError> {
-    await fs.writeFile(dataFile, content)
+    await fs.writeFile(h.dataFile, content)
     return startError()
   }
 
@@ -594,45 +477,47 @@ describe('unusable data files', () => {
 
   it('loads a hand-written file in the documented format (version 1), pretty-printed or not', async () => {
     for (const text of [JSON.stringify(valid), JSON.stringify(valid, null, 2)]) {
-      await fs.writeFile(dataFile, text)
+      await fs.writeFile(h.dataFile, text)
       const sandbox = await start()
       expect(sandbox.snapshot().contacts).toEqual([{ ...valid.contacts[0], anonymous_id: null, audience_ids: [] }])
       await sandbox.stop()
       // Nothing changed, so the file is left as it was.
-      expect(await fs.readFile(dataFile, 'utf8')).toBe(text)
+      expect(await fs.readFile(h.dataFile, 'utf8')).toBe(text)
     }
   })
 
   it('rewrites a version 1 file in the journal layout at the first change', async () => {
-    await fs.writeFile(dataFile, JSON.stringify(valid, null, 2))
+    await fs.writeFile(h.dataFile, JSON.stringify(valid, null, 2))
     const sandbox = await start()
     await ok(sandbox.url, '/v1/identify', [{ user_id: 'u2' }])
     await ok(sandbox.url, '/v1/identify', [{ user_id: 'u3' }])
     expect(await lines()).toHaveLength(2)
-    expect(JSON.parse((await lines())[0])).toMatchObject({ format: 'ortto-sandbox', version: 2 })
-    expect((await loadDataFile(dataFile)).contacts.map((c) => c.user_id)).toEqual(['u1', 'u2', 'u3'])
+    expect(JSON.parse((await lines())[0])).toMatchObject({ format: 'ortto-sandbox', version: 3 })
+    expect((await loadDataFile(h.dataFile)).contacts.map((c) => c.user_id)).toEqual(['u1', 'u2', 'u3'])
   })
 
   it('reports a file that is not JSON, naming the file and what to do', async () => {
     const error = await startWith('{"format": "ortto-sandbox", ')
     expect(error.message).toMatch(
       new RegExp(
-        `^The sandbox data file ${dataFile.replace(/[.\\]/g, '\\$&')} cannot be used: it is not valid JSON \\(.+\\)\\. ` +
+        `^The sandbox data file ${h.dataFile.replace(/[.\\]/g, '\\$&')} cannot be used: it is not valid JSON \\(.+\\)\\. ` +
           'Fix the file, or delete it to start with an empty sandbox\\.$'
       )
     )
     expect(error.message).not.toContain('\n')
   })
 
-  it('reports a snapshot line cut short (which a rename never leaves) as a corrupt file', async () => {
+  it('reports a snapshot line cut short (which a rename never leaves) as damage at line 1', async () => {
     const sandbox = await start()
     await ok(sandbox.url, '/v1/identify', [{ user_id: 'u1' }])
     await ok(sandbox.url, '/v1/identify', [{ user_id: 'u2' }])
     const [snapshot, ...journal] = await lines()
-    const copy = path.join(folder, 'short.json')
+    const copy = path.join(h.folder, 'short.json')
     await fs.writeFile(copy, [snapshot.slice(0, -10), ...journal, ''].join('\n'))
     const error = await startError(copy)
-    expect(error.message).toMatch(/^The sandbox data file .*short\.json cannot be used: it is not valid JSON \(.+\)\. /)
+    expect(error.message).toMatch(
+      `The sandbox data file ${copy} is damaged at line 1 (byte offset 0): its checksum does not match its content.`
+    )
   })
 
   it.each([
@@ -644,8 +529,8 @@ describe('unusable data files', () => {
     ],
     [
       'another version',
-      JSON.stringify({ ...valid, version: 3 }),
-      'its version is 3; this sandbox reads versions 1 and 2'
+      JSON.stringify({ ...valid, version: 4 }),
+      'its version is 4; this sandbox reads versions 1, 2 and 3'
     ],
     ['contacts that are not a list', JSON.stringify({ ...valid, contacts: {} }), 'contacts must be a list'],
     [
@@ -684,7 +569,7 @@ describe('unusable data files', () => {
   ])('reports %s', async (_what, content, why) => {
     const error = await startWith(content)
     expect(error.message).toBe(
-      `The sandbox data file ${dataFile} cannot be used: ${why}. Fix the file, or delete it to start with an empty sandbox.`
+      `The sandbox data file ${h.dataFile} cannot be used: ${why}. Fix the file, or delete it to start with an empty sandbox.`
     )
   })
 })

@@ -5,6 +5,10 @@
 import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { ORTTO_ENDPOINTS } from '../contract'
+import { HEADER_BYTES } from '../data-file/checksum'
+import { salvageCommand } from '../data-file/damage'
+import { DATA_FILE_VERSION } from '../data-file/format'
+import { USAGE } from '../cli'
 import { startSandbox, type Sandbox } from '../index'
 import { INSPECTION_ROUTES } from '../server'
 import { callSandbox, getJson } from '../../../test/helpers/http-client'
@@ -87,5 +91,13 @@ describe('README: the Ortto sandbox', () => {
     for (const { method, path: endpointPath } of Object.values(ORTTO_ENDPOINTS)) {
       expect(section).toContain(`\`${method} ${endpointPath}\``)
     }
+  })
+
+  it('describes the data file as the code writes it, and the salvage command the refusal gives', () => {
+    const section = sandboxSection()
+    expect(section).toContain(`"version": ${DATA_FILE_VERSION}`)
+    expect(section).toContain(`every byte after that ${HEADER_BYTES}-byte header`)
+    expect(section).toContain(`**Salvage: \`${salvageCommand('FILE')}\`**`)
+    expect(USAGE).toContain('--salvage FILE')
   })
 })

@@ -82,9 +82,11 @@ const CATALOG_FIELDS = {
   },
   ip: {
     label: 'IP Address',
-    description: "The contact's IP address",
+    description:
+      "The contact's IP address. Ortto takes IPv4 addresses: an IPv4-mapped IPv6 address (such as ::ffff:203.0.113.7) " +
+      'is sent as its IPv4 address, and any other value (an IPv6 address, text that is not an address) is left out ' +
+      'while the rest of the event is still sent.',
     type: 'string',
-    format: 'ipv4',
     allowNull: true,
     placeholder: '180.1.12.125',
     default: traitOrProperty('ip')

@@ -47,7 +47,7 @@ export const fields: Record<string, InputField> = {
   batch_size: batchSize,
   user_id: userId,
   anonymous_id: anonymousId,
-  ip: ip("The contact's IP address", traitOrProperty('ip')),
+  ip: ip("The contact's IP address.", traitOrProperty('ip')),
   location: location("The contact's location. Will take priority over the IP address.", traitOrProperty),
   traits: {
     label: 'Traits or properties object',

@@ -230,6 +230,43 @@ describe.each(ACTIONS)('$slug', ({ slug, path }) => {
       await runBatch(slug, [eventFor(slug)], { mapping: mappingFor(slug, { audienceId: '' }) })
       expect(ortto.bodies[0][0]).not.toHaveProperty('audience')
     })
+
+    /** The mapping of a linked audience whose Audience update mode the user cleared (`cleared` as saved). */
+    type Cleared = 'absent' | null | ''
+    const clearedMode = (cleared: Cleared) => {
+      const mapping = mappingFor(slug, { audienceId: 'aud-1' })
+      if (cleared === 'absent') delete mapping.audience_update_mode
+      else mapping.audience_update_mode = cleared
+      return mapping
+    }
+
+    describe.each(MODES)('%s mode', (mode) => {
+      // actions-core drops a null (and, in single mode, an empty string) before the action runs;
+      // either way the action sees no mode and changes no membership.
+      it.each<Cleared>(['absent', null, ...(mode === 'single' ? [''] : [])] as Cleared[])(
+        'delivers the event with no audience when the linked mapping’s mode is cleared (%j)',
+        async (cleared) => {
+          const ortto = stubOrtto(path, [200, {}])
+          await expect(outcomeOf(mode, slug, eventFor(slug), { mapping: clearedMode(cleared) })).resolves.toEqual({
+            status: 200
+          })
+          expect(ortto.bodies).toHaveLength(1)
+          expect(ortto.bodies[0][0]).toMatchObject({ user_id: 'user1234', message_id: 'msg-1' })
+          expect(ortto.bodies[0][0]).not.toHaveProperty('audience')
+        }
+      )
+    })
+
+    it('batch mode: an empty-string mode is refused by actions-core’s own check of the choices, with nothing sent', async () => {
+      const ortto = nock(ORIGIN).post(path).reply(200, {})
+      const [result] = await runBatch(slug, [eventFor(slug)], { mapping: clearedMode('') })
+      expect(result).toMatchObject({
+        status: 400,
+        errortype: 'PAYLOAD_VALIDATION_FAILED',
+        errormessage: 'Audience update mode must be one of: "add" or "remove".'
+      })
+      expect(ortto.isDone()).toBe(false)
+    })
   })
 
   describe('where requests go', () => {

@@ -1,16 +1,24 @@
 import { ErrorCodes, InvalidAuthenticationError, MultiStatusResponse } from '@segment/actions-core'
-import type { JSONLikeObject, RequestClient } from '@segment/actions-core'
+import type { JSONLikeObject, RequestClient, StatsContext } from '@segment/actions-core'
 import { AUDIENCE_UPDATE_MODES, MAX_REQUEST_BYTES } from '../constants'
 import type { BatchMethod, BatchPath } from '../constants'
-import type { AudienceRef, OrttoSettings, WireObject } from '../types'
+import type { AudienceRef, ContactInput, OrttoSettings, WireObject } from '../types'
 import { apiOrigin, redactApiKey } from './api-key'
 import { readBatchAnswer } from './batch-answer'
-import { failure, failureFromStatus, failureFromTransportError, invalidEvent, throwFailure } from './failures'
+import {
+  failure,
+  failureFromStatus,
+  failureFromTransportError,
+  invalidEvent,
+  throwFailure,
+  transportErrorKind
+} from './failures'
 import type { Failure } from './failures'
 import { READ_ONCE, answerBody, answerValue, readAnswer } from './answer'
 import type { OrttoAnswer } from './answer'
 import { planRequests } from './requests'
 import type { Outgoing, PlannedRequest } from './requests'
+import type { DeliveryStats, RequestReply } from './stats'
 import type { Prepared } from './wire-objects'
 
 /**
@@ -26,6 +34,7 @@ export type EventOutcome =
 export interface DeliveryInput {
   settings: OrttoSettings
   hookOutputs?: { onMappingSave?: { outputs?: { audience_id?: unknown } } }
+  statsContext?: StatsContext
 }
 
 /** An event's audience membership, none, or why the event must not be sent. */
@@ -35,7 +44,7 @@ export type AudienceChoice = AudienceRef | Failure | undefined
  * What differs between the actions: where objects go, how a payload chooses its audience
  * membership (none when `audience` is absent), and how a payload becomes an object.
  */
-export interface Route<P, T extends WireObject> {
+export interface Route<P extends ContactInput, T extends WireObject> {
   method: BatchMethod
   path: BatchPath
   audience?: (payload: P, input: DeliveryInput) => AudienceChoice
@@ -44,12 +53,19 @@ export interface Route<P, T extends WireObject> {
 
 /**
  * The audience the mapping's Associate Audience hook saved, in the mode the payload chooses:
- * how the contact and activity actions link their events to an Ortto audience.
+ * how the contact and activity actions link their events to an Ortto audience. A cleared mode
+ * (absent, null or empty) is no instruction, so membership is left alone: the user removed it,
+ * and guessing "add" would put people in an audience nobody asked for (Segment's catalog build
+ * sends no audience then either).
  */
-export function linkedAudience(payload: { audience_update_mode?: string }, input: DeliveryInput): AudienceChoice {
+export function linkedAudience(
+  payload: { audience_update_mode?: string | null },
+  input: DeliveryInput
+): AudienceChoice {
   const audienceId = input.hookOutputs?.onMappingSave?.outputs?.audience_id
   if (typeof audienceId !== 'string' || audienceId === '') return undefined
-  const mode = payload.audience_update_mode ?? AUDIENCE_UPDATE_MODES.add
+  const mode = payload.audience_update_mode
+  if (mode === undefined || mode === null || mode === '') return undefined
   if (mode !== AUDIENCE_UPDATE_MODES.add && mode !== AUDIENCE_UPDATE_MODES.remove) {
     return invalidEvent(`Audience update mode must be "add" or "remove", not "${mode}".`)
   }
@@ -87,7 +103,7 @@ async function sendRequest(
   url: string,
   apiKey: string,
   { items, body: requestBody }: PlannedRequest
-): Promise<{ outcomes: EventOutcome[]; halt?: RequestFailure }> {
+): Promise<{ outcomes: EventOutcome[]; reply: RequestReply; halt?: RequestFailure }> {
   let answer: OrttoAnswer
   try {
     const response = await request(url, {
@@ -100,9 +116,13 @@ async function sendRequest(
     answer = await readAnswer(response, apiKey)
   } catch (error) {
     const f = failureFromTransportError(error)
-    return { outcomes: failAll(items, { failure: { ...f, message: redactApiKey(f.message, apiKey) } }) }
+    return {
+      outcomes: failAll(items, { failure: { ...f, message: redactApiKey(f.message, apiKey) } }),
+      reply: { error: transportErrorKind(error) }
+    }
   }
   const { status } = answer
+  const reply = { status }
   // Every event of the request shares one answer; a large one is shown cut, as text.
   const body = answer.text.length > MAX_ANSWER_TEXT ? answer.text.slice(0, MAX_ANSWER_TEXT) : answerBody(answer)
 
@@ -114,7 +134,7 @@ async function sendRequest(
     // After a refused key or a rate limit, further requests would only make things worse
     // (Ortto blocks IPs that repeat bad credentials), so the rest of the batch is not sent.
     const halt = status === 401 || status === 403 || status === 429 ? whole : undefined
-    return { outcomes: failAll(items, whole), halt }
+    return { outcomes: failAll(items, whole), reply, halt }
   }
 
   const verdicts = readBatchAnswer(status, answer.json, items.length)
@@ -131,35 +151,39 @@ async function sendRequest(
       body: verdict.entry as JSONLikeObject | undefined
     }
   })
-  return { outcomes }
+  return { outcomes, reply }
 }
 
 /**
  * Validates, builds, sizes and sends every payload; returns one outcome per payload.
  * Nothing here throws for an event: a malformed key, an invalid event or a failed request
- * all become outcomes, so no event can vanish.
+ * all become outcomes, so no event can vanish. `stats`, when given, hears of each outcome and
+ * each request as it happens (see stats.ts).
  */
-export async function deliver<P, T extends WireObject>(
+export async function deliver<P extends ContactInput, T extends WireObject>(
   request: RequestClient,
   payloads: P[],
   input: DeliveryInput,
-  route: Route<P, T>
+  route: Route<P, T>,
+  stats?: DeliveryStats
 ): Promise<EventOutcome[]> {
   const outcomes: EventOutcome[] = new Array<EventOutcome>(payloads.length)
   const outgoing: Outgoing[] = []
 
   payloads.forEach((payload, eventIndex) => {
     const audience = route.audience?.(payload, input)
-    if (isFailure(audience)) {
-      outcomes[eventIndex] = { ok: false, failure: audience }
-      return
-    }
-    const prepared = route.prepare(payload, audience)
+    const prepared: Prepared<T> = isFailure(audience)
+      ? { kind: 'invalid', failure: audience }
+      : route.prepare(payload, audience)
     if (prepared.kind === 'invalid') {
       outcomes[eventIndex] = { ok: false, failure: prepared.failure }
+      stats?.notSent('invalid_event', prepared.failure)
     } else if (prepared.kind === 'skip') {
       outcomes[eventIndex] = { ok: true, status: 200, sent: {}, body: prepared.reason }
+      stats?.skipped()
     } else {
+      const ip = payload.ip
+      if (stats && prepared.object.ip === undefined && ip !== undefined && ip !== null) stats.ipLeftOut(ip)
       outgoing.push({ eventIndex, object: prepared.object })
     }
   })
@@ -173,25 +197,31 @@ export async function deliver<P, T extends WireObject>(
     if (!(error instanceof InvalidAuthenticationError)) throw error
     const f = failure(401, error.message, ErrorCodes.INVALID_AUTHENTICATION)
     for (const item of outgoing) outcomes[item.eventIndex] = { ok: false, failure: f }
+    stats?.notSent('bad_key', f, outgoing.length)
     return outcomes
   }
 
   const { requests, tooLarge } = planRequests(outgoing)
   for (const { item, bytes } of tooLarge) {
-    outcomes[item.eventIndex] = {
-      ok: false,
-      failure: failure(
-        413,
-        `This event is ${bytes} bytes of JSON; Ortto takes at most ${MAX_REQUEST_BYTES} bytes per request. ` +
-          'Send fewer or smaller traits and properties.'
-      )
-    }
+    const f = failure(
+      413,
+      `This event is ${bytes} bytes of JSON; Ortto takes at most ${MAX_REQUEST_BYTES} bytes per request. ` +
+        'Send fewer or smaller traits and properties.'
+    )
+    outcomes[item.eventIndex] = { ok: false, failure: f }
+    stats?.notSent('too_large', f)
   }
   let halt: RequestFailure | undefined
   for (const planned of requests) {
-    const result = halt
-      ? { outcomes: notSent(planned.items, halt.failure) }
-      : await sendRequest(request, route.method, url, input.settings.api_key, planned)
+    let result: { outcomes: EventOutcome[]; halt?: RequestFailure }
+    if (halt) {
+      result = { outcomes: notSent(planned.items, halt.failure) }
+      stats?.notSent('halted', halt.failure, planned.items.length)
+    } else {
+      const sent = await sendRequest(request, route.method, url, input.settings.api_key, planned)
+      stats?.sent(sent.reply, sent.outcomes)
+      result = sent
+    }
     halt ??= result.halt
     planned.items.forEach((item, i) => (outcomes[item.eventIndex] = result.outcomes[i]))
   }

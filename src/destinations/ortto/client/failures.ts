@@ -89,16 +89,26 @@ export function failureFromStatus(status: number, answer: unknown): Failure {
   return failure(502, `Ortto answered with an unexpected status ${status}: ${reason}.`)
 }
 
-/** A request that got no answer: time-outs, resets, refused connections. All are retryable. */
-export function failureFromTransportError(error: unknown): Failure {
-  const err = error as { name?: string; code?: string; message?: string } | undefined
-  const text = [err?.code, err?.message].filter(Boolean).join(' ') || String(error)
+/** Why a request got no answer, in two words: what monitoring tags a transport failure with. */
+export type TransportErrorKind = 'timeout' | 'connection'
+
+type TransportError = { name?: string; code?: string; message?: string } | undefined
+
+export function transportErrorKind(error: unknown): TransportErrorKind {
+  const err = error as TransportError
   const timedOut =
     err?.code === 'ETIMEDOUT' ||
     err?.code === 'REQUESTTIMEOUTERROR' ||
     err?.name === 'TimeoutError' ||
     err?.name === 'RequestTimeoutError'
-  if (timedOut) return failure(408, `No answer from Ortto in time: ${truncate(text)}.`)
+  return timedOut ? 'timeout' : 'connection'
+}
+
+/** A request that got no answer: time-outs, resets, refused connections. All are retryable. */
+export function failureFromTransportError(error: unknown): Failure {
+  const err = error as TransportError
+  const text = [err?.code, err?.message].filter(Boolean).join(' ') || String(error)
+  if (transportErrorKind(error) === 'timeout') return failure(408, `No answer from Ortto in time: ${truncate(text)}.`)
   return failure(503, `Could not reach Ortto: ${truncate(text)}.`)
 }
 

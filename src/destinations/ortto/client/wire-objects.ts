@@ -10,6 +10,7 @@ import type {
   OrttoLocation
 } from '../types'
 import { invalidEvent } from './failures'
+import { ipv4ForWire } from './ip-address'
 import { hasOwn, isRecord, nonBlank } from './json'
 import type { Failure } from './failures'
 
@@ -159,7 +160,8 @@ function fillContact(
   }
   if (userId) object.user_id = userId
   if (anonymousId) object.anonymous_id = anonymousId
-  const ip = nonBlank(payload.ip)
+  // Only an address Ortto takes; any other leaves the key off, never the event.
+  const ip = ipv4ForWire(payload.ip)
   if (ip) object.ip = ip
   const where = location(payload.location)
   if (where) object.location = where

@@ -1,6 +1,6 @@
 import type { ActionDefinition } from '@segment/actions-core'
 import { actionHandlers, linkedAudience, prepareActivity } from '../client'
-import { API_PATHS } from '../constants'
+import { API_PATHS, ORTTO_SLUG } from '../constants'
 import { contactFields } from '../fields'
 import type { ActivityObject } from '../types'
 import type { Settings } from '../generated-types'
@@ -47,12 +47,15 @@ const action: ActionDefinition<Settings, Payload, undefined, OnMappingSaveInputs
     }
   },
   hooks: { onMappingSave: associateAudienceHook },
-  ...actionHandlers<Payload, ActivityObject>({
-    method: 'POST',
-    path: API_PATHS.track,
-    audience: linkedAudience,
-    prepare: prepareActivity
-  })
+  ...actionHandlers<Payload, ActivityObject>(
+    { slug: ORTTO_SLUG, action: 'trackActivity' },
+    {
+      method: 'POST',
+      path: API_PATHS.track,
+      audience: linkedAudience,
+      prepare: prepareActivity
+    }
+  )
 }
 
 export default action

@@ -22,7 +22,7 @@ export interface Payload {
    */
   enable_batching?: boolean
   /**
-   * The Contact's IP address
+   * The Contact's IP address. Ortto takes IPv4 addresses: an IPv4-mapped IPv6 address (such as ::ffff:203.0.113.7) is sent as its IPv4 address, and any other value (an IPv6 address, text that is not an address) is left out while the rest of the event is still sent.
    */
   ip?: string | null
   /**

@@ -578,13 +578,50 @@ describe('deliver: the API key never reaches an outcome', () => {
   })
 })
 
+describe('linkedAudience: the membership a mapping linked by Associate Audience asks for', () => {
+  const linked: DeliveryInput = { ...settings(), hookOutputs: { onMappingSave: { outputs: { audience_id: 'aud-1' } } } }
+
+  it.each(['add', 'remove'] as const)('asks for {mode: %s, id} when the mode is %s', (mode) => {
+    expect(linkedAudience({ audience_update_mode: mode }, linked)).toEqual({ mode, id: 'aud-1' })
+  })
+
+  // The user cleared Audience update mode: no instruction, so no membership change at all.
+  it.each([
+    ['absent', {}],
+    ['undefined', { audience_update_mode: undefined }],
+    ['null', { audience_update_mode: null }],
+    ['the empty string', { audience_update_mode: '' }]
+  ])('asks for no membership change when the mode is %s', (_name, payload) => {
+    expect(linkedAudience(payload, linked)).toBeUndefined()
+  })
+
+  it.each(['  ', 'Add', 'sideways'])('fails the event when the mode is %j, which is no choice', (mode) => {
+    expect(linkedAudience({ audience_update_mode: mode }, linked)).toEqual({
+      status: 400,
+      errortype: 'PAYLOAD_VALIDATION_FAILED',
+      message: `Audience update mode must be "add" or "remove", not "${mode}".`
+    })
+  })
+
+  it('asks for nothing when the hook saved no audience, whatever the mode', () => {
+    expect(linkedAudience({ audience_update_mode: 'add' }, settings())).toBeUndefined()
+    expect(linkedAudience({ audience_update_mode: 'sideways' }, settings())).toBeUndefined()
+  })
+})
+
 describe('deliver: one outcome per payload, in payload order', () => {
   it('keeps the order across invalid, loop-skipped, audience-invalid and sent payloads', async () => {
     const payloads: ActivityPayload[] = [
-      { user_id: 'u0', event: 'First', timestamp: '2024-05-06T17:08:09+10:00', message_id: 'm0' },
+      {
+        user_id: 'u0',
+        event: 'First',
+        timestamp: '2024-05-06T17:08:09+10:00',
+        message_id: 'm0',
+        audience_update_mode: 'add'
+      },
       { user_id: 'u1', event: 'Echo', namespace: 'ortto.com' },
       { user_id: 'u2', event: '   ' },
-      { anonymous_id: 'a3', event: 'Second', properties: { plan: 'pro' } },
+      { anonymous_id: 'a3', event: 'Second', properties: { plan: 'pro' }, audience_update_mode: 'add' },
       { event: 'No one' },
       { user_id: 'u5', event: 'Echo', namespace: ' Ortto.COM ' },
       { user_id: 'u6', event: 'Third', audience_update_mode: 'remove' },
