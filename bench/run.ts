@@ -23,6 +23,8 @@ import { mib, num, pad, padEnd, statusText } from './format'
 import { runPipeline, type PipelineFigures } from './pipeline-run'
 import { prefillDataFile, runStoreIngest } from './sandbox-store'
 import type { StoreIngestFigures } from './sandbox-store'
+import { ingestLine, runIngestBench, type IngestCase } from './ingest-limits'
+import { replayLine, replayProblems, runReplayBench, type ReplayRunFigures } from './replay'
 
 const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
   --events N           events per action through each target per round (default 20000: a pass of 40 batches)
@@ -35,6 +37,8 @@ const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
   --store-events N     objects posted straight to the sandbox with a pre-filled data file (default 20000; 0 skips it)
   --store-mb N         size the data file is pre-filled to, in MiB (default 47)
   --pipeline-data-mb N also run the full pipeline with SANDBOX_DATA pre-filled to N MiB (default 0: skipped)
+  --ingest-rounds N    rounds of each /v1/batch body with a wide shared context (default 5; 0 skips it)
+  --replay-events N    events in the files npm run replay sends, plain then gzip (default 1000000; 0 skips it)
   --json FILE          also write every figure as JSON to FILE
   --help               this text
 
@@ -52,6 +56,8 @@ interface Options {
   storeEvents: number
   storeMiB: number
   pipelineDataMiB: number
+  ingestRounds: number
+  replayEvents: number
   json?: string
 }
 
@@ -68,6 +74,8 @@ const parseOptions = () =>
       'store-events': { type: 'string' },
       'store-mb': { type: 'string' },
       'pipeline-data-mb': { type: 'string' },
+      'ingest-rounds': { type: 'string' },
+      'replay-events': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean' }
     }
@@ -110,6 +118,8 @@ function readOptions(): Options {
     storeEvents: whole('store-events', values['store-events'], 20_000, 0),
     storeMiB: whole('store-mb', values['store-mb'], 47, 0),
     pipelineDataMiB: whole('pipeline-data-mb', values['pipeline-data-mb'], 0, 0),
+    ingestRounds: whole('ingest-rounds', values['ingest-rounds'], 5, 0),
+    replayEvents: whole('replay-events', values['replay-events'], 1_000_000, 0),
     json: values.json
   }
 }
@@ -253,7 +263,23 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
     console.log(`  loading the data file took ${num(store.loadMs)} ms, stop() ${num(store.stopMs)} ms`)
   }
 
-  const problems = [...rows.problems]
+  let ingest: IngestCase[] | undefined
+  if (options.ingestRounds > 0) {
+    console.log(`\none /v1/batch call with a wide shared context (${options.ingestRounds} rounds each) …`)
+    ingest = await runIngestBench(options.ingestRounds)
+    for (const result of ingest) console.log(ingestLine(result))
+  }
+
+  const replays: ReplayRunFigures[] = []
+  if (options.replayEvents > 0) {
+    console.log(`\nnpm run replay: ${num(options.replayEvents)} events per file, into a counting stand-in …`)
+    for (const kind of ['plain', 'gzip'] as const) {
+      replays.push(await runReplayBench(options.replayEvents, kind))
+      console.log(replayLine(replays[replays.length - 1]))
+    }
+  }
+
+  const problems = [...rows.problems, ...replays.flatMap(replayProblems)]
   if (store) {
     for (const [label, figures] of [
       ['in memory', store.memoryOnly],
@@ -338,6 +364,8 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
       pipeline,
       pipelineWithData,
       store,
+      ingest,
+      replays,
       problems
     }
     writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`)

@@ -3,8 +3,13 @@
  * library send) into SegmentEvents, saying exactly what is wrong with anything else.
  */
 import { randomUUID } from 'node:crypto'
-import type { SegmentEvent } from '@segment/actions-core'
+import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import { isRecord } from '../destinations/ortto/client/json'
+import { BatchContext } from './batch-context'
+import { MAX_EVENT_DEPTH, structureProblem } from './event-structure'
+import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, jsonBytes, limitText } from './ingest-limits'
+
+export { MAX_EVENT_DEPTH }
 
 export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
@@ -13,66 +18,6 @@ const isEventType = (value: unknown): value is EventType =>
   typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value)
 
 export type ParsedEvent = { ok: true; event: SegmentEvent } | { ok: false; reason: string }
-
-/**
- * Deepest nesting an event may have (the event object is depth 1, its `traits` depth 2…).
- * actions-core walks events recursively and overflows its stack past about 2,000 levels (an
- * array nested 3,000 deep, 6 kB, failed a whole batch); 100 is far inside that and far beyond
- * what real traits and properties need.
- */
-export const MAX_EVENT_DEPTH = 100
-
-/** A key actions-core cannot carry: its mapping copies objects with Object.assign, which drops it. */
-const LOST_KEY = '__proto__'
-
-/** A node of the walk below: an object or array, how deep it sits, and how it was reached. */
-interface Node {
-  value: object
-  depth: number
-  parent?: Node
-  key?: string | number
-}
-
-function pathOf(node: Node): string {
-  let path = ''
-  for (let at: Node | undefined = node; at?.parent !== undefined; at = at.parent) {
-    path = typeof at.key === 'number' ? `[${at.key}]${path}` : `.${String(at.key)}${path}`
-  }
-  return path.replace(/^\./, '') || 'its top'
-}
-
-/**
- * What no delivery could carry faithfully, found in one pass without recursion (so an event
- * nested deep enough to break a recursive walk is still measured): too deep, or a `__proto__` key.
- * Only objects and arrays are visited, and a path is spelled out only for the message.
- */
-function structureProblem(event: Record<string, unknown>): string | undefined {
-  const stack: Node[] = [{ value: event, depth: 1 }]
-  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    if (node.depth > MAX_EVENT_DEPTH) {
-      return `the event is nested more than ${MAX_EVENT_DEPTH} levels deep (at ${pathOf(node)}); flatten its traits, properties or context`
-    }
-    const { value, depth } = node
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const item: unknown = value[i]
-        if (typeof item === 'object' && item !== null)
-          stack.push({ value: item, depth: depth + 1, parent: node, key: i })
-      }
-      continue
-    }
-    for (const key in value) {
-      if (!Object.hasOwn(value, key)) continue
-      if (key === LOST_KEY) {
-        const where = pathOf({ value, depth, parent: node, key })
-        return `${where} is a key named "${LOST_KEY}", which Segment's action runtime drops when it maps the event; rename it`
-      }
-      const item: unknown = (value as Record<string, unknown>)[key]
-      if (typeof item === 'object' && item !== null) stack.push({ value: item, depth: depth + 1, parent: node, key })
-    }
-  }
-  return undefined
-}
 
 /**
  * An id as Segment's API takes it: a string as sent, a number as its decimal string (`0` included).
@@ -97,13 +42,17 @@ function timestampOf(value: unknown, name: string): { value?: string } | { probl
   }
 }
 
+/** What a call must be, checked: its type and ids as they will be delivered. */
+type CheckedCall =
+  | { ok: true; type: EventType; userId?: string; anonymousId?: string; messageId?: string; timestamp?: string }
+  | { ok: false; reason: string }
+
 /**
- * One call's body. `type` comes from the route (`/v1/track`) or, inside a batch, from the item.
- * What Segment's API would fill in (messageId, timestamp, receivedAt) is filled in here too;
- * nothing that was sent is changed or dropped without saying so.
+ * Everything about one call but its size and what it inherits from a batch: its type (from the
+ * route, such as /v1/track, or from the call), ids, event name, the shape of traits, properties and
+ * context, and nothing nested that no delivery could carry.
  */
-export function parseEvent(body: unknown, routeType?: EventType): ParsedEvent {
-  if (!isRecord(body)) return { ok: false, reason: 'a Segment call must be a JSON object' }
+function checkCall(body: Record<string, unknown>, routeType?: EventType): CheckedCall {
   const type = routeType ?? body.type
   if (!isEventType(type)) {
     return { ok: false, reason: `"type" must be one of ${EVENT_TYPES.join(', ')} (got ${JSON.stringify(type)})` }
@@ -130,41 +79,110 @@ export function parseEvent(body: unknown, routeType?: EventType): ParsedEvent {
   if ('problem' in messageId) return { ok: false, reason: messageId.problem }
   const timestamp = timestampOf(body.timestamp, 'timestamp')
   if ('problem' in timestamp) return { ok: false, reason: timestamp.problem }
-  const problem = structureProblem(body)
+  const problem = structureProblem({ value: body, depth: 1 })
   if (problem) return { ok: false, reason: problem }
-
-  const now = new Date().toISOString()
-  const event = {
-    ...body,
+  return {
+    ok: true,
     type,
-    ...(userId.id !== undefined && { userId: userId.id }),
-    ...(anonymousId.id !== undefined && { anonymousId: anonymousId.id }),
-    messageId: messageId.id ?? randomUUID(),
-    timestamp: timestamp.value ?? now,
-    receivedAt: now
-  } as SegmentEvent
-  return { ok: true, event }
+    userId: userId.id,
+    anonymousId: anonymousId.id,
+    messageId: messageId.id,
+    timestamp: timestamp.value
+  }
 }
 
-/** `POST /v1/batch`: `{ batch: [calls], context?, integrations? }`; shared context fills each call's. */
+const tooLarge = (bytes: number, inherited?: number): string =>
+  `the event is ${bytes.toLocaleString('en-US')} bytes` +
+  (inherited === undefined
+    ? ''
+    : ` with the batch's context it inherits (${inherited.toLocaleString('en-US')} bytes)`) +
+  `; Segment takes at most ${limitText(MAX_EVENT_BYTES)} per event: send less in its traits, properties or context`
+
+/**
+ * The event as it is delivered: the call as sent, with what Segment's API fills in (messageId,
+ * timestamp, receivedAt) filled in too; nothing that was sent is changed or dropped.
+ */
+function eventOf(body: Record<string, unknown>, call: CheckedCall & { ok: true }, context?: JSONObject): SegmentEvent {
+  const now = new Date().toISOString()
+  return {
+    ...body,
+    type: call.type,
+    ...(call.userId !== undefined && { userId: call.userId }),
+    ...(call.anonymousId !== undefined && { anonymousId: call.anonymousId }),
+    messageId: call.messageId ?? randomUUID(),
+    timestamp: call.timestamp ?? now,
+    receivedAt: now,
+    ...(context !== undefined && { context })
+  }
+}
+
+/** One call's body (`type` from the route, such as /v1/track, or from the call), at most MAX_EVENT_BYTES. */
+export function parseEvent(body: unknown, routeType?: EventType): ParsedEvent {
+  if (!isRecord(body)) return { ok: false, reason: 'a Segment call must be a JSON object' }
+  const call = checkCall(body, routeType)
+  if (!call.ok) return call
+  const bytes = jsonBytes(body)
+  if (bytes > MAX_EVENT_BYTES) return { ok: false, reason: tooLarge(bytes) }
+  return { ok: true, event: eventOf(body, call) }
+}
+
+/**
+ * Why the pipeline would refuse `body` as a call of a batch without a context, or undefined when
+ * it would take it. `bytes` is its size when the caller has it already.
+ */
+export function callProblem(body: unknown, bytes?: number): string | undefined {
+  if (!isRecord(body)) return 'a Segment call must be a JSON object'
+  const call = checkCall(body)
+  if (!call.ok) return call.reason
+  const size = bytes ?? jsonBytes(body)
+  return size > MAX_EVENT_BYTES ? tooLarge(size) : undefined
+}
+
+/** One call of a batch: the event, or why it is refused. */
+function takeCall(item: unknown, index: number, shared?: BatchContext): { event: SegmentEvent } | { reason: string } {
+  if (index >= MAX_BATCH_EVENTS) {
+    return {
+      reason: `a batch takes at most ${MAX_BATCH_EVENTS.toLocaleString('en-US')} calls, as Segment's does; send this one in another batch`
+    }
+  }
+  if (!isRecord(item)) return { reason: 'a Segment call must be a JSON object' }
+  const call = checkCall(item)
+  if (!call.ok) return call
+  const bytes = jsonBytes(item)
+  if (!shared) return bytes > MAX_EVENT_BYTES ? { reason: tooLarge(bytes) } : { event: eventOf(item, call) }
+  const inherited = shared.inherit(item.context as JSONObject | undefined, bytes, MAX_EVENT_BYTES)
+  if ('problem' in inherited) return { reason: inherited.problem }
+  if (inherited.bytes > MAX_EVENT_BYTES) return { reason: tooLarge(inherited.bytes, shared.bytes) }
+  return { event: eventOf(item, call, inherited.context) }
+}
+
+/**
+ * `POST /v1/batch`: `{ batch: [calls], context? }`. The batch's context is merged into each call's
+ * (the call's own keys win) as Segment does, and counts in each call's size; BatchContext says
+ * what that merge costs. Calls past MAX_BATCH_EVENTS, and calls that cannot be used, are refused
+ * one by one with their index and the reason; the others are taken.
+ */
 export function parseBatch(body: unknown): {
   events: SegmentEvent[]
   rejected: Array<{ index: number; reason: string }>
+  /** Context keys copied to merge the batch's context into calls that have their own (0 when none). */
+  contextKeysCopied: number
 } {
   if (!isRecord(body) || !Array.isArray(body.batch)) {
     throw new InputError('a batch call must be a JSON object with a "batch" array')
   }
-  const shared = isRecord(body.context) ? body.context : undefined
+  if (body.context !== undefined && !isRecord(body.context)) {
+    throw new InputError('the batch\'s "context" must be an object, which is merged into the context of each call')
+  }
+  const shared = body.context === undefined ? undefined : new BatchContext(body.context as JSONObject)
   const events: SegmentEvent[] = []
   const rejected: Array<{ index: number; reason: string }> = []
   body.batch.forEach((item: unknown, index) => {
-    const withContext =
-      shared && isRecord(item) ? { ...item, context: { ...shared, ...(item.context as object) } } : item
-    const parsed = parseEvent(withContext)
-    if (parsed.ok) events.push(parsed.event)
-    else rejected.push({ index, reason: parsed.reason })
+    const taken = takeCall(item, index, shared)
+    if ('reason' in taken) rejected.push({ index, reason: taken.reason })
+    else events.push(taken.event)
   })
-  return { events, rejected }
+  return { events, rejected, contextKeysCopied: shared?.keysCopied ?? 0 }
 }
 
 /** Input a client must fix; the server answers it with 400 and this message. */

@@ -14,11 +14,18 @@ import { PipelineBusyError, type DeliveryPipeline } from './delivery'
 import type { DryRun } from './dry-run'
 import type { OutcomeQuery } from './outcomes'
 import { EVENT_TYPES, InputError, parseBatch, parseEvent, type EventType, type ParsedEvent } from './segment-events'
+import { MAX_BATCH_BYTES, MAX_EVENT_BYTES, limitText } from './ingest-limits'
 import { writeKeyRefusal } from './write-key'
 import type { WriteKeyGate } from './write-key'
 
-/** Segment's own API takes 32 kB per call and 500 kB per batch; a little headroom on top. */
-const MAX_INGEST_BYTES = 512 * 1024
+/**
+ * Seconds a caller answered 503 (delivery holds all it may) is asked to wait (`Retry-After`). Room
+ * comes back only as Ortto takes batches; at the delivery rate the pipeline aims for (2,000 events/s
+ * and more) two seconds free room for several full batches while the rest of the backlog keeps
+ * Ortto busy, and a caller retrying every two seconds costs little (a refused call is read in full:
+ * at most 500 kB). Segment's libraries back off on a 503 anyway; `npm run replay` waits this long.
+ */
+const BUSY_RETRY_AFTER_SECONDS = 2
 /** Tester calls may carry a batch of whole events. */
 const MAX_CLI_BYTES = 4 * 1024 * 1024
 
@@ -153,15 +160,19 @@ export class PipelineServer {
     const headers = corsHeaders(req)
     // Lets a person who opens a gated route in a browser type the write key as the user name.
     if (status === 401) headers['www-authenticate'] = 'Basic realm="Ortto local pipeline", charset="UTF-8"'
+    if (status === 503) headers['retry-after'] = String(BUSY_RETRY_AFTER_SECONDS)
     sendText(res, status, errorBody(ERROR_CODES[status] ?? ERROR_CODES[400], message), headers)
   }
 
-  private async readJson(req: http.IncomingMessage, limit: number): Promise<unknown> {
+  /** `limitText` says what the limit is, and what to do, when a body is over it. */
+  private async readJson(
+    req: http.IncomingMessage,
+    limit: number,
+    limitText = `this route takes at most ${limit} bytes`
+  ): Promise<unknown> {
     const body = await readBody(req, limit)
     if (body.kind === 'aborted') throw new InputError('the request was aborted before its body arrived')
-    if (body.kind === 'too-large') {
-      throw new InputError(`the body is ${body.size}; this route takes at most ${limit} bytes`, 413)
-    }
+    if (body.kind === 'too-large') throw new InputError(`the body is ${body.size}; ${limitText}`, 413)
     if (body.kind === 'refused') throw new InputError(body.message, body.status)
     const parsed = parseJson(body.text)
     if (parsed === undefined) throw new InputError('the body is not valid JSON')
@@ -264,7 +275,10 @@ export class PipelineServer {
 
   /** Segment's HTTP Tracking API: one call to /v1/<type>, or /v1/batch. */
   private async takeIn(req: http.IncomingMessage, res: http.ServerResponse, call: EventType | 'batch'): Promise<void> {
-    const body = await this.readJson(req, MAX_INGEST_BYTES)
+    const body =
+      call === 'batch'
+        ? await this.readJson(req, MAX_BATCH_BYTES, BATCH_LIMIT)
+        : await this.readJson(req, MAX_EVENT_BYTES, CALL_LIMIT)
     const { events, rejected } = call === 'batch' ? parseBatch(body) : single(parseEvent(body, call))
     if (events.length === 0) {
       const reason =
@@ -284,7 +298,7 @@ export class PipelineServer {
 
   /** POST /dry-run: the body of /v1/batch, or one event of any type with its "type". */
   private async dryRun(req: http.IncomingMessage): Promise<unknown> {
-    const body = await this.readJson(req, MAX_INGEST_BYTES)
+    const body = await this.readJson(req, MAX_BATCH_BYTES, BATCH_LIMIT)
     const isBatch = isRecord(body) && body.batch !== undefined
     if (!isBatch && !(isRecord(body) && body.type !== undefined)) {
       throw new InputError(
@@ -329,6 +343,9 @@ export class PipelineServer {
     return Object.assign(own, ...this.options.cli.map((set) => set.routes)) as Record<string, string>
   }
 }
+
+const BATCH_LIMIT = `a batch takes at most ${limitText(MAX_BATCH_BYTES)}, Segment's limit: split it into smaller batches`
+const CALL_LIMIT = `one call takes at most ${limitText(MAX_EVENT_BYTES)}, Segment's limit: send less in its traits, properties or context`
 
 const single = (parsed: ParsedEvent) =>
   parsed.ok ? { events: [parsed.event], rejected: [] } : { events: [], rejected: [{ index: 0, reason: parsed.reason }] }

@@ -336,7 +336,7 @@ async function hammerWithBadInput(url: string): Promise<void> {
   expectError(await send('/v1/track', [{ event: 'x' }]), 400, /must be a JSON object/)
   expectError(await send('/v1/identify', { traits: {} }), 400, /needs a userId or an anonymousId/)
   expectError(await send('/v1/batch', { batch: 'no' }), 400, /"batch" array/)
-  expectError(await send('/v1/batch', 'x'.repeat(10 * 2 ** 20)), 413, /at most 524288 bytes/)
+  expectError(await send('/v1/batch', 'x'.repeat(10 * 2 ** 20)), 413, /a batch takes at most 512,000 bytes/)
   expectError(await send('/nowhere', {}), 404, /no such route/)
   expectError(await send('/v1/track', { userId: 'u', event: ' ' }), 400, /non-empty "event"/)
   expect(await slowClientStatus(url)).toBe(408)

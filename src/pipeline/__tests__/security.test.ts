@@ -570,7 +570,7 @@ describe('the request guard', () => {
 
 describe('compressed bodies (Content-Encoding)', () => {
   let p: Pipeline
-  const LIMIT = 512 * 1024
+  const LIMIT = 500 * 1024
   const sendEncoded = (path: string, body: Buffer, encoding: string) =>
     rawRequest(p.url, path, {
       method: 'POST',
@@ -617,7 +617,7 @@ describe('compressed bodies (Content-Encoding)', () => {
     expect(answer.json).toEqual({
       error: {
         code: 'too-large',
-        message: `the body is over ${LIMIT} bytes once decompressed; this route takes at most ${LIMIT} bytes`
+        message: `the body is over ${LIMIT} bytes once decompressed; a batch takes at most 512,000 bytes (500 kB), Segment's limit: split it into smaller batches`
       }
     })
     // Still serving, and the connection was not cut.
@@ -696,6 +696,8 @@ describe('/status ingest counts calls and events apart', () => {
       ]
     })
     expect(busy.status).toBe(503)
+    // Seconds to wait, as HTTP says: Segment's libraries back off anyway, and npm run replay waits this long.
+    expect(busy.headers.get('retry-after')).toBe('2')
     expect(busy.json).toEqual({ error: { code: 'busy', message: expect.stringContaining('try again shortly') } })
     expect(await ingestOf(p)).toEqual({ calls: 1, events: 2, rejectedEvents: 0, refusedCalls: 1 })
   })

@@ -313,23 +313,33 @@ describe('body size limits', () => {
     await start()
   })
 
-  it('answers 413 for a body just over 512 kB, and takes one of exactly 512 kB', async () => {
+  it('answers 413 for a call just over 32 kB and a batch just over 500 kB, and takes them at the limit', async () => {
     const p = pipeline as Pipeline
-    const limit = 512 * 1024
-    const make = (bytes: number) => {
-      const head = '{"userId": "big", "traits": {"note": "'
-      const tail = '"}}'
-      return head + 'x'.repeat(bytes - head.length - tail.length) + tail
+    const make = (bytes: number, head: string, tail: string) =>
+      head + 'x'.repeat(bytes - head.length - tail.length) + tail
+    const call = (bytes: number) => make(bytes, '{"userId": "big", "traits": {"note": "', '"}}')
+    const batch = (bytes: number) => make(bytes, '{"batch": [{"type": "identify", "userId": "big"}], "note": "', '"}')
+    for (const [route, limit, body, what] of [
+      [
+        '/v1/identify',
+        32 * 1024,
+        call,
+        "one call takes at most 32,768 bytes (32 kB), Segment's limit: send less in its traits, properties or context"
+      ],
+      [
+        '/v1/batch',
+        500 * 1024,
+        batch,
+        "a batch takes at most 512,000 bytes (500 kB), Segment's limit: split it into smaller batches"
+      ]
+    ] as const) {
+      const over = await post(p.url, route, body(limit + 1))
+      expect(over.status).toBe(413)
+      expect(over.json).toEqual({ error: { code: 'too-large', message: `the body is ${limit + 1} bytes; ${what}` } })
+      const atLimit = await post(p.url, route, body(limit))
+      expect(atLimit.status).toBe(200)
+      expect(atLimit.json).toEqual({ success: true, accepted: 1, unsubscribed: 0, rejected: [] })
     }
-    const over = await post(p.url, '/v1/identify', make(limit + 1))
-    expect(over.status).toBe(413)
-    expect(over.json).toEqual({
-      error: { code: 'too-large', message: `the body is ${limit + 1} bytes; this route takes at most ${limit} bytes` }
-    })
-
-    const atLimit = await post(p.url, '/v1/identify', make(limit))
-    expect(atLimit.status).toBe(200)
-    expect(atLimit.json).toEqual({ success: true, accepted: 1, unsubscribed: 0, rejected: [] })
   })
 
   it('answers 413 for a 10 MB body and still answers the next request', async () => {
@@ -340,7 +350,7 @@ describe('body size limits', () => {
     expect(JSON.parse(answer.text)).toEqual({
       error: {
         code: 'too-large',
-        message: `the body is ${10 * 1024 * 1024} bytes; this route takes at most ${512 * 1024} bytes`
+        message: `the body is ${10 * 1024 * 1024} bytes; a batch takes at most 512,000 bytes (500 kB), Segment's limit: split it into smaller batches`
       }
     })
     const next = await post(p.url, '/v1/track', { userId: 'ada', event: 'Still Served' })

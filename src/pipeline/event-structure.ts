@@ -1,0 +1,77 @@
+/**
+ * What no delivery could carry faithfully, whatever its size: an event nested too deep for
+ * actions-core's recursive walks, or a key actions-core drops. Found without recursion, so an event
+ * nested deep enough to break a recursive walk is still measured.
+ */
+
+/**
+ * Deepest nesting an event may have (the event object is depth 1, its `traits` depth 2…).
+ * actions-core walks events recursively and overflows its stack past about 2,000 levels (an
+ * array nested 3,000 deep, 6 kB, failed a whole batch); 100 is far inside that and far beyond
+ * what real traits and properties need.
+ */
+export const MAX_EVENT_DEPTH = 100
+
+/** A key actions-core cannot carry: its mapping copies objects with Object.assign, which drops it. */
+export const LOST_KEY = '__proto__'
+
+/** A node of the walk: an object or array, how deep it sits in the event, and how it was reached. */
+export interface StructureNode {
+  value: object
+  depth: number
+  parent?: StructureNode
+  key?: string | number
+}
+
+/** "traits.address[0].city", or "its top" for the event itself. */
+function pathOf(node: StructureNode): string {
+  let path = ''
+  for (let at: StructureNode | undefined = node; at?.parent !== undefined; at = at.parent) {
+    path = typeof at.key === 'number' ? `[${at.key}]${path}` : `.${String(at.key)}${path}`
+  }
+  return path.replace(/^\./, '') || 'its top'
+}
+
+export const lostKeyProblem = (where: string): string =>
+  `${where} is a key named "${LOST_KEY}", which Segment's action runtime drops when it maps the event; rename it`
+
+/**
+ * The first problem under `start` (an event, or a part of one placed by its parents and depth), or
+ * undefined. Only objects and arrays are visited; a path is spelled out only for the message.
+ */
+export function structureProblem(start: StructureNode): string | undefined {
+  const stack: StructureNode[] = [start]
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (node.depth > MAX_EVENT_DEPTH) {
+      return `the event is nested more than ${MAX_EVENT_DEPTH} levels deep (at ${pathOf(node)}); flatten its traits, properties or context`
+    }
+    const { value, depth } = node
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i]
+        if (typeof item === 'object' && item !== null)
+          stack.push({ value: item, depth: depth + 1, parent: node, key: i })
+      }
+      continue
+    }
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue
+      if (key === LOST_KEY) return lostKeyProblem(pathOf({ value, depth, parent: node, key }))
+      const item: unknown = (value as Record<string, unknown>)[key]
+      if (typeof item === 'object' && item !== null) stack.push({ value: item, depth: depth + 1, parent: node, key })
+    }
+  }
+  return undefined
+}
+
+/** Freezes `value` and everything under it, without recursion: what is shared between events cannot change. */
+export function deepFreeze(value: object): void {
+  const stack: object[] = [value]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (Object.isFrozen(next)) continue
+    Object.freeze(next)
+    for (const item of Object.values(next) as unknown[]) {
+      if (typeof item === 'object' && item !== null) stack.push(item)
+    }
+  }
+}
