@@ -304,7 +304,7 @@ describe('loadMappingFile', () => {
     ],
     [
       [{ subscribe: 'type = "track"' }],
-      'entry 0, partnerAction: is missing: name the action, one of upsertContact, trackActivity, syncAudience'
+      "entry 0, partnerAction: is missing: add the action's key, one of upsertContact, trackActivity, syncAudience"
     ],
     [
       [

@@ -47,7 +47,7 @@ export function tokenize(fql: string): Token[] {
         const string = `${start}${start.length < fql.length - i ? '…' : ''}`
         throw new FqlSyntaxError(
           { column: i + 1 },
-          `unclosed quote: ${string} has no closing ${char}; add one where it ends`
+          `unclosed quote: ${string} has no closing ${char}; add one where the string ends`
         )
       }
       push(char === '"' ? 'string' : 'single-quoted', fql.slice(i, close + 1))

@@ -90,7 +90,7 @@ class TriggerReader {
       }
       this.group(depth + 1)
       if (this.next().kind !== 'close') {
-        throw new FqlSyntaxError(token, 'unclosed parenthesis: this "(" has no ")"; add one where its group ends')
+        throw new FqlSyntaxError(token, 'unclosed parenthesis: "(" has no matching ")"; add one where its group ends')
       }
     } else if (token.kind === 'not') {
       const name = this.next()

@@ -93,7 +93,7 @@ function checkEntry(
       ? destinations.find(({ definition }) => Object.prototype.hasOwnProperty.call(definition.actions, partnerAction))
       : undefined
   const offered = visibleActionKeys(destinations).join(', ')
-  if (partnerAction === undefined) problem(['partnerAction'], `is missing: name the action, one of ${offered}`)
+  if (partnerAction === undefined) problem(['partnerAction'], `is missing: add the action's key, one of ${offered}`)
   else if (!destination) {
     const problemOf = (word: string) => `"${word}" is not an action${didYouMean(word, keys, `: use one of ${offered}`)}`
     const wrongType = `must be a string, one of ${offered}, not ${JSON.stringify(partnerAction)}`

@@ -84,7 +84,7 @@ function itemProblems(field: FieldDefinition, value: unknown, path: string[]): L
   if (choices.length > 0 && !choices.includes(value as string | number)) {
     const shown = choices.map((choice) => JSON.stringify(choice)).join(', ')
     const hint = typeof value === 'string' ? didYouMean(value, choices.map(String)) : ''
-    return [{ path, message: `${JSON.stringify(value)} is not one of its choices, ${shown}${hint}` }]
+    return [{ path, message: `must be one of ${shown}, not ${JSON.stringify(value)}${hint}` }]
   }
   if (!hasFormat(field, value)) {
     const format = field.type === 'datetime' ? 'date and time' : field.format

@@ -100,15 +100,13 @@ function requiredProblems(fields: Fields, merged: Record<string, unknown>): Fiel
   return Object.entries(fields)
     .filter(([key, field]) => certainlyAbsent(merged[key]) && certainlyRequired(field.required, merged))
     .map(([key, field]) => {
-      const conditional = field.required !== true
-      const when = conditional ? ` when ${describeConditions(field.required)}` : ''
+      const when = field.required === true ? '' : ` when ${describeConditions(field.required)}`
+      const value = merged[key]
+      if (value === undefined) return { path: ['mapping', key], field: key, message: `is required${when}: map it` }
       const fix =
-        field.default === undefined ? 'map it' : `leave it out to use its default, ${JSON.stringify(field.default)}`
-      return {
-        path: ['mapping', key],
-        field: key,
-        message: `is required${when}, and this mapping leaves it out of every event: ${fix}`
-      }
+        field.default === undefined ? 'map it' : `remove it to use its default, ${JSON.stringify(field.default)}`
+      const message = `is required${when}, and ${JSON.stringify(value)} leaves it out of every event: ${fix}`
+      return { path: ['mapping', key], field: key, message }
     })
 }
 
