@@ -12,7 +12,7 @@ import { mappingProblems } from './mapping'
 import { didYouMean } from './nearest'
 import type { MappingProblem } from './problems'
 
-export { formatProblem, formatProblems, problemCount, problemPlace } from './problems'
+export { formatProblem, formatProblems, problemPlace } from './problems'
 export type { MappingProblem } from './problems'
 
 /** A subscription of the file that passed every check, its mapping laid over its action's defaults. */
@@ -35,7 +35,7 @@ const actionKeys = (destinations: readonly PipelineDestination[]) =>
   destinations.flatMap(({ definition }) => Object.keys(definition.actions))
 
 /** The keys offered to a user: hidden actions are taken but not offered. */
-export const visibleActionKeys = (destinations: readonly PipelineDestination[]) =>
+const visibleActionKeys = (destinations: readonly PipelineDestination[]) =>
   destinations.flatMap(({ definition }) =>
     Object.entries(definition.actions)
       .filter(([, action]) => !action.hidden)
@@ -43,7 +43,7 @@ export const visibleActionKeys = (destinations: readonly PipelineDestination[]) 
   )
 
 /** The whole file's shape, for problems that leave nothing to check entry by entry. */
-export const fileShape = (destinations: readonly PipelineDestination[]) =>
+const fileShape = (destinations: readonly PipelineDestination[]) =>
   `a JSON array of {"name": "…", "partnerAction": ${visibleActionKeys(destinations)
     .map((key) => `"${key}"`)
     .join(' | ')}, "subscribe": "<FQL>", "mapping": {…}}`

@@ -18,7 +18,7 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** Edits at most between a typo and what it was meant to be; further apart is another word. */
-export const MAX_TYPO_DISTANCE = 2
+const MAX_TYPO_DISTANCE = 2
 
 /** The candidate nearest to `word` (the first of equals), if one is within MAX_TYPO_DISTANCE edits. */
 export function nearest(word: string, candidates: Iterable<string>): string | undefined {

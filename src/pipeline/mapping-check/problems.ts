@@ -38,7 +38,7 @@ export function formatProblem(problem: MappingProblem): string {
   return place === '' ? problem.message : `${place}: ${problem.message}`
 }
 
-export const problemCount = (problems: readonly MappingProblem[]) =>
+const problemCount = (problems: readonly MappingProblem[]) =>
   `${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}`
 
 /**

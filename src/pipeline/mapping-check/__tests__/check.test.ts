@@ -4,7 +4,7 @@
  */
 import { transform } from '@segment/actions-core'
 import { PIPELINE_DESTINATIONS } from '../../destinations'
-import { allPresetSubscriptions } from '../../subscriptions'
+import { allPresetSubscriptions, readMappingFile } from '../../subscriptions'
 import { checkMappingFile, formatProblem, formatProblems } from '..'
 import type { MappingProblem } from '..'
 import { KNOWN_DIRECTIVES } from '../directives'
@@ -334,5 +334,38 @@ describe('a whole file', () => {
     expect(checked.subscriptions.map(({ destination, ...rest }) => ({ ...rest, folder: destination.folder }))).toEqual(
       presets.map((preset, i) => ({ ...preset, folder: i < 2 ? 'ortto' : 'ortto-audiences' }))
     )
+  })
+})
+
+describe('readMappingFile: what a reload calls, on text it read itself', () => {
+  it('answers the problems of a bad file without throwing', () => {
+    const read = readMappingFile(
+      FILE,
+      '[{"partnerAction": "trackActivity", "subscribe": "type = track"}]',
+      PIPELINE_DESTINATIONS
+    )
+    expect(read).toEqual({
+      problems: [
+        {
+          file: FILE,
+          index: 0,
+          path: ['subscribe'],
+          column: 8,
+          message: 'the value track is not in quotes: write "track"'
+        }
+      ]
+    })
+  })
+
+  it('answers subscriptions that match events for a good one', () => {
+    const text = JSON.stringify([
+      { name: 'Orders', partnerAction: 'trackActivity', subscribe: 'event = "Order Completed"' }
+    ])
+    const read = readMappingFile(FILE, text, PIPELINE_DESTINATIONS)
+    if (!('subscriptions' in read)) throw new Error('the file did not pass')
+    const [orders] = read.subscriptions
+    expect(orders.name).toBe('Orders')
+    expect(orders.matches({ type: 'track', event: 'Order Completed', userId: 'a' })).toBe(true)
+    expect(orders.matches({ type: 'track', event: 'Viewed', userId: 'a' })).toBe(false)
   })
 })
