@@ -28,10 +28,17 @@ type Fields = Record<string, InputField>
 const BATCH_SIZE_RANGE = { minimum: 1, maximum: MAX_OBJECTS_PER_REQUEST }
 
 /** Problems of a value given for a field: its directives (actions-core's check), else its plain parts. */
-function valueProblems(field: FieldDefinition, key: string, value: unknown, prefix: string[]): FieldProblem[] {
+function valueProblems(
+  field: FieldDefinition,
+  key: string,
+  value: unknown,
+  prefix: string[],
+  literals?: () => FieldProblem[]
+): FieldProblem[] {
   const at = (path: string[], message: string): FieldProblem => ({ path: [...prefix, ...path], field: key, message })
   const directives = directiveProblems(value)
   if (directives.length > 0) return directives.map((problem) => at(problem.path, problem.message))
+  if (literals) return literals()
   return literalProblems(field, value).map((problem) => at(problem.path, problem.message))
 }
 
@@ -140,8 +147,9 @@ export function mappingProblems(
       const noHook = key === 'onMappingSave' ? `: ${actionKey} has no onMappingSave hook; remove it` : hint
       return [{ path: ['mapping', key], field: key, message: `not a field of ${actionKey}${noHook}` }]
     }
-    const problems = valueProblems(fields[key], key, value, ['mapping', key])
-    return problems.length === 0 && key === 'batch_size' ? batchSizeProblems(fields[key], value) : problems
+    // batch_size has its own range (Ortto's limit when the field sets none), type included.
+    const literals = key === 'batch_size' ? () => batchSizeProblems(fields[key], value) : undefined
+    return valueProblems(fields[key], key, value, ['mapping', key], literals)
   })
   return [...keyProblems, ...requiredProblems(fields, { ...defaultValues(fields), ...mapping })]
 }

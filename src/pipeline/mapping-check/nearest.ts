@@ -17,13 +17,16 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length]
 }
 
-/** Edits at most between a typo and what it was meant to be; further apart is another word. */
-const MAX_TYPO_DISTANCE = 2
+/**
+ * Edits at most between a typo and what it was meant to be: two, and fewer for short words (half
+ * their length), so that "c" does not suggest "a". Further apart is another word.
+ */
+const maxTypoDistance = (word: string) => Math.min(2, Math.floor(word.length / 2))
 
-/** The candidate nearest to `word` (the first of equals), if one is within MAX_TYPO_DISTANCE edits. */
+/** The candidate nearest to `word` (the first of equals), if one is within maxTypoDistance edits. */
 export function nearest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined
-  let bestDistance = MAX_TYPO_DISTANCE + 1
+  let bestDistance = maxTypoDistance(word) + 1
   for (const candidate of candidates) {
     const distance = editDistance(word.toLowerCase(), candidate.toLowerCase())
     if (distance < bestDistance) {

@@ -5,6 +5,8 @@
 import { transform } from '@segment/actions-core'
 import { PIPELINE_DESTINATIONS } from '../../destinations'
 import { allPresetSubscriptions, readMappingFile } from '../../subscriptions'
+import type { InputField } from '@segment/actions-core'
+import type { PipelineDestination } from '../../destinations'
 import { checkMappingFile, formatProblem, formatProblems } from '..'
 import type { MappingProblem } from '..'
 import { KNOWN_DIRECTIVES } from '../directives'
@@ -266,16 +268,11 @@ describe('batch settings', () => {
   it.each([
     [1000, 'the number 1000'],
     [0, 'the number 0'],
-    [2.5, 'the number 2.5']
+    [2.5, 'the number 2.5'],
+    ['100', 'the string "100"']
   ])('refuses batch_size %j: a whole number from 1 to 500', (batchSize, shown) => {
     expect(mappingLines('syncAudience', { batch_size: batchSize })).toEqual([
       `entry 0, mapping.batch_size: must be a whole number from 1 to 500 (Ortto takes at most 500 objects per request), not ${shown}`
-    ])
-  })
-
-  it('refuses batch_size "100": a number, not a string', () => {
-    expect(mappingLines('syncAudience', { batch_size: '100' })).toEqual([
-      'entry 0, mapping.batch_size: must be a number, not the string "100"'
     ])
   })
 
@@ -367,5 +364,98 @@ describe('readMappingFile: what a reload calls, on text it read itself', () => {
     expect(orders.name).toBe('Orders')
     expect(orders.matches({ type: 'track', event: 'Order Completed', userId: 'a' })).toBe(true)
     expect(orders.matches({ type: 'track', event: 'Viewed', userId: 'a' })).toBe(false)
+  })
+})
+
+describe("the rules Ortto's fields do not use, on an action of a test destination", () => {
+  const field = (type: InputField['type'], more: Partial<InputField> = {}): InputField => ({
+    label: type,
+    description: type,
+    type,
+    ...more
+  })
+  const testAction = {
+    title: 'Test',
+    description: 'An action with every kind of field rule',
+    fields: {
+      count: field('integer', { minimum: 1, maximum: 10 }),
+      tags: field('string', { multiple: true, choices: ['a', 'b'] }),
+      when: field('datetime'),
+      extra: field('object', { additionalProperties: true, properties: { known: { label: 'Known', type: 'number' } } }),
+      batch_size: field('number', { minimum: 10, maximum: 100 }),
+      email: field('string', {
+        required: {
+          match: 'any',
+          conditions: [
+            { fieldKey: 'phone', operator: 'is', value: undefined },
+            { fieldKey: 'channel', operator: 'is', value: 'email' }
+          ]
+        }
+      }),
+      phone: field('string', { default: { '@path': '$.traits.phone' } }),
+      channel: field('string', { choices: ['email', 'sms'] })
+    },
+    hooks: {
+      onMappingSave: {
+        label: 'Save',
+        description: 'A hook with a required input',
+        inputFields: { list: field('string', { required: true }) },
+        outputTypes: { list_id: field('string') },
+        performHook: () => ({ successMessage: 'saved' })
+      }
+    },
+    perform: () => undefined
+  }
+  const TEST_DESTINATION = {
+    folder: 'test',
+    definition: { name: 'Test', mode: 'cloud', authentication: undefined, actions: { testAction } },
+    metadata: {},
+    takesWhat: 'every event',
+    takes: () => true
+  } as unknown as PipelineDestination
+
+  const linesFor = (mapping: unknown) => {
+    const entries = [{ partnerAction: 'testAction', subscribe: 'type = "track"', mapping }]
+    const checked = checkMappingFile(FILE, JSON.stringify(entries), [TEST_DESTINATION])
+    return 'problems' in checked ? checked.problems.map(formatProblem) : []
+  }
+
+  it('takes what fits', () => {
+    const mapping = {
+      count: 10,
+      tags: 'a',
+      when: 1714560000,
+      extra: { known: 1, other: 'kept' },
+      batch_size: 100,
+      channel: 'sms',
+      onMappingSave: { inputs: { list: 'VIP' }, outputs: { list_id: 'l1' } }
+    }
+    expect(linesFor(mapping)).toEqual([])
+    expect(linesFor({ when: '2024-05-01T12:00:00Z', tags: ['a', 'b'], email: { '@path': '$.traits.email' } })).toEqual(
+      []
+    )
+  })
+
+  it.each([
+    [{ count: 2.5 }, 'count: must be a whole number, not the number 2.5'],
+    [{ count: 0 }, 'count: must be at least 1, not 0'],
+    [{ count: 11 }, 'count: must be at most 10, not 11'],
+    [{ tags: ['a', 'c'] }, 'tags.1: must be one of "a", "b", not "c"'],
+    [{ tags: 'c' }, 'tags: must be one of "a", "b", not "c"'],
+    [{ when: 'soon' }, 'when: "soon" is not a valid date and time: write one, or map it with @path'],
+    [
+      { when: true },
+      'when: must be a date and time (a string such as "2024-05-01T12:00:00Z", or a number of seconds), not the boolean true'
+    ],
+    [{ extra: { known: 'x', other: 1 } }, 'extra.known: must be a number, not the string "x"'],
+    [{ batch_size: 5 }, 'batch_size: must be a whole number from 10 to 100, not the number 5'],
+    [{ channel: 'email' }, 'email: is required when phone is left out or channel is "email": map it'],
+    [{ phone: '' }, 'email: is required when phone is left out or channel is "email": map it'],
+    [
+      { onMappingSave: { inputs: {} } },
+      'onMappingSave.inputs.list: is required by the onMappingSave hook: give it a value'
+    ]
+  ])('%j: %s', (mapping, line) => {
+    expect(linesFor(mapping)).toEqual([`entry 0, mapping.${line}`])
   })
 })

@@ -27,7 +27,12 @@ describe('nearest', () => {
     expect(nearest('evnt', ['events', 'event'])).toBe('event')
   })
 
-  it('finds nothing more than two edits away', () => {
+  it('finds nothing more than two edits away, or more than half the length of a short word', () => {
+    expect(nearest('c', ['a', 'b'])).toBeUndefined()
+    expect(nearest('A', ['a', 'b'])).toBe('a')
+    expect(nearest('tpye', ['type'])).toBe('type')
+    expect(nearest('tpe', ['type'])).toBe('type')
+    expect(nearest('tp', ['type'])).toBeUndefined()
     expect(nearest('audience', ['audience_name'])).toBeUndefined()
     expect(nearest('colour', ['color', 'event'])).toBe('color')
     expect(nearest('anonymousId', ['type', 'event', 'name', 'userId'])).toBeUndefined()
