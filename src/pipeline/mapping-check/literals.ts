@@ -74,6 +74,16 @@ const choiceValues = (field: FieldDefinition) =>
 /** Null or "" leave a field out of the payload (actions-core removes them): never a wrong type. */
 const leavesOut = (value: unknown) => value === null || value === ''
 
+/** A field's `minimum` and `maximum`: of a number, or, as actions-core reads them, of a string's length. */
+function boundsProblem({ minimum, maximum }: FieldDefinition, value: unknown): string | undefined {
+  const size = typeof value === 'string' ? value.length : typeof value === 'number' ? value : undefined
+  if (size === undefined) return undefined
+  const unit = typeof value === 'string' ? ' characters' : ''
+  if (minimum !== undefined && size < minimum) return `must be at least ${minimum}${unit}, not ${size}`
+  if (maximum !== undefined && size > maximum) return `must be at most ${maximum}${unit}, not ${size}`
+  return undefined
+}
+
 /** Problems of one item of a field (each item, for a `multiple` field). */
 function itemProblems(field: FieldDefinition, value: unknown, path: string[]): LiteralProblem[] {
   if (leavesOut(value) || isDirectiveObject(value)) return []
@@ -90,12 +100,8 @@ function itemProblems(field: FieldDefinition, value: unknown, path: string[]): L
     const format = field.type === 'datetime' ? 'date and time' : field.format
     return [{ path, message: `${JSON.stringify(value)} is not a valid ${format}: write one, or map it with @path` }]
   }
-  if (typeof value === 'number' && field.minimum !== undefined && value < field.minimum) {
-    return [{ path, message: `must be at least ${field.minimum}, not ${value}` }]
-  }
-  if (typeof value === 'number' && field.maximum !== undefined && value > field.maximum) {
-    return [{ path, message: `must be at most ${field.maximum}, not ${value}` }]
-  }
+  const bounds = boundsProblem(field, value)
+  if (bounds) return [{ path, message: bounds }]
   return field.type === 'object' && field.properties ? propertyProblems(field, value as object, path) : []
 }
 

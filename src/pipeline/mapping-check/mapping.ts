@@ -10,7 +10,6 @@ import { MAX_OBJECTS_PER_REQUEST } from '../../destinations/ortto/constants'
 import { isRecord } from '../../destinations/ortto/client/json'
 import { directiveProblems, holdsDirective } from './directives'
 import { describeValue, literalProblems } from './literals'
-import type { FieldDefinition } from './literals'
 import { didYouMean } from './nearest'
 
 export interface FieldProblem {
@@ -28,17 +27,16 @@ type Fields = Record<string, InputField>
 const BATCH_SIZE_RANGE = { minimum: 1, maximum: MAX_OBJECTS_PER_REQUEST }
 
 /** Problems of a value given for a field: its directives (actions-core's check), else its plain parts. */
-function valueProblems(
-  field: FieldDefinition,
-  key: string,
-  value: unknown,
-  prefix: string[],
-  literals?: () => FieldProblem[]
-): FieldProblem[] {
-  const at = (path: string[], message: string): FieldProblem => ({ path: [...prefix, ...path], field: key, message })
+function fieldValueProblems(key: string, field: InputField, value: unknown): FieldProblem[] {
+  const at = (path: string[], message: string): FieldProblem => ({
+    path: ['mapping', key, ...path],
+    field: key,
+    message
+  })
   const directives = directiveProblems(value)
   if (directives.length > 0) return directives.map((problem) => at(problem.path, problem.message))
-  if (literals) return literals()
+  // batch_size has its own range (Ortto's limit when the field sets none), its type included.
+  if (key === 'batch_size') return batchSizeProblems(field, value)
   return literalProblems(field, value).map((problem) => at(problem.path, problem.message))
 }
 
@@ -92,12 +90,16 @@ const certainlyAbsent = (value: unknown) => value === undefined || value === nul
 function certainlyRequired(required: InputField['required'], mapping: Record<string, unknown>): boolean {
   if (required === true) return true
   if (!required || typeof required !== 'object') return false
+  // As actions-core's schema reads a condition; one it cannot be sure of (a directive, a key inside an object) is not met.
   const known = required.conditions.map((condition) => {
-    if (condition.type === 'syncMode' || !('fieldKey' in condition)) return false
+    if (condition.type === 'syncMode' || !('fieldKey' in condition) || condition.fieldKey.includes('.')) return false
     const value = mapping[condition.fieldKey]
     if (holdsDirective(value)) return false
-    const equal = condition.value === undefined ? certainlyAbsent(value) : value === condition.value
-    return condition.operator === 'is' ? equal : !equal
+    if (condition.value === undefined) return certainlyAbsent(value) === (condition.operator === 'is')
+    // A condition on a value holds only when the field is there.
+    if (certainlyAbsent(value)) return false
+    const values: unknown[] = Array.isArray(condition.value) ? condition.value : [condition.value]
+    return values.includes(value) === (condition.operator === 'is')
   })
   return required.match === 'any' ? known.some(Boolean) : known.every(Boolean)
 }
@@ -147,9 +149,7 @@ export function mappingProblems(
       const noHook = key === 'onMappingSave' ? `: ${actionKey} has no onMappingSave hook; remove it` : hint
       return [{ path: ['mapping', key], field: key, message: `not a field of ${actionKey}${noHook}` }]
     }
-    // batch_size has its own range (Ortto's limit when the field sets none), type included.
-    const literals = key === 'batch_size' ? () => batchSizeProblems(fields[key], value) : undefined
-    return valueProblems(fields[key], key, value, ['mapping', key], literals)
+    return fieldValueProblems(key, fields[key], value)
   })
   return [...keyProblems, ...requiredProblems(fields, { ...defaultValues(fields), ...mapping })]
 }

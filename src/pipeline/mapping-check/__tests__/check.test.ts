@@ -381,6 +381,7 @@ describe("the rules Ortto's fields do not use, on an action of a test destinatio
       count: field('integer', { minimum: 1, maximum: 10 }),
       tags: field('string', { multiple: true, choices: ['a', 'b'] }),
       when: field('datetime'),
+      code: field('string', { minimum: 2, maximum: 4 }),
       extra: field('object', { additionalProperties: true, properties: { known: { label: 'Known', type: 'number' } } }),
       batch_size: field('number', { minimum: 10, maximum: 100 }),
       email: field('string', {
@@ -393,7 +394,10 @@ describe("the rules Ortto's fields do not use, on an action of a test destinatio
         }
       }),
       phone: field('string', { default: { '@path': '$.traits.phone' } }),
-      channel: field('string', { choices: ['email', 'sms'] })
+      channel: field('string', { choices: ['email', 'sms', 'push'] }),
+      sender: field('string', {
+        required: { conditions: [{ fieldKey: 'channel', operator: 'is_not', value: ['email'] }] }
+      })
     },
     hooks: {
       onMappingSave: {
@@ -423,11 +427,13 @@ describe("the rules Ortto's fields do not use, on an action of a test destinatio
   it('takes what fits', () => {
     const mapping = {
       count: 10,
+      code: 'NZ',
       tags: 'a',
       when: 1714560000,
       extra: { known: 1, other: 'kept' },
       batch_size: 100,
       channel: 'sms',
+      sender: 'Shop',
       onMappingSave: { inputs: { list: 'VIP' }, outputs: { list_id: 'l1' } }
     }
     expect(linesFor(mapping)).toEqual([])
@@ -440,6 +446,8 @@ describe("the rules Ortto's fields do not use, on an action of a test destinatio
     [{ count: 2.5 }, 'count: must be a whole number, not the number 2.5'],
     [{ count: 0 }, 'count: must be at least 1, not 0'],
     [{ count: 11 }, 'count: must be at most 10, not 11'],
+    [{ code: 'X' }, 'code: must be at least 2 characters, not 1'],
+    [{ code: 'ABCDE' }, 'code: must be at most 4 characters, not 5'],
     [{ tags: ['a', 'c'] }, 'tags.1: must be one of "a", "b", not "c"'],
     [{ tags: 'c' }, 'tags: must be one of "a", "b", not "c"'],
     [{ when: 'soon' }, 'when: "soon" is not a valid date and time: write one, or map it with @path'],
@@ -451,6 +459,7 @@ describe("the rules Ortto's fields do not use, on an action of a test destinatio
     [{ batch_size: 5 }, 'batch_size: must be a whole number from 10 to 100, not the number 5'],
     [{ channel: 'email' }, 'email: is required when phone is left out or channel is "email": map it'],
     [{ phone: '' }, 'email: is required when phone is left out or channel is "email": map it'],
+    [{ channel: 'push' }, 'sender: is required when channel is not ["email"]: map it'],
     [
       { onMappingSave: { inputs: {} } },
       'onMappingSave.inputs.list: is required by the onMappingSave hook: give it a value'
