@@ -10,6 +10,7 @@ import type { PipelineDestination } from '../destinations'
 import { checkFql } from './fql'
 import { mappingProblems } from './mapping'
 import { didYouMean } from './nearest'
+import { quoted } from './problems'
 import type { MappingProblem } from './problems'
 
 export { formatProblem, formatProblems, problemPlace } from './problems'
@@ -68,7 +69,7 @@ function checkEntry(
   if (!isRecord(entry)) {
     report({
       path: [],
-      message: `must be an object, {"partnerAction": …, "subscribe": …}, not ${JSON.stringify(entry)}`
+      message: `must be an object, {"partnerAction": …, "subscribe": …}, not ${quoted(entry)}`
     })
     return undefined
   }
@@ -85,7 +86,7 @@ function checkEntry(
   for (const key of Object.keys(entry).filter((key) => !ENTRY_KEYS.includes(key))) {
     problem([key], `unknown key${didYouMean(key, ENTRY_KEYS, '')}: an entry takes ${ENTRY_KEYS.join(', ')}`)
   }
-  if (name !== undefined && typeof name !== 'string') problem(['name'], `must be a string, not ${JSON.stringify(name)}`)
+  if (name !== undefined && typeof name !== 'string') problem(['name'], `must be a string, not ${quoted(name)}`)
 
   const keys = actionKeys(destinations)
   const destination =
@@ -96,7 +97,7 @@ function checkEntry(
   if (partnerAction === undefined) problem(['partnerAction'], `is missing: add the action's key, one of ${offered}`)
   else if (!destination) {
     const problemOf = (word: string) => `"${word}" is not an action${didYouMean(word, keys, `: use one of ${offered}`)}`
-    const wrongType = `must be a string, one of ${offered}, not ${JSON.stringify(partnerAction)}`
+    const wrongType = `must be a string, one of ${offered}, not ${quoted(partnerAction)}`
     problem(['partnerAction'], typeof partnerAction === 'string' ? problemOf(partnerAction) : wrongType)
   }
 
@@ -108,7 +109,7 @@ function checkEntry(
   }
 
   if (mapping !== undefined && !isRecord(mapping)) {
-    problem(['mapping'], `must be an object of field keys and values, not ${JSON.stringify(mapping)}`)
+    problem(['mapping'], `must be an object of field keys and values, not ${quoted(mapping)}`)
   } else if (destination && typeof partnerAction === 'string') {
     const action = destination.definition.actions[partnerAction]
     for (const found of mappingProblems(partnerAction, action, mapping ?? {})) {

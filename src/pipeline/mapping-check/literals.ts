@@ -9,6 +9,7 @@ import { fieldsToJsonSchema, validateSchema } from '@segment/actions-core'
 import type { InputField } from '@segment/actions-core'
 import { isDirectiveObject } from './directives'
 import { didYouMean } from './nearest'
+import { quoted } from './problems'
 
 /** An action's field, a property of an object field, or a hook's input. */
 export type FieldDefinition = Pick<
@@ -28,7 +29,7 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array'
   if (value === null) return 'null'
   if (typeof value === 'object') return 'an object'
-  return `the ${typeof value} ${JSON.stringify(value)}`
+  return `the ${typeof value} ${quoted(value)}`
 }
 
 const TYPE_WORDS: Record<InputField['type'], string> = {
@@ -94,11 +95,11 @@ function itemProblems(field: FieldDefinition, value: unknown, path: string[]): L
   if (choices.length > 0 && !choices.includes(value as string | number)) {
     const shown = choices.map((choice) => JSON.stringify(choice)).join(', ')
     const hint = typeof value === 'string' ? didYouMean(value, choices.map(String)) : ''
-    return [{ path, message: `must be one of ${shown}, not ${JSON.stringify(value)}${hint}` }]
+    return [{ path, message: `must be one of ${shown}, not ${quoted(value)}${hint}` }]
   }
   if (!hasFormat(field, value)) {
     const format = field.type === 'datetime' ? 'date and time' : field.format
-    return [{ path, message: `${JSON.stringify(value)} is not a valid ${format}: write one, or map it with @path` }]
+    return [{ path, message: `${quoted(value)} is not a valid ${format}: write one, or map it with @path` }]
   }
   const bounds = boundsProblem(field, value)
   if (bounds) return [{ path, message: bounds }]

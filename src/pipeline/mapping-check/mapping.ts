@@ -11,6 +11,7 @@ import { isRecord } from '../../destinations/ortto/client/json'
 import { directiveProblems, holdsDirective } from './directives'
 import { describeValue, literalProblems } from './literals'
 import { didYouMean } from './nearest'
+import { quoted } from './problems'
 
 export interface FieldProblem {
   /** From the entry: `mapping`, the field's key, then keys inside its value. */
@@ -114,7 +115,7 @@ function requiredProblems(fields: Fields, merged: Record<string, unknown>): Fiel
       if (value === undefined) return { path: ['mapping', key], field: key, message: `is required${when}: map it` }
       const fix =
         field.default === undefined ? 'map it' : `remove it to use its default, ${JSON.stringify(field.default)}`
-      const message = `is required${when}, and ${JSON.stringify(value)} leaves it out of every event: ${fix}`
+      const message = `is required${when}, and ${quoted(value)} leaves it out of every event: ${fix}`
       return { path: ['mapping', key], field: key, message }
     })
 }

@@ -24,10 +24,18 @@ export interface MappingProblem {
   message: string
 }
 
+/** Longest a value is quoted in a problem: enough to recognise it, short enough for one line. */
+const QUOTE_LENGTH = 60
+
+/** A value of the file as JSON, cut short when long. */
+export function quoted(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value)
+  return json.length > QUOTE_LENGTH ? `${json.slice(0, QUOTE_LENGTH - 1)}…` : json
+}
+
 /** Where a problem is, within its file: `entry 2 "Purchases", mapping.event`, `entry 0, subscribe at column 20`. */
 export function problemPlace({ index, name, path, column }: MappingProblem): string {
-  const subscription =
-    index === undefined ? '' : `entry ${index}${name === undefined ? '' : ` ${JSON.stringify(name)}`}`
+  const subscription = index === undefined ? '' : `entry ${index}${name === undefined ? '' : ` ${quoted(name)}`}`
   const key = `${path.join('.')}${column === undefined ? '' : ` at column ${column}`}`
   return [subscription, key].filter((part) => part !== '').join(', ')
 }

@@ -310,6 +310,13 @@ describe('a whole file', () => {
     expect(problems.every((problem) => problem.file === FILE)).toBe(true)
   })
 
+  it('quotes a long value cut short, on one line', () => {
+    const long = 'x'.repeat(100)
+    expect(linesOf([long])).toEqual([
+      `entry 0: must be an object, {"partnerAction": …, "subscribe": …}, not "${'x'.repeat(58)}…`
+    ])
+  })
+
   it('says "1 problem" for one', () => {
     expect(formatProblems(FILE, problemsOf([{ partnerAction: 'upsertContact', subscribe: '' }]))).toBe(
       'mapping file mappings.json has 1 problem:\n  - entry 0, subscribe: is empty: write a condition, e.g. type = "track" and event = "Order Completed"'
