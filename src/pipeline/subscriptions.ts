@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs'
 import { defaultValues, type JSONObject } from '@segment/actions-core'
 import { parseFql, validate } from '@segment/destination-subscriptions'
 import type { SegmentEvent } from '@segment/actions-core'
-import { isRecord } from '../destinations/ortto/client/json'
 import type { PipelineDestination } from './destinations'
+import { checkMappingFile, formatProblems } from './mapping-check'
+import type { MappingProblem } from './mapping-check'
 
 interface Subscription {
   name: string
@@ -25,22 +26,13 @@ export interface MatchableSubscription extends Subscription {
   matches: (event: SegmentEvent) => boolean
 }
 
-/** Every action a mapping can name (hidden ones, old keys kept for saved mappings, are taken but not offered). */
-const visibleActions = (destinations: readonly PipelineDestination[]) =>
-  destinations
-    .flatMap(({ definition }) => Object.entries(definition.actions))
-    .filter(([, action]) => !action.hidden)
-    .map(([key]) => key)
-
+/** A mapping file that cannot be used, with every problem found in it; its message lists them all. */
 export class MappingFileError extends Error {
-  constructor(file: string, problem: string, destinations: readonly PipelineDestination[]) {
-    const actions = visibleActions(destinations)
-      .map((key) => `"${key}"`)
-      .join(' | ')
-    super(
-      `Mapping file ${file}: ${problem}. It must hold a JSON array of ` +
-        `{"partnerAction": ${actions}, "subscribe": "<FQL>", "mapping": {…}}.`
-    )
+  constructor(
+    readonly file: string,
+    readonly problems: MappingProblem[]
+  ) {
+    super(formatProblems(file, problems))
     this.name = 'MappingFileError'
   }
 }
@@ -96,51 +88,35 @@ export const allPresetSubscriptions = (destinations: readonly PipelineDestinatio
   destinations.flatMap(presetSubscriptions)
 
 /**
- * Reads a mapping file. Each entry's action names its destination (action keys are unique across
- * the package), and its `mapping` is laid over the action's default values, so a file only needs
- * what differs from the presets.
+ * The subscriptions of a mapping file's text, ready to match events, or every problem found in it
+ * (mapping-check): what a start takes, and what a reload can take without touching the running ones.
  */
+export function readMappingFile(
+  file: string,
+  text: string,
+  destinations: readonly PipelineDestination[]
+): { subscriptions: MatchableSubscription[] } | { problems: MappingProblem[] } {
+  const checked = checkMappingFile(file, text, destinations)
+  if ('problems' in checked) return checked
+  return {
+    subscriptions: checked.subscriptions.map(({ destination, ...subscription }) =>
+      withMatcher(subscription, destination)
+    )
+  }
+}
+
+/** Reads and checks a mapping file; any problem refuses it, with every problem listed. */
 export function loadMappingFile(file: string, destinations: readonly PipelineDestination[]): MatchableSubscription[] {
-  const refuse = (problem: string) => new MappingFileError(file, problem, destinations)
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw refuse(`cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`)
+    const code = (error as NodeJS.ErrnoException).code ?? String(error)
+    throw new MappingFileError(file, [
+      { file, path: [], message: `cannot be read (${code}): check the path ORTTO_MAPPINGS gives` }
+    ])
   }
-  let entries: unknown
-  try {
-    entries = JSON.parse(text)
-  } catch (error) {
-    throw refuse(`is not JSON (${(error as Error).message})`)
-  }
-  if (!Array.isArray(entries) || entries.length === 0) throw refuse('is not a non-empty array')
-  return entries.map((entry: unknown, index) => {
-    const where = `entry ${index}`
-    if (!isRecord(entry)) throw refuse(`${where} is not an object`)
-    const { partnerAction, subscribe, mapping, name } = entry
-    const destination =
-      typeof partnerAction === 'string'
-        ? destinations.find(({ definition }) => Object.hasOwn(definition.actions, partnerAction))
-        : undefined
-    if (typeof partnerAction !== 'string' || !destination) {
-      // Hidden actions (old keys kept for saved mappings) are accepted but not offered.
-      const known = visibleActions(destinations).join(', ')
-      throw refuse(`${where} has partnerAction ${JSON.stringify(partnerAction)}; use one of ${known}`)
-    }
-    if (typeof subscribe !== 'string') throw refuse(`${where} has no "subscribe" FQL string`)
-    if (mapping !== undefined && !isRecord(mapping)) throw refuse(`${where} has a "mapping" that is not an object`)
-    const invalid = matcher(subscribe)
-    if (typeof invalid === 'string') throw refuse(`${where} has an invalid "subscribe": ${invalid}`)
-    const fields = destination.definition.actions[partnerAction].fields
-    return withMatcher(
-      {
-        name: typeof name === 'string' ? name : `${partnerAction} #${index}`,
-        partnerAction,
-        subscribe,
-        mapping: { ...defaultValues(fields), ...(mapping as JSONObject | undefined) }
-      },
-      destination
-    )
-  })
+  const read = readMappingFile(file, text, destinations)
+  if ('problems' in read) throw new MappingFileError(file, read.problems)
+  return read.subscriptions
 }

@@ -253,7 +253,7 @@ describe('presetSubscriptions', () => {
 
 describe('loadMappingFile', () => {
   const SHAPE =
-    'It must hold a JSON array of {"partnerAction": "upsertContact" | "trackActivity" | "syncAudience", "subscribe": "<FQL>", "mapping": {…}}.'
+    'it must hold a JSON array of {"name": "…", "partnerAction": "upsertContact" | "trackActivity" | "syncAudience", "subscribe": "<FQL>", "mapping": {…}}'
 
   function errorOf(content: unknown): MappingFileError {
     const file = writeJson(temp.file('mappings.json'), content)
@@ -266,19 +266,26 @@ describe('loadMappingFile', () => {
     throw new Error('loadMappingFile did not throw')
   }
 
+  /** The message of a MappingFileError for `file` with these problem lines. */
+  const listing = (file: string, ...lines: string[]) =>
+    [
+      `mapping file ${file} has ${lines.length} problem${lines.length === 1 ? '' : 's'}:`,
+      ...lines.map((line) => `  - ${line}`)
+    ].join('\n')
+
   it('says a missing file cannot be read', () => {
     const file = temp.file('missing.json')
     expect(() => loadMappingFile(file, PIPELINE_DESTINATIONS)).toThrow(
-      new MappingFileError(file, 'cannot be read (ENOENT)', PIPELINE_DESTINATIONS)
-    )
-    expect(() => loadMappingFile(file, PIPELINE_DESTINATIONS)).toThrow(
-      `Mapping file ${file}: cannot be read (ENOENT). ${SHAPE}`
+      listing(file, 'cannot be read (ENOENT): check the path ORTTO_MAPPINGS gives')
     )
   })
 
-  it('says a file that is not JSON is not JSON', () => {
-    const error = errorOf('[{"partnerAction": "upsertContact",')
-    expect(error.message).toMatch(/^Mapping file .*mappings\.json: is not JSON \(.+\)\. It must hold a JSON array/)
+  it('says a file that is not JSON is not JSON, and where', () => {
+    const file = temp.file('mappings.json')
+    writeFileSync(file, '[\n  {"partnerAction": "upsertContact",\n  }\n]')
+    expect(() => loadMappingFile(file, PIPELINE_DESTINATIONS)).toThrow(
+      listing(file, `is not JSON (Expected double-quoted property name in JSON at line 3, column 3); ${SHAPE}`)
+    )
   })
 
   it.each([
@@ -286,50 +293,52 @@ describe('loadMappingFile', () => {
     ['an empty array', []],
     ['a string', '"upsertContact"']
   ])('refuses %s: not a non-empty array', (_why, content) => {
-    expect(errorOf(content).message).toBe(
-      `Mapping file ${temp.file('mappings.json')}: is not a non-empty array. ${SHAPE}`
-    )
+    expect(errorOf(content).message).toBe(listing(temp.file('mappings.json'), `is not a non-empty array; ${SHAPE}`))
   })
 
   it.each([
-    [['upsertContact'], 'entry 0 is not an object'],
+    [['upsertContact'], 'entry 0: must be an object, {"partnerAction": …, "subscribe": …}, not "upsertContact"'],
     [
       [{ partnerAction: 'sendEmail', subscribe: 'type = "track"' }],
-      'entry 0 has partnerAction "sendEmail"; use one of upsertContact, trackActivity, syncAudience'
+      'entry 0, partnerAction: "sendEmail" is not an action: use one of upsertContact, trackActivity, syncAudience'
     ],
     [
       [{ subscribe: 'type = "track"' }],
-      'entry 0 has partnerAction undefined; use one of upsertContact, trackActivity, syncAudience'
+      "entry 0, partnerAction: is missing: add the action's key, one of upsertContact, trackActivity, syncAudience"
     ],
     [
       [
         { partnerAction: 'upsertContact', subscribe: 'type = "identify"' },
         { partnerAction: 'trackActivity', subscribe: 42 }
       ],
-      'entry 1 has no "subscribe" FQL string'
+      'entry 1, subscribe: must be a string: write the trigger in FQL, e.g. "type = \\"track\\""'
     ],
     [
       [{ partnerAction: 'trackActivity', subscribe: 'type = "track"', mapping: ['event'] }],
-      'entry 0 has a "mapping" that is not an object'
+      'entry 0, mapping: must be an object of field keys and values, not ["event"]'
     ]
   ])('refuses %j: %s', (content, problem) => {
-    expect(errorOf(content).message).toBe(`Mapping file ${temp.file('mappings.json')}: ${problem}. ${SHAPE}`)
+    expect(errorOf(content).message).toBe(listing(temp.file('mappings.json'), problem))
   })
 
   it.each(['constructor', 'toString', 'hasOwnProperty', '__proto__'])(
     'refuses partnerAction %j (inherited by every object, not an action)',
     (name) => {
       expect(errorOf([{ partnerAction: name, subscribe: 'type = "track"' }]).message).toBe(
-        `Mapping file ${temp.file('mappings.json')}: entry 0 has partnerAction "${name}"; ` +
-          `use one of upsertContact, trackActivity, syncAudience. ${SHAPE}`
+        listing(
+          temp.file('mappings.json'),
+          `entry 0, partnerAction: "${name}" is not an action: use one of upsertContact, trackActivity, syncAudience`
+        )
       )
     }
   )
 
   it.each(['event = "unterminated', 'typo "x"', '(type = "track"', ''])('refuses the invalid FQL %j', (fql) => {
-    const message = errorOf([{ partnerAction: 'trackActivity', subscribe: fql }]).message
-    expect(message).toMatch(
-      new RegExp(`^Mapping file .*mappings\\.json: entry 0 has an invalid "subscribe": .+\\. It must hold`)
+    const error = errorOf([{ partnerAction: 'trackActivity', subscribe: fql }])
+    expect(error.problems.length).toBeGreaterThan(0)
+    expect(error.problems.every((problem) => problem.path.join('.') === 'subscribe')).toBe(true)
+    expect(error.message).toMatch(
+      /^mapping file .*mappings\.json has \d problems?:\n {2}- entry 0, subscribe( at column \d+)?: /
     )
   })
 
