@@ -35,7 +35,7 @@ export type OutcomeQuery = { messageId: string } | { userId: string } | { anonym
 export const DEFAULT_OUTCOME_CAPACITY = 10_000
 
 /** The ids an outcome is found by. */
-export type OutcomeIds = Pick<DeliveryOutcome, 'messageId' | 'userId' | 'anonymousId'>
+type OutcomeIds = Pick<DeliveryOutcome, 'messageId' | 'userId' | 'anonymousId'>
 
 const keysOf = (outcome: OutcomeIds): string[] => {
   const keys = [`messageId:${outcome.messageId}`]

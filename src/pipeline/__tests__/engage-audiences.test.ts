@@ -433,7 +433,7 @@ describe('createAudience and getAudience in the delivery queue', () => {
 
   it("holds the events of a rate-limited createAudience until Ortto's try-in-seconds has passed", async () => {
     const { sandbox, delivery, clock } = await queue({ rateLimitPerSecond: 0, retryAfterSeconds: 7 })
-    delivery.enqueue([event('ada')])
+    await delivery.enqueue([event('ada')])
     await delivery.flush()
     const [held] = delivery.outcomesOf({ userId: 'ada' })
     expect(held).toMatchObject({ outcome: 'pending', status: 429, attempts: 1 })
@@ -468,7 +468,7 @@ describe('createAudience and getAudience in the delivery queue', () => {
       log: (line) => logLines.push(line)
     })
     running.push(delivery)
-    delivery.enqueue([event('ada'), event('bob')])
+    await delivery.enqueue([event('ada'), event('bob')])
     await delivery.flush()
     expect(delivery.outcomesOf({ userId: 'bob' })).toEqual([
       expect.objectContaining({
