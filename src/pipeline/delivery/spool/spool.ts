@@ -49,6 +49,8 @@ export class DiskSpool {
   private unlock: (() => void) | undefined
   private readonly segmentBytes: number
   private readonly emptySegmentBytes: number
+  /** Deletions and compactions under way. */
+  private readonly tasks = new Set<Promise<void>>()
 
   constructor(private readonly options: SpoolOptions) {
     this.dir = options.dir
@@ -144,8 +146,14 @@ export class DiskSpool {
     }
   }
 
+  /** Resolves once the deletions and compactions under way are done. */
+  async idle(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.all(this.tasks)
+  }
+
   /** Writes what is recorded, flushes every file and lets go of the folder. Files that owe nothing are deleted. */
   async close(): Promise<void> {
+    await this.idle()
     this.writeEnds()
     this.current = undefined
     try {
@@ -193,11 +201,16 @@ export class DiskSpool {
     if (segment.owed === 0) {
       if (!isCurrent || segment.file.size >= this.emptySegmentBytes) {
         if (isCurrent) this.current = undefined
-        void this.retire(segment)
+        this.inBackground(this.retire(segment))
       }
       return
     }
-    if (!isCurrent && segment.owed * 4 < segment.written) void this.compact(segment)
+    if (!isCurrent && segment.owed * 4 < segment.written) this.inBackground(this.compact(segment))
+  }
+
+  private inBackground(task: Promise<void>): void {
+    const tracked = task.finally(() => this.tasks.delete(tracked))
+    this.tasks.add(tracked)
   }
 
   private async retire(segment: Segment): Promise<void> {
