@@ -1,0 +1,94 @@
+/**
+ * A loopback Ortto stand-in whose every answer the test chooses: per request, an answer now, or
+ * `'hold'` to keep it waiting until the test releases it. It records each request (path, objects,
+ * when it arrived by the test's clock) and how many were open at once, so tests can see how many
+ * calls a pipeline has in flight, in which order subscriptions go and how full each batch is.
+ */
+import * as http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { readBody, sendText } from '../../src/http/http-io'
+
+export interface StandInReply {
+  status: number
+  body?: unknown
+}
+
+export interface StandInRequest {
+  path: string
+  /** Objects in the request's JSON array body. */
+  objects: number
+  /** Arrival time, read from the `now` the stand-in was given. */
+  at: number
+}
+
+export interface OrttoStandIn {
+  url: string
+  requests: StandInRequest[]
+  /** Requests answered or not yet answered: now, and at most at any moment. */
+  open: number
+  maxOpen: number
+  /** Resolves once `count` requests have arrived in all. */
+  arrived(count: number): Promise<void>
+  /** Answers the oldest held requests (all of them by default) with `reply` (200 by default). */
+  release(count?: number, reply?: StandInReply): void
+  close(): Promise<void>
+}
+
+export async function orttoStandIn(
+  answer: (request: StandInRequest, index: number) => StandInReply | 'hold',
+  now: () => number = Date.now
+): Promise<OrttoStandIn> {
+  const held: http.ServerResponse[] = []
+  const waiting = new Set<() => void>()
+  const send = (res: http.ServerResponse, reply: StandInReply) => {
+    sendText(res, reply.status, JSON.stringify(reply.body ?? {}))
+  }
+  const server = http.createServer((req, res) => {
+    const at = now()
+    stand.open++
+    stand.maxOpen = Math.max(stand.maxOpen, stand.open)
+    res.on('close', () => stand.open--)
+    void readBody(req, 8 * 1024 * 1024).then((read) => {
+      let objects = 0
+      try {
+        const body: unknown = read.kind === 'ok' ? JSON.parse(read.text) : undefined
+        objects = Array.isArray(body) ? body.length : 0
+      } catch {
+        // not JSON: counted as no objects
+      }
+      const request = { path: (req.url ?? '/').split('?')[0], objects, at }
+      const index = stand.requests.push(request) - 1
+      const reply = answer(request, index)
+      if (reply === 'hold') held.push(res)
+      else send(res, reply)
+      for (const check of waiting) check()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const stand: OrttoStandIn = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: [],
+    open: 0,
+    maxOpen: 0,
+    arrived: (count) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (stand.requests.length < count) return
+          waiting.delete(check)
+          resolve()
+        }
+        waiting.add(check)
+        check()
+      }),
+    release: (count = Infinity, reply = { status: 200 }) => {
+      for (const res of held.splice(0, count)) send(res, reply)
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of held.splice(0)) res.destroy()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+  }
+  return stand
+}
