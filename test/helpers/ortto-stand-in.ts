@@ -15,7 +15,8 @@ export interface StandInReply {
 
 export interface StandInRequest {
   path: string
-  /** Objects in the request's JSON array body. */
+  /** The request's JSON array body, and how many objects it holds. */
+  body: unknown[]
   objects: number
   /** Arrival time, read from the `now` the stand-in was given. */
   at: number
@@ -49,14 +50,14 @@ export async function orttoStandIn(
     stand.maxOpen = Math.max(stand.maxOpen, stand.open)
     res.on('close', () => stand.open--)
     void readBody(req, 8 * 1024 * 1024).then((read) => {
-      let objects = 0
+      let body: unknown[] = []
       try {
-        const body: unknown = read.kind === 'ok' ? JSON.parse(read.text) : undefined
-        objects = Array.isArray(body) ? body.length : 0
+        const parsed: unknown = read.kind === 'ok' ? JSON.parse(read.text) : undefined
+        if (Array.isArray(parsed)) body = parsed
       } catch {
-        // not JSON: counted as no objects
+        // not JSON: no objects
       }
-      const request = { path: (req.url ?? '/').split('?')[0], objects, at }
+      const request = { path: (req.url ?? '/').split('?')[0], body, objects: body.length, at }
       const index = stand.requests.push(request) - 1
       const reply = answer(request, index)
       if (reply === 'hold') held.push(res)
