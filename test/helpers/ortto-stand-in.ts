@@ -32,6 +32,8 @@ export interface OrttoStandIn {
   arrived(count: number): Promise<void>
   /** Answers the oldest held requests (all of them by default) with `reply` (200 by default). */
   release(count?: number, reply?: StandInReply): void
+  /** From now on answers every request, held ones included, with `reply` (a test that ends lets the pipeline drain). */
+  answerAllWith(reply: StandInReply): void
   close(): Promise<void>
 }
 
@@ -40,6 +42,7 @@ export async function orttoStandIn(
   now: () => number = Date.now
 ): Promise<OrttoStandIn> {
   const held: http.ServerResponse[] = []
+  let always: StandInReply | undefined
   const waiting = new Set<() => void>()
   const send = (res: http.ServerResponse, reply: StandInReply) => {
     sendText(res, reply.status, JSON.stringify(reply.body ?? {}))
@@ -59,7 +62,7 @@ export async function orttoStandIn(
       }
       const request = { path: (req.url ?? '/').split('?')[0], body, objects: body.length, at }
       const index = stand.requests.push(request) - 1
-      const reply = answer(request, index)
+      const reply = always ?? answer(request, index)
       if (reply === 'hold') held.push(res)
       else send(res, reply)
       for (const check of waiting) check()
@@ -83,6 +86,10 @@ export async function orttoStandIn(
       }),
     release: (count = Infinity, reply = { status: 200 }) => {
       for (const res of held.splice(0, count)) send(res, reply)
+    },
+    answerAllWith: (reply) => {
+      always = reply
+      stand.release(Infinity, reply)
     },
     close: () =>
       new Promise<void>((resolve) => {

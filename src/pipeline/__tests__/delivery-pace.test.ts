@@ -31,7 +31,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   jest.restoreAllMocks()
-  standIn?.release()
+  standIn?.answerAllWith({ status: 200 })
   await delivery?.stop()
   await pipeline?.stop()
   await standIn?.close()
@@ -103,6 +103,25 @@ describe('calls in flight', () => {
     expect(standIn.requests).toHaveLength(20)
     expect(standIn.maxOpen).toBe(4)
     expect(standIn.requests.every((r) => r.objects === 10)).toBe(true)
+  })
+
+  it('runs fewer while calls fail whole: half as many after a round of time-outs, back up as calls get through', async () => {
+    const { standIn, delivery } = await setup(() => 'hold', { batchSize: 10, maxInFlight: 8 })
+    await delivery.enqueue(range(600).map((n) => identify(n)))
+    await standIn.arrived(8)
+    // The whole round fails: one halving for the round, not one per call.
+    standIn.release(8, { status: 503 })
+    await waitFor('the round to come back', () => delivery.status().retried === 80)
+    expect(delivery.callsInFlight).toBe(4)
+    // Each call that gets through is replaced, and widens the window by a quarter call, a fifth…:
+    // 4 + 5 + 6 + 7 = 22 of them bring it back to 8.
+    for (let answered = 1; answered <= 30; answered++) {
+      await standIn.arrived(8 + 4 + answered - 1)
+      standIn.release(1)
+      await waitFor('the answer', () => delivery.status().delivered === answered * 10)
+    }
+    expect(delivery.callsInFlight).toBe(8)
+    expect(standIn.maxOpen).toBe(8)
   })
 })
 

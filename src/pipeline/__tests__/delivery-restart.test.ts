@@ -39,7 +39,7 @@ beforeEach(async () => {
 })
 
 afterEach(async () => {
-  standIn.release()
+  standIn.answerAllWith({ status: 200 })
   for (const delivery of running.splice(0)) await delivery.stop()
   await standIn.close()
   delete process.env[LOCAL_ENDPOINT_ENV]

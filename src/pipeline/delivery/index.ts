@@ -165,7 +165,8 @@ export class DeliveryPipeline {
         lane.sending.delete(batch)
         budgetOf().charge(result.requests, this.clock.now())
         // Abandoned: what it held stays where it is (in the spool, or already ended).
-        if (this.state !== 'stopped') this.settler.settle(lane, batch, result.outcomes, this.aborter.signal.aborted)
+        if (this.state === 'stopped') return false
+        return this.settler.settle(lane, batch, result.outcomes, this.aborter.signal.aborted)
       }
     })
     const restored = options.spool
@@ -176,6 +177,11 @@ export class DeliveryPipeline {
       this.settler.orphans(restored.orphans)
     }
     this.stopTicking = this.clock.every(options.flushIntervalMs ?? 250, () => this.tick())
+  }
+
+  /** onBatch calls running now. */
+  get callsInFlight(): number {
+    return this.scheduler.inFlight
   }
 
   /** Deliveries taken back from the spool at start. */

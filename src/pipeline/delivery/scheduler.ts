@@ -1,11 +1,13 @@
 /**
  * Which batch goes next, and when. Subscriptions take turns (round robin), so none waits behind
- * another; at most `maxInFlight` onBatch calls run at once; each call first takes a token of its
+ * another; at most `maxInFlight` onBatch calls run at once (fewer while calls fail whole: see
+ * call-window.ts); each call first takes a token of its
  * API key's request budget, and nothing of a key goes while a 429 pauses it. A lane sends a full
  * batch at once, and a partial one when its flush is due (the flush tick, retries come due, or the
  * pipeline draining at stop).
  */
 import type { Clock } from '../clock'
+import { CallWindow } from './call-window'
 import type { Lane, Delivery } from './lanes'
 import type { RequestBudget } from './rate-limit'
 
@@ -14,8 +16,8 @@ interface SchedulerOptions {
   maxInFlight: number
   clock: Clock
   budgetOf: (lane: Lane) => RequestBudget
-  /** Sends one batch of a lane and settles its deliveries; never rejects. */
-  send: (lane: Lane, batch: Delivery[]) => Promise<void>
+  /** Sends one batch of a lane and settles its deliveries; never rejects. Resolves with whether the call failed whole. */
+  send: (lane: Lane, batch: Delivery[]) => Promise<boolean>
 }
 
 export class Scheduler {
@@ -26,11 +28,14 @@ export class Scheduler {
   draining = false
   private halted = false
   private wake: { at: number; cancel: () => void } | undefined
+  private readonly window: CallWindow
 
   constructor(
     private readonly lanes: Lane[],
     private readonly options: SchedulerOptions
-  ) {}
+  ) {
+    this.window = new CallWindow(options.maxInFlight)
+  }
 
   get inFlight(): number {
     return this.running.size
@@ -43,11 +48,15 @@ export class Scheduler {
   pump(): Promise<void> {
     const started: Array<Promise<void>> = []
     for (;;) {
-      if (this.halted || this.running.size >= this.options.maxInFlight) break
+      if (this.halted || this.running.size >= this.window.allowed) break
       const lane = this.nextLane()
       if (!lane) break
       const batch = lane.take(this.options.batchSize)
-      const sending = this.options.send(lane, batch).finally(() => this.running.delete(sending))
+      const round = this.window.started()
+      const sending = this.options
+        .send(lane, batch)
+        .then((failedWhole) => this.window.ended(round, failedWhole))
+        .finally(() => this.running.delete(sending))
       this.running.add(sending)
       started.push(sending.then(() => this.pump()))
     }
@@ -88,7 +97,7 @@ export class Scheduler {
 
   /** When lanes with a batch to send wait for their budget (a token, or a 429's pause): a pump at that time. */
   private scheduleWake(): void {
-    if (this.halted || this.running.size >= this.options.maxInFlight) return
+    if (this.halted || this.running.size >= this.window.allowed) return
     const now = this.options.clock.now()
     let at = Infinity
     for (const lane of this.lanes) {

@@ -49,8 +49,9 @@ export class Settler {
   /**
    * One attempt's outcomes, one per delivery of the batch. `aborted`: stop's deadline cut the
    * attempt short, so a retryable outcome is no attempt of the delivery's: it stays held as it was.
+   * Returns whether the attempt failed whole (nothing delivered or answered for good).
    */
-  settle(lane: Lane, batch: Delivery[], outcomes: Outcome[], aborted: boolean): void {
+  settle(lane: Lane, batch: Delivery[], outcomes: Outcome[], aborted: boolean): boolean {
     const { clock, ledger, policy } = this.options
     const now = clock.now()
     const tally = new BatchTally()
@@ -109,6 +110,7 @@ export class Settler {
       this.options.log(tally.line(lane.label, batch.length, Math.max(soonest, budget.pausedUntil) - now))
     }
     this.noteBacklog()
+    return tally.delivered === 0 && tally.failed === 0 && tally.retryable > 0
   }
 
   /** Restored deliveries whose subscription is gone: they end failed with why (dead letter, then spool). */
