@@ -408,7 +408,7 @@ describe('over a persisted sandbox (SANDBOX_DATA)', () => {
 
 describe('createAudience and getAudience in the delivery queue', () => {
   /** A delivery queue over one sandbox with Sync Audience only, on a clock the test moves. */
-  async function queue(faults: FaultOptions) {
+  async function queue(faults: FaultOptions, batchSize?: number) {
     const sandbox = await startSandbox({ port: 0, faults })
     running.push(sandbox)
     process.env[LOCAL_ENDPOINT_ENV] = sandbox.url
@@ -421,6 +421,7 @@ describe('createAudience and getAudience in the delivery queue', () => {
       settings,
       subscriptions: presetSubscriptions(ORTTO_AUDIENCES),
       prepare: (_subscription, events) => audiences.prepare(events),
+      batchSize,
       clock,
       log: (line) => logLines.push(line)
     })
@@ -447,6 +448,16 @@ describe('createAudience and getAudience in the delivery queue', () => {
     await clock.advance(3_000)
     await delivery.flush()
     expect(delivery.status()).toMatchObject({ delivered: 1, pending: 0 })
+  })
+
+  it('creates an audience once when batches of its events are sent at once', async () => {
+    // Two batches of one event each, in flight together.
+    const { sandbox, delivery } = await queue({}, 1)
+    const sending = [delivery.enqueue([event('ada')]), delivery.enqueue([event('bob')])]
+    await Promise.all(sending)
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ delivered: 2, pending: 0 })
+    expect(sandbox.stats().byRoute['POST /v1/audiences/create']).toBe(1)
   })
 
   it('gives a batch a retryable 500 when making its events ready throws, and loses none', async () => {
