@@ -28,6 +28,7 @@ import { prefillDataFile, runStoreIngest } from './sandbox-store'
 import type { StoreIngestFigures } from './sandbox-store'
 import { createAudienceLane, engageEvent } from './sync-audience'
 import { createTargets, type TargetName } from './targets'
+import { runEngine } from './engine-report'
 
 const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
   --events N           events through each target per round (default 20000; half identify, half track)
@@ -42,6 +43,8 @@ const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
   --store-events N     objects posted straight to the sandbox with a pre-filled data file (default 20000; 0 skips it)
   --store-mb N         size the data file is pre-filled to, in MiB (default 47)
   --pipeline-data-mb N also run the full pipeline with SANDBOX_DATA pre-filled to N MiB (default 0: skipped)
+  --engine-events N    events through npm start's delivery engine in processes of their own (default 40000; 0 skips it):
+                       CPU against executeBatch, events/s with Ortto answering in 2 s, memory at a full backlog
   --json FILE          also write every figure as JSON to FILE
   --help               this text`
 
@@ -59,6 +62,7 @@ interface Options {
   storeEvents: number
   storeMiB: number
   pipelineDataMiB: number
+  engineEvents: number
   interleave: Interleave
   json?: string
 }
@@ -77,6 +81,7 @@ const parseOptions = () =>
       'store-events': { type: 'string' },
       'store-mb': { type: 'string' },
       'pipeline-data-mb': { type: 'string' },
+      'engine-events': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean' }
     }
@@ -125,6 +130,7 @@ function readOptions(): Options {
     storeEvents: whole('store-events', values['store-events'], 20_000, 0),
     storeMiB: whole('store-mb', values['store-mb'], 47, 0),
     pipelineDataMiB: whole('pipeline-data-mb', values['pipeline-data-mb'], 0, 0),
+    engineEvents: whole('engine-events', values['engine-events'], 40_000, 0),
     json: values.json
   }
 }
@@ -435,6 +441,8 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
     console.log(`  loading the data file took ${num(store.loadMs)} ms, stop() ${num(store.stopMs)} ms`)
   }
 
+  const engine = options.engineEvents > 0 ? await runEngine(options.engineEvents, options.seed + 2) : undefined
+
   const problems = runs.flatMap(checkRun)
   if (syncAudience) problems.push(...syncAudience.problems)
   if (store) {
@@ -549,6 +557,7 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
       pipeline,
       pipelineWithData,
       store,
+      engine,
       problems
     }
     writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`)
