@@ -52,8 +52,13 @@ const CONTACTS: SpooledSubscription = {
 }
 const ACTIVITIES: SpooledSubscription = { ...CONTACTS, name: 'Track Activity', partnerAction: 'trackActivity' }
 
-const event = (n: number, extra: Record<string, unknown> = {}): SegmentEvent =>
-  ({ type: 'identify', userId: `user-${n}`, messageId: `m-${n}`, traits: { n }, ...extra })
+const event = (n: number, extra: Record<string, unknown> = {}): SegmentEvent => ({
+  type: 'identify',
+  userId: `user-${n}`,
+  messageId: `m-${n}`,
+  traits: { n },
+  ...extra
+})
 
 const segmentFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.spool'))
 const linesOf = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean)
@@ -281,7 +286,8 @@ describe('its size follows the backlog, not the history', () => {
     expect(stragglers).toHaveLength(40)
     expect(peak).toBeLessThan(3 * sizes.segmentBytes)
     const { restored } = openSpool(crashCopy(spool.dir))
-    expect(restored.map((r) => r.event.messageId)).toEqual(stragglers.map((ref) => ref.entry.event.messageId))
+    const ids = (messageIds: unknown[]) => messageIds.map(String).sort()
+    expect(ids(restored.map((r) => r.event.messageId))).toEqual(ids(stragglers.map((ref) => ref.entry.event.messageId)))
     // The stragglers, copied, still end where they now are.
     spool.end(stragglers)
     await spool.idle()

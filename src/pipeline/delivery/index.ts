@@ -24,7 +24,8 @@ import { RetryPolicy } from './retry-policy'
 import { Scheduler } from './scheduler'
 import { Sender, type PrepareEvents } from './sender'
 import { Settler } from './settle'
-import type { DiskSpool } from './spool/spool'
+import type { DiskSpool, SpoolRef } from './spool/spool'
+import type { SpooledSubscription } from './spool/records'
 
 export type { DeliveryTotals, FailureReport } from './ledger'
 export { PipelineBusyError } from './busy'
@@ -196,24 +197,32 @@ export class DeliveryPipeline {
   async enqueue(events: SegmentEvent[]): Promise<{ accepted: number; unsubscribed: number }> {
     const held = this.pending() + this.reserved
     if (this.state === 'stopped' || held + events.length > this.maxPending) throw new PipelineBusyError(held)
-    const owed = events.map((event) => this.current.filter(({ subscription }) => subscription.matches(event)))
-    const unsubscribed = events.filter((_, i) => owed[i].length === 0)
-    const spooled = events.flatMap((event, i) =>
-      owed[i].length > 0 ? [{ event, lanes: owed[i].map((o) => o.lane) }] : []
-    )
-    const count = spooled.reduce((sum, { lanes }) => sum + lanes.length, 0)
+    // Which subscriptions each event is owed to (one, usually): loops rather than arrays per event.
+    const spooled: Array<{ event: SegmentEvent; lanes: Lane[]; subscriptions: readonly SpooledSubscription[] }> = []
+    const unsubscribed: SegmentEvent[] = []
+    let count = 0
+    for (const event of events) {
+      let lanes: Lane[] | undefined
+      for (const { subscription, lane } of this.current) if (subscription.matches(event)) (lanes ??= []).push(lane)
+      if (!lanes) {
+        unsubscribed.push(event)
+        continue
+      }
+      count += lanes.length
+      const subscriptions = lanes.length === 1 ? lanes[0].spooledAlone : lanes.map((lane) => lane.spooled)
+      spooled.push({ event, lanes, subscriptions })
+    }
     this.reserved += count
-    let refs
+    let refs: SpoolRef[][] | undefined
     try {
-      refs = await this.options.spool?.append(
-        spooled.map(({ event, lanes }) => ({ event, subscriptions: lanes.map((lane) => lane.spooled) }))
-      )
+      refs = await this.options.spool?.append(spooled)
     } finally {
       this.reserved -= count
     }
-    spooled.forEach(({ event, lanes }, i) =>
-      lanes.forEach((lane, k) => lane.ready.push({ event, attempts: 0, ref: refs?.[i][k] }))
-    )
+    for (let i = 0; i < spooled.length; i++) {
+      const { event, lanes } = spooled[i]
+      for (let k = 0; k < lanes.length; k++) lanes[k].ready.push({ event, attempts: 0, ref: refs?.[i][k] })
+    }
     this.ledger.totals.received += events.length
     if (unsubscribed.length > 0) this.ledger.unsubscribed(unsubscribed, this.isoNow())
     if (this.state === 'running' && this.lanes.some((lane) => lane.ready.length >= (this.options.batchSize ?? 500))) {

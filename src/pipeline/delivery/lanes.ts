@@ -57,6 +57,8 @@ export class Lane {
   /** Send what is ready even if it does not fill a batch (the flush tick came, or retries came due). */
   flushDue = false
   readonly spooled: SpooledSubscription
+  /** [spooled]: what the spool is given for an event owed to this lane alone (made once, not per event). */
+  readonly spooledAlone: readonly SpooledSubscription[]
 
   /**
    * @param retired a lane taken back from the spool whose mapping is no longer the mapping file's:
@@ -67,6 +69,7 @@ export class Lane {
     readonly retired = false
   ) {
     this.spooled = spooledSubscription(subscription)
+    this.spooledAlone = [this.spooled]
   }
 
   get label(): string {

@@ -57,6 +57,7 @@ export class Settler {
     const tally = new BatchTally()
     const delays = policy.delaysForBatch()
     const delivered: Array<[Delivery, number]> = []
+    const ended: SpoolRef[] = []
     const failures: Failure[] = []
     const retries = new Map<number, Delivery[]>()
     let tryIn: number | undefined
@@ -65,6 +66,7 @@ export class Settler {
       if (status >= 200 && status < 300) {
         delivery.attempts++
         delivered.push([delivery, status])
+        if (delivery.ref) ended.push(delivery.ref)
         tally.delivered++
         return
       }
@@ -90,7 +92,6 @@ export class Settler {
     })
     const at = new Date(now).toISOString()
     ledger.delivered(lane.subscription, delivered, at)
-    const ended = refsOf(delivered.map(([delivery]) => delivery))
     if (ledger.failed(failures, at)) ended.push(...refsOf(failures.map((f) => f.delivery)))
     else
       lane.wait(

@@ -55,7 +55,11 @@ export class Segment {
   ends: number[] = []
   compacting = false
 
-  constructor(readonly file: SegmentFile) {}
+  /** @param generation how many segments the spool had started before this one (-2: one of an earlier run) */
+  constructor(
+    readonly file: SegmentFile,
+    readonly generation: number
+  ) {}
 
   /**
    * Adds an event's line, after declarations of subscriptions new to the file, to `lines`, and
@@ -84,7 +88,7 @@ export class Segment {
   }
 
   /** As `write`, keeping the event as owed here. */
-  add(event: SegmentEvent, subscriptions: SpooledSubscription[], lines: string[]): SpooledEvent {
+  add(event: SegmentEvent, subscriptions: readonly SpooledSubscription[], lines: string[]): SpooledEvent {
     const { n, indexes } = this.write(event, subscriptions, lines)
     const entry = new SpooledEvent(this, n, event)
     entry.owed = subscriptions.map((subscription, k) => new SpoolRef(entry, indexes[k], subscription))

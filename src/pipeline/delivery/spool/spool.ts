@@ -1,9 +1,10 @@
 /**
  * The spool: every accepted delivery on disk before its call is answered, until its end is
  * recorded. Segment files (`00000001.spool`, …) take events in order; an end is recorded in the
- * file of its event. A file none of whose deliveries is owed any more is deleted; an older file
- * that still owes less than a quarter of what it was written with has those deliveries copied into
- * the current file, then is deleted. So the spool's size follows the backlog, not the history.
+ * file of its event. A file none of whose deliveries is owed any more is deleted; a file two
+ * segments old that still owes less than a quarter of what it was written with has those
+ * deliveries copied into the current file, then is deleted. So the spool's size follows the
+ * backlog, not the history.
  */
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, unlinkSync } from 'node:fs'
 import * as path from 'node:path'
@@ -46,6 +47,8 @@ export class DiskSpool {
   private readonly segments = new Set<Segment>()
   private current: Segment | undefined
   private nextId = 1
+  /** Segments started by this run. */
+  private started = 0
   private unlock: (() => void) | undefined
   private readonly segmentBytes: number
   private readonly emptySegmentBytes: number
@@ -89,7 +92,7 @@ export class DiskSpool {
     const file = path.join(this.dir, name)
     const { records, intactLength, lacksNewline } = readSegment(file, readFileSync(file))
     const size = intactLength + (lacksNewline ? 1 : 0)
-    const segment = new Segment(this.segmentFile(file, size))
+    const segment = new Segment(this.segmentFile(file, size), -2)
     const restored = segment.restore(records)
     if (typeof restored === 'string') {
       throw new SpoolError(
@@ -111,7 +114,9 @@ export class DiskSpool {
    * Writes these events, each with the subscriptions it is owed to; resolves once they are on disk,
    * with each event's deliveries. Rejects when they could not be written (nothing is owed then).
    */
-  async append(entries: Array<{ event: SegmentEvent; subscriptions: SpooledSubscription[] }>): Promise<SpoolRef[][]> {
+  async append(
+    entries: ReadonlyArray<{ event: SegmentEvent; subscriptions: readonly SpooledSubscription[] }>
+  ): Promise<SpoolRef[][]> {
     const segment = this.writable()
     const lines: string[] = []
     const added = entries.map(({ event, subscriptions }) => segment.add(event, subscriptions, lines))
@@ -121,7 +126,8 @@ export class DiskSpool {
       for (const entry of added) segment.forget(entry)
       throw new SpoolError(`The spool could not write to ${segment.file.file} (${(error as Error).message}).`)
     }
-    return added.map((entry) => [...entry.owed])
+    // The lists as they are now (nothing of them can have ended yet): no copies.
+    return added.map((entry) => entry.owed)
   }
 
   /** Records the end of these deliveries (delivered, or in the dead-letter file): the spool owes them no more. */
@@ -185,11 +191,12 @@ export class DiskSpool {
     const current = this.current
     if (current && !current.file.broken && current.file.size < this.segmentBytes) return current
     this.current = undefined
-    if (current) this.settle(current)
-    const segment = new Segment(this.segmentFile(path.join(this.dir, segmentName(this.nextId++))))
+    const segment = new Segment(this.segmentFile(path.join(this.dir, segmentName(this.nextId++))), this.started++)
     segment.file.append(headerLine())
     this.segments.add(segment)
     this.current = segment
+    // One more segment started: older ones may now be old enough to compact.
+    for (const older of [...this.segments]) if (older !== segment) this.settle(older)
     return segment
   }
 
@@ -205,7 +212,9 @@ export class DiskSpool {
       }
       return
     }
-    if (!isCurrent && segment.owed * 4 < segment.written) this.inBackground(this.compact(segment))
+    // Compacted once sparse and two segments old: by then what it still owes is not about to end anyway.
+    const old = this.started - segment.generation > 2
+    if (!isCurrent && old && segment.owed * 4 < segment.written) this.inBackground(this.compact(segment))
   }
 
   private inBackground(task: Promise<void>): void {
