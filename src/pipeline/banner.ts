@@ -70,8 +70,11 @@ export function banner(facts: BannerFacts): string {
     `      -d '{"userId": "ada", "traits": {"email": "ada@example.com", "first_name": "Ada"}}'`,
     `  Then look:      ${look.join('\n                  ')}`,
     '',
-    facts.spool
-      ? `  Ctrl+C stops within ${inSeconds(facts.stopGraceMs ?? 10_000)} (STOP_GRACE_MS); what is not delivered by then stays in the spool. A second Ctrl+C stops at once.`
-      : '  Ctrl+C stops after delivering what is held; a second Ctrl+C stops at once.'
+    ...(facts.spool
+      ? [
+          `  Ctrl+C stops within ${inSeconds(facts.stopGraceMs ?? 10_000)} (STOP_GRACE_MS), keeping what is not delivered by then in the spool;`,
+          '  a second Ctrl+C stops at once.'
+        ]
+      : ['  Ctrl+C stops after delivering what is held; a second Ctrl+C stops at once.'])
   ].join('\n')
 }
