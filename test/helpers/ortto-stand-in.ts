@@ -13,7 +13,7 @@ export interface StandInReply {
   body?: unknown
 }
 
-export interface StandInRequest {
+interface StandInRequest {
   path: string
   /** The request's JSON array body, and how many objects it holds. */
   body: unknown[]

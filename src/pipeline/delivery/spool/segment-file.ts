@@ -131,7 +131,8 @@ export class SegmentFile {
       this.handle = await open(this.file, 'r+')
       return this.handle
     }
-    this.handle = await open(this.file, 'wx')
+    // Events carry people's data: readable by this user only.
+    this.handle = await open(this.file, 'wx', 0o600)
     // The new file's name must be on disk too, or a machine crash could lose the file whole.
     const folder = await open(path.dirname(this.file), 'r')
     try {

@@ -65,7 +65,7 @@ export class DiskSpool {
   open(): RestoredEvent[] {
     const unusable = (why: string) => new SpoolError(`SPOOL_DIR ${this.dir} cannot be used: ${why}.`)
     try {
-      mkdirSync(this.dir, { recursive: true })
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 })
       if (!statSync(this.dir).isDirectory()) throw new Error('it is not a folder')
     } catch (error) {
       throw unusable(`${(error as Error).message}; choose a writable folder`)
