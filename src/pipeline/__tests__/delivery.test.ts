@@ -355,6 +355,19 @@ describe('failures that are final at once', () => {
     ])
   })
 
+  it('records a failure once even when the onFailure hook throws, and goes on delivering', async () => {
+    const { proxy, delivery } = await setup({
+      onFailure: () => {
+        throw new Error('hook broken')
+      }
+    })
+    await delivery.enqueue([identify('long', { bio: 'b'.repeat(5000) }), identify(2)])
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ delivered: 1, failed: 1, retried: 0, pending: 0 })
+    expect(logLines).toContain('[delivery] the onFailure hook threw: Error: hook broken')
+    expect(proxy.requests).toHaveLength(1)
+  })
+
   it('fails an activity over 16 kB (per-object 413), not retried', async () => {
     const clock = new ManualClock()
     const { proxy, delivery } = await setup({ clock })

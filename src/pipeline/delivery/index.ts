@@ -114,7 +114,14 @@ export class DeliveryPipeline {
         budgetOf().charge(result.requests, this.clock.now())
         // Abandoned: what it held stays where it is (in the spool, or already ended).
         if (this.state === 'stopped') return false
-        return this.settler.settle(lane, batch, result.outcomes, this.aborter.signal.aborted)
+        try {
+          return this.settler.settle(lane, batch, result.outcomes, this.aborter.signal.aborted)
+        } catch (error) {
+          // A bug must not lose the batch: it is held, to be tried again in a minute.
+          this.log(`[delivery] internal error: ${String(error)}; ${batch.length} deliveries are tried again`)
+          lane.wait(batch, this.clock.now() + 60_000)
+          return true
+        }
       }
     })
     const restored = options.spool

@@ -139,7 +139,12 @@ export class Ledger {
       outcome.reason = message
       if (deadLetter) outcome.deadLettered = true
       this.outcomes.add(outcome)
-      this.options.onFailure?.(report)
+      try {
+        this.options.onFailure?.(report)
+      } catch (error) {
+        // The caller's hook: its failure is said, and changes nothing of what was recorded.
+        this.options.log(`[delivery] the onFailure hook threw: ${String(error)}`)
+      }
     }
     return true
   }
