@@ -243,6 +243,8 @@ export class DeliveryPipeline {
     let giveUp: () => void = () => undefined
     const gaveUp = new Promise<void>((resolve) => (giveUp = resolve))
     const cancelDeadline = this.clock.after(this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, () => {
+      // Nothing more starts; what runs is cut short.
+      this.scheduler.halt()
       this.aborter.abort()
       this.clock.after(ABORT_WAIT_MS, giveUp)
     })
