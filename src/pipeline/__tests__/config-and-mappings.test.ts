@@ -441,6 +441,51 @@ describe('loadMappingFile', () => {
   })
 })
 
+describe('startPipeline with a spool folder', () => {
+  it('refuses to start when SPOOL_DIR cannot be used, naming it and saying why, and gives the endpoint back', async () => {
+    const temp = tempDir()
+    try {
+      const spoolDir = writeJson(temp.file('a-file'), '')
+      const config: PipelineConfig = {
+        port: 0,
+        target: { kind: 'sandbox', port: 0 },
+        flushIntervalMs: 50,
+        maxAttempts: 1,
+        spoolDir
+      }
+      const started = startPipeline(config, () => undefined)
+      await expect(started).rejects.toBeInstanceOf(ConfigError)
+      await expect(started).rejects.toThrow(
+        new RegExp(`^SPOOL_DIR ${spoolDir} cannot be used: .*; choose a writable folder\\.$`)
+      )
+      expect(process.env[LOCAL_ENDPOINT_ENV]).toBeUndefined()
+    } finally {
+      temp.remove()
+    }
+  })
+
+  it('refuses a second pipeline on the same SPOOL_DIR while the first runs', async () => {
+    const temp = tempDir()
+    const config: PipelineConfig = {
+      port: 0,
+      target: { kind: 'ortto', apiKey: 'pau-never-used-key' },
+      flushIntervalMs: 50,
+      maxAttempts: 1,
+      spoolDir: temp.file('spool')
+    }
+    const first = await startPipeline(config, () => undefined)
+    try {
+      const second = startPipeline(config, () => undefined)
+      await expect(second).rejects.toThrow(
+        `SPOOL_DIR ${temp.file('spool')} cannot be used: another pipeline in this process uses it.`
+      )
+    } finally {
+      await first.stop()
+      temp.remove()
+    }
+  })
+})
+
 describe('startPipeline with a dead-letter file', () => {
   it('refuses to start when the file cannot be written, naming it', async () => {
     const temp = tempDir()

@@ -46,7 +46,7 @@ export function lockFolder(dir: string, refuse: (problem: string) => Error): () 
       break
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
-        throw refuse(`its lock file ${file} cannot be taken (${(error as Error).message})`)
+        throw refuse(`its lock file ${file} cannot be taken (${(error as Error).message}); choose a writable folder`)
       }
       const owner = runningOwner(file)
       if (owner !== undefined)
