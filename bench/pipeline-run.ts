@@ -128,7 +128,14 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
   sampler.start(50)
 
   const pipeline = await startPipeline(
-    { port: 0, target: { kind: 'sandbox', port: 0, dataFile: options.dataFile }, flushIntervalMs: 50, maxAttempts: 8 },
+    {
+      port: 0,
+      target: { kind: 'sandbox', port: 0, dataFile: options.dataFile },
+      flushIntervalMs: 50,
+      maxAttempts: 8,
+      // The local sandbox has no plan rate: this run measures the pipeline, not Ortto's request cap.
+      requestsPerSecond: 1_000
+    },
     () => undefined
   )
   let client: ClientHandle | undefined

@@ -25,6 +25,7 @@ import { prefillDataFile, runStoreIngest } from './sandbox-store'
 import type { StoreIngestFigures } from './sandbox-store'
 import { ingestLine, runIngestBench, type IngestCase } from './ingest-limits'
 import { replayLine, replayProblems, runReplayBench, type ReplayRunFigures } from './replay'
+import { runEngine } from './engine-report'
 
 const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
   --events N           events per action through each target per round (default 20000: a pass of 40 batches)
@@ -39,6 +40,8 @@ const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
   --pipeline-data-mb N also run the full pipeline with SANDBOX_DATA pre-filled to N MiB (default 0: skipped)
   --ingest-rounds N    rounds of each /v1/batch body with a wide shared context (default 5; 0 skips it)
   --replay-events N    events in the files npm run replay sends, plain then gzip (default 1000000; 0 skips it)
+  --engine-events N    events through npm start's delivery engine in processes of their own (default 40000; 0 skips it):
+                       CPU against executeBatch, events/s with Ortto answering in 2 s, memory at a full backlog
   --json FILE          also write every figure as JSON to FILE
   --help               this text
 
@@ -58,6 +61,7 @@ interface Options {
   pipelineDataMiB: number
   ingestRounds: number
   replayEvents: number
+  engineEvents: number
   json?: string
 }
 
@@ -76,6 +80,7 @@ const parseOptions = () =>
       'pipeline-data-mb': { type: 'string' },
       'ingest-rounds': { type: 'string' },
       'replay-events': { type: 'string' },
+      'engine-events': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean' }
     }
@@ -120,6 +125,7 @@ function readOptions(): Options {
     pipelineDataMiB: whole('pipeline-data-mb', values['pipeline-data-mb'], 0, 0),
     ingestRounds: whole('ingest-rounds', values['ingest-rounds'], 5, 0),
     replayEvents: whole('replay-events', values['replay-events'], 1_000_000, 0),
+    engineEvents: whole('engine-events', values['engine-events'], 40_000, 0),
     json: values.json
   }
 }
@@ -263,6 +269,8 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
     console.log(`  loading the data file took ${num(store.loadMs)} ms, stop() ${num(store.stopMs)} ms`)
   }
 
+  const engine = options.engineEvents > 0 ? await runEngine(options.engineEvents, options.seed + 2) : undefined
+
   let ingest: IngestCase[] | undefined
   if (options.ingestRounds > 0) {
     console.log(`\none /v1/batch call with a wide shared context (${options.ingestRounds} rounds each) …`)
@@ -366,6 +374,7 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
       store,
       ingest,
       replays,
+      engine,
       problems
     }
     writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`)

@@ -2,6 +2,7 @@
  * What `npm start` prints once it listens: where, where events go, the write key, the mappings,
  * and curl lines to try, all with the write key in force (README "Run it").
  */
+import { inSeconds, plural } from './log-text'
 import type { MatchableSubscription } from './subscriptions'
 
 interface BannerFacts {
@@ -15,6 +16,10 @@ interface BannerFacts {
   deadLetterFile?: string
   /** Where the Ortto audience of each Engage audience is remembered, when it is kept across restarts. */
   audienceIdsFile?: string
+  /** Where accepted events are kept until delivered, and how many deliveries it gave back at start. */
+  spool?: { dir: string; restored: number }
+  /** How long Ctrl+C lets calls in flight finish (STOP_GRACE_MS). */
+  stopGraceMs?: number
 }
 
 /** The subscriptions, under the destination each belongs to and which events reach it. */
@@ -48,6 +53,11 @@ export function banner(facts: BannerFacts): string {
     ...(facts.deadLetterFile
       ? [`  Dead letters    ${facts.deadLetterFile}  (every event that ends failed, with why)`]
       : []),
+    ...(facts.spool
+      ? [
+          `  Spool           ${facts.spool.dir}  (accepted events, kept until delivered; ${plural(facts.spool.restored, 'delivery', 'deliveries')} taken back at start)`
+        ]
+      : []),
     ...(facts.audienceIdsFile
       ? [`  Audience ids    ${facts.audienceIdsFile}  (the Ortto audience of each Engage audience)`]
       : []),
@@ -60,6 +70,11 @@ export function banner(facts: BannerFacts): string {
     `      -d '{"userId": "ada", "traits": {"email": "ada@example.com", "first_name": "Ada"}}'`,
     `  Then look:      ${look.join('\n                  ')}`,
     '',
-    '  Ctrl+C stops after delivering what is held; a second Ctrl+C stops at once.'
+    ...(facts.spool
+      ? [
+          `  Ctrl+C stops within ${inSeconds(facts.stopGraceMs ?? 10_000)} (STOP_GRACE_MS), keeping what is not delivered by then in the spool;`,
+          '  a second Ctrl+C stops at once.'
+        ]
+      : ['  Ctrl+C stops after delivering what is held; a second Ctrl+C stops at once.'])
   ].join('\n')
 }

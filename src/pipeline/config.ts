@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto'
 import { isWellFormedApiKey, localOrigin } from '../destinations/ortto/client/api-key'
 import { LOCAL_ENDPOINT_ENV } from '../destinations/ortto/constants'
 import { DEFAULT_DEAD_LETTER_FILE } from './dead-letter'
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_STOP_GRACE_MS } from './delivery'
+import { DEFAULT_REQUESTS_PER_SECOND } from './delivery/rate-limit'
+import { DEFAULT_SPOOL_DIR } from './delivery/spool/spool'
 import { PIPELINE_DESTINATIONS } from './destinations'
 
 /** How long a client may take to send one request (CLIENT_TIMEOUT_MS) before it gets 408. */
@@ -47,6 +50,13 @@ export interface PipelineConfig {
   maxPending?: number
   /** Where every event that ends failed is written (DEAD_LETTER_FILE); none when unset (tests). */
   deadLetterFile?: string
+  /** Where accepted events are kept until delivered (SPOOL_DIR); in memory only when unset (tests). */
+  spoolDir?: string
+  /** onBatch calls at once (MAX_IN_FLIGHT), requests per second per API key (ORTTO_REQUESTS_PER_SECOND). */
+  maxInFlight?: number
+  requestsPerSecond?: number
+  /** How long a stop lets calls in flight finish (STOP_GRACE_MS). */
+  stopGraceMs?: number
   /**
    * The folder of the destination the root CLI routes serve (SERVE_DESTINATION, as serve's
    * --destination); the other is served under /<its folder>/. Ortto (Actions)' when unset.
@@ -78,6 +88,15 @@ function positive<T extends number | undefined>(env: NodeJS.ProcessEnv, name: st
   const value = Number(raw)
   if (!Number.isInteger(value) || value < 1)
     throw new ConfigError(`${name} must be a whole number above 0 (got "${raw}").`)
+  return value
+}
+
+/** A number above 0 (a rate may be a fraction), or `fallback` when the variable is unset or empty. */
+function rate(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a number above 0 (got "${raw}").`)
   return value
 }
 
@@ -143,6 +162,10 @@ export function readConfig(env: NodeJS.ProcessEnv): PipelineConfig {
     deliveryTimeoutMs: positive(env, 'DELIVERY_TIMEOUT_MS', undefined),
     clientTimeoutMs: positive(env, 'CLIENT_TIMEOUT_MS', DEFAULT_CLIENT_TIMEOUT_MS),
     deadLetterFile: env.DEAD_LETTER_FILE || DEFAULT_DEAD_LETTER_FILE,
+    spoolDir: env.SPOOL_DIR || DEFAULT_SPOOL_DIR,
+    maxInFlight: positive(env, 'MAX_IN_FLIGHT', DEFAULT_MAX_IN_FLIGHT),
+    requestsPerSecond: rate(env, 'ORTTO_REQUESTS_PER_SECOND', DEFAULT_REQUESTS_PER_SECOND),
+    stopGraceMs: positive(env, 'STOP_GRACE_MS', DEFAULT_STOP_GRACE_MS),
     serveDestination: serveDestination(env)
   }
 }

@@ -3,7 +3,17 @@
  * still held when the pipeline stopped — as one NDJSON line with its reason and the event itself,
  * so nothing ends failed without a record of which, and the events can be sent again later.
  */
-import { accessSync, appendFileSync, constants, statSync } from 'node:fs'
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fdatasyncSync,
+  fsyncSync,
+  openSync,
+  statSync,
+  writeSync
+} from 'node:fs'
 import path from 'node:path'
 import type { SegmentEvent } from '@segment/actions-core'
 import { redactApiKey } from '../destinations/ortto/client/api-key'
@@ -51,12 +61,34 @@ export class DeadLetterFile {
     }
   }
 
-  /** Appends synchronously, so what a report says was written is on disk even if the process exits next. */
+  /**
+   * Appends synchronously and flushes to disk before returning: the spool lets go of a failed
+   * delivery only once its dead letter is here, so it must survive even a crash of the machine.
+   */
   append(letters: DeadLetter[]): void {
     if (letters.length === 0) return
     const text = letters.map((letter) => JSON.stringify(letter)).join('\n') + '\n'
-    appendFileSync(this.file, redactApiKey(text, this.apiKey))
+    const bytes = Buffer.from(redactApiKey(text, this.apiKey))
+    const created = !existsSync(this.file)
+    const fd = openSync(this.file, 'a')
+    try {
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done)
+      fdatasyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    // A new file's name must reach the disk too.
+    if (created) syncFolder(path.dirname(path.resolve(this.file)))
     this.written += letters.length
+  }
+}
+
+function syncFolder(folder: string): void {
+  const fd = openSync(folder, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
   }
 }
 

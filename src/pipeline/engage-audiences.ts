@@ -99,6 +99,8 @@ export class EngageAudiences {
   private readonly destination: Destination<OrttoSettings, AudienceSettings>
   /** The text of each answer an audience call gets, kept for the call that is running. */
   private readonly answers = new AsyncLocalStorage<string[]>()
+  /** Look-ups under way, by computation_id: batches sent at once share one instead of each creating the audience. */
+  private readonly lookups = new Map<string, Promise<Found>>()
 
   constructor(
     definition: Definition,
@@ -148,7 +150,7 @@ export class EngageAudiences {
       const personas = audienceToProvide(event)
       const computationId = personas && computationIdOf(personas)
       if (!personas || computationId === undefined || found.has(computationId)) continue
-      const answer = await this.audienceFor(computationId, personas)
+      const answer = await this.lookUp(computationId, personas)
       found.set(computationId, answer)
       if (!answer.ok && HALTING.has(answer.notSent.status)) {
         halt = answer.notSent
@@ -185,6 +187,16 @@ export class EngageAudiences {
       ...(!known.checked && { first: { call: 'getAudience' as const } })
     }
     return { event: withAudienceId(event, personas, known.externalId), audience }
+  }
+
+  /** audienceFor, once at a time per Engage audience. */
+  private lookUp(computationId: string, personas: Personas): Promise<Found> {
+    let lookup = this.lookups.get(computationId)
+    if (!lookup) {
+      lookup = this.audienceFor(computationId, personas).finally(() => this.lookups.delete(computationId))
+      this.lookups.set(computationId, lookup)
+    }
+    return lookup
   }
 
   /** The Ortto audience of an Engage audience: remembered (checked once per run), else created. */

@@ -13,6 +13,8 @@ import { audienceIdsFileFor } from './audience-ids-file'
 import { CliRoutes } from './cli-routes'
 import { ConfigError, DEFAULT_CLIENT_TIMEOUT_MS, newSandboxApiKey, type PipelineConfig } from './config'
 import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
+import { SpoolDamagedError } from './delivery/spool/recovery'
+import { DiskSpool, SpoolError } from './delivery/spool/spool'
 import { ORTTO, ORTTO_AUDIENCES, PIPELINE_DESTINATIONS, type PipelineDestination } from './destinations'
 import { EngageAudiences } from './engage-audiences'
 import { OwnRoutes } from './own-routes'
@@ -48,14 +50,17 @@ export interface Pipeline {
   audienceIdsFile?: string
   /** Where events that end failed are written, when the configuration names a file. */
   deadLetter?: DeadLetterFile
+  /** Where accepted events are kept until they are delivered (SPOOL_DIR); in memory only when the configuration names none. */
+  spoolDir?: string
   /**
-   * Stops taking calls, delivers what is held, stops the sandbox. Rejects with PipelineStopError,
-   * which still carries the totals, when the sandbox could not save its data file.
+   * Stops taking calls, delivers what it can within the stop grace, stops the sandbox; what is not
+   * delivered stays in the spool. Rejects with PipelineStopError, which still carries the totals,
+   * when the sandbox could not save its data file.
    */
   stop(): Promise<DeliveryTotals>
   /**
-   * Stops at once (a second Ctrl+C): everything still held ends failed, each event in the
-   * dead-letter file with why. Returns how many deliveries it abandoned.
+   * Stops at once (a second Ctrl+C). What is held stays in the spool for the next start; without a
+   * spool it ends failed, each event in the dead-letter file with why. Returns how many deliveries that is.
    */
   abandon(): number
 }
@@ -207,23 +212,36 @@ export async function startPipeline(
     } catch (error) {
       throw new ConfigError((error as Error).message)
     }
-    const ofAudiences = (subscription: MatchableSubscription) => subscription.destination === ORTTO_AUDIENCES
-    const delivery = new DeliveryPipeline({
-      destinations: runners,
-      settings,
-      subscriptions,
-      prepare: async (subscription, events) =>
-        ofAudiences(subscription) ? audiences.prepare(events) : events.map((event) => ({ event })),
-      flushIntervalMs: config.flushIntervalMs,
-      maxAttempts: config.maxAttempts,
-      requestTimeoutMs: config.deliveryTimeoutMs,
-      baseBackoffMs: config.baseBackoffMs,
-      maxBackoffMs: config.maxBackoffMs,
-      maxPending: config.maxPending,
-      log,
-      onFailure: options.onFailure,
-      deadLetter
-    })
+    const ofAudiences = (subscription: { destination: PipelineDestination }) =>
+      subscription.destination === ORTTO_AUDIENCES
+    const spool = config.spoolDir ? new DiskSpool({ dir: config.spoolDir, log }) : undefined
+    let delivery: DeliveryPipeline
+    try {
+      delivery = new DeliveryPipeline({
+        destinations: runners,
+        settings,
+        subscriptions,
+        prepare: async (subscription, events) =>
+          ofAudiences(subscription) ? audiences.prepare(events) : events.map((event) => ({ event })),
+        flushIntervalMs: config.flushIntervalMs,
+        maxAttempts: config.maxAttempts,
+        requestTimeoutMs: config.deliveryTimeoutMs,
+        baseBackoffMs: config.baseBackoffMs,
+        maxBackoffMs: config.maxBackoffMs,
+        maxPending: config.maxPending,
+        maxInFlight: config.maxInFlight,
+        requestsPerSecond: config.requestsPerSecond,
+        stopGraceMs: config.stopGraceMs,
+        spool,
+        log,
+        onFailure: options.onFailure,
+        deadLetter
+      })
+    } catch (error) {
+      // The spool's folder, lock or files: said as a start-up problem, with its remedy.
+      const spoolProblem = error instanceof SpoolError || error instanceof SpoolDamagedError
+      throw spoolProblem ? new ConfigError(error.message) : error
+    }
     const server = new PipelineServer({
       delivery,
       dryRun: new DryRun(PIPELINE_DESTINATIONS, settings, subscriptions, gate, (subscription, event) =>
@@ -246,7 +264,15 @@ export async function startPipeline(
         }))
       })
     })
-    const url = await server.listen(config.port)
+    let url: string
+    try {
+      url = await server.listen(config.port)
+    } catch (error) {
+      // Nothing was taken in: what the spool held stays there, and its folder is let go.
+      delivery.abandon('the pipeline could not listen')
+      await spool?.close()
+      throw error
+    }
     let stopping: Promise<DeliveryTotals> | undefined
     return {
       url,
@@ -260,6 +286,7 @@ export async function startPipeline(
       audiences,
       audienceIdsFile,
       deadLetter,
+      spoolDir: spool?.dir,
       abandon: () => delivery.abandon('abandoned: the pipeline was stopped at once (a second Ctrl+C)'),
       stop: () =>
         (stopping ??= (async () => {

@@ -289,7 +289,7 @@ export class PipelineServer {
             : rejected[0].reason
       throw new InputError(reason)
     }
-    const { unsubscribed } = this.options.delivery.enqueue(events)
+    const { unsubscribed } = await this.options.delivery.enqueue(events)
     this.ingest.calls++
     this.ingest.events += events.length
     this.ingest.rejectedEvents += rejected.length

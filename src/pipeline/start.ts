@@ -1,6 +1,7 @@
 /**
  * `npm start`: the local Segment → Ortto pipeline. Prints where it listens, where events go and
- * how to send a first event; stops cleanly on Ctrl+C / SIGTERM after delivering what it holds.
+ * how to send a first event; on Ctrl+C / SIGTERM stops within STOP_GRACE_MS, what is not delivered
+ * by then staying in the spool for the next start.
  */
 import { banner, mappingLines } from './banner'
 import { ConfigError, readConfig } from './config'
@@ -11,8 +12,10 @@ import { MappingFileError } from './subscriptions'
 import { SandboxDataError } from '../sandbox'
 
 async function main(): Promise<void> {
-  const pipeline = await startPipeline(readConfig(process.env))
+  const config = readConfig(process.env)
+  const pipeline = await startPipeline(config)
   const deadLetterFile = pipeline.deadLetter?.file
+  const { spoolDir } = pipeline
   console.log(
     banner({
       url: pipeline.url,
@@ -22,7 +25,9 @@ async function main(): Promise<void> {
       writeKey: pipeline.writeKey,
       writeKeyGenerated: pipeline.writeKeyGenerated,
       deadLetterFile,
-      audienceIdsFile: pipeline.audienceIdsFile
+      audienceIdsFile: pipeline.audienceIdsFile,
+      spool: spoolDir === undefined ? undefined : { dir: spoolDir, restored: pipeline.delivery.restored },
+      stopGraceMs: config.stopGraceMs
     })
   )
 
@@ -30,24 +35,38 @@ async function main(): Promise<void> {
     const count = pipeline.deadLetter?.written ?? 0
     return count > 0 ? ` ${count} written to ${deadLetterFile}.` : ''
   }
+  const restored = (totals: DeliveryTotals) =>
+    totals.restored > 0 ? `, ${plural(totals.restored, 'delivery', 'deliveries')} taken back from the spool` : ''
+  const staying = (totals: DeliveryTotals) => {
+    if (totals.pending === 0 || spoolDir === undefined) return ''
+    const stay = totals.pending === 1 ? 'stays' : 'stay'
+    return ` ${plural(totals.pending, 'delivery', 'deliveries')} not delivered yet ${stay} in the spool (${spoolDir}) for the next start.`
+  }
   const printTotals = (totals: DeliveryTotals) =>
     console.log(
-      `Stopped. ${plural(totals.received, 'event')} received: ${totals.delivered} delivered, ${totals.failed} failed, ` +
-        `${totals.unsubscribed} matched no mapping, ${plural(totals.retried, 'retry', 'retries')}.${written()}`
+      `Stopped. ${plural(totals.received, 'event')} received${restored(totals)}: ${totals.delivered} delivered, ` +
+        `${totals.failed} failed, ${totals.unsubscribed} matched no mapping, ${plural(totals.retried, 'retry', 'retries')}.` +
+        `${written()}${staying(totals)}`
     )
 
   let signals = 0
   const shutdown = (signal: string) => {
     signals++
     if (signals > 1) {
-      // A second signal: stop now, and say what that leaves undelivered and where it went.
-      const abandoned = pipeline.abandon()
-      const where = deadLetterFile ? `, each written to ${deadLetterFile} to send again later` : ''
-      const deliveries = plural(abandoned, 'delivery', 'deliveries')
-      console.log(`\n${signal} again: stopping at once. ${deliveries} abandoned${where}.`)
+      // A second signal: stop now. Everything accepted is in the spool already, so nothing is lost.
+      const held = pipeline.abandon()
+      const deliveries = plural(held, 'delivery', 'deliveries')
+      const where =
+        spoolDir === undefined
+          ? ` abandoned${deadLetterFile ? `, each written to ${deadLetterFile} to send again later` : ''}`
+          : ` not delivered yet ${held === 1 ? 'stays' : 'stay'} in the spool (${spoolDir}) for the next start; nothing is lost`
+      console.log(`\n${signal} again: stopping at once. ${deliveries}${where}.`)
       process.exit(1)
     }
-    console.log(`\n${signal}: delivering what is held, then stopping… (${signal} again stops at once)`)
+    const grace = `${(config.stopGraceMs ?? 10_000) / 1000} s`
+    console.log(
+      `\n${signal}: delivering what it can within ${grace}, then stopping; the rest stays in the spool… (${signal} again stops at once)`
+    )
     pipeline
       .stop()
       .then((totals) => {

@@ -11,15 +11,19 @@
  * after a last round of one instruction per user and audience, each audience's members are exactly
  * the users whose last instruction was an entry.
  *
+ * Every accepted event goes through the spool (SPOOL_DIR), which is back to nearly nothing at the end.
+ *
  * `SOAK_EVENTS` sets the size (default 20,000, and a tenth as many Engage events; `npm run soak`
  * runs 200,000).
  */
+import { readdirSync, statSync } from 'node:fs'
+import * as path from 'node:path'
 import { startPipeline, type Pipeline } from '../../src/pipeline'
 import type { FailureReport } from '../../src/pipeline/delivery'
 import { startSandbox, type Sandbox, type SandboxState } from '../../src/sandbox'
 import { LOCAL_ENDPOINT_ENV } from '../../src/destinations/ortto/constants'
 import { engageIdentify, engageTrack, type EngageAudience } from '../helpers/engage-events'
-import { TEST_WRITE_KEY, basicAuth, get, post, waitFor, type Answer } from '../helpers/pipeline-helpers'
+import { TEST_WRITE_KEY, basicAuth, get, post, tempDir, waitFor, type Answer } from '../helpers/pipeline-helpers'
 
 const EVENTS = Number(process.env.SOAK_EVENTS ?? 20_000)
 /** Every INVALID_EVERY-th event carries a 5,000-character value, which Ortto refuses (400). */
@@ -110,6 +114,7 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
   let peakRss = 0
   let baselineRss = 0
   let sampler: NodeJS.Timeout
+  const spool = tempDir('fault-injection-spool-')
 
   beforeAll(async () => {
     sandbox = await startSandbox({
@@ -139,7 +144,9 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
         // not the slow-client 408), short enough for the stalled client to get its 408 quickly.
         clientTimeoutMs: 4_000,
         maxPending: MAX_PENDING,
-        writeKey: TEST_WRITE_KEY
+        writeKey: TEST_WRITE_KEY,
+        // Every accepted event goes through the spool, as under npm start.
+        spoolDir: spool.dir
       },
       () => undefined,
       { onFailure: (report) => failures.push(report) }
@@ -153,6 +160,7 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
     await pipeline?.stop()
     await sandbox?.stop()
     delete process.env[LOCAL_ENDPOINT_ENV]
+    spool.remove()
   })
 
   it('delivers every valid event exactly once and reports every invalid one with its reason', async () => {
@@ -281,6 +289,10 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
       if (engage?.member) expectedMembers.get(ids.get(engage.audience.computationId) ?? '')?.add(String(event.userId))
     }
     expect(membersOf(final)).toEqual(sortedSets(expectedMembers))
+    // Every delivery ended, so the spool holds (almost) nothing: its files follow the backlog.
+    const spooled = readdirSync(spool.dir).filter((name) => name.endsWith('.spool'))
+    const spooledBytes = spooled.reduce((sum, name) => sum + statSync(path.join(spool.dir, name)).size, 0)
+    expect(spooledBytes).toBeLessThan(1024 * 1024)
   })
 })
 

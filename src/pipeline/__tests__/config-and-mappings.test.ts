@@ -53,7 +53,11 @@ describe('readConfig', () => {
       maxAttempts: 8,
       deliveryTimeoutMs: undefined,
       clientTimeoutMs: 30_000,
-      deadLetterFile: 'ortto-dead-letter.ndjson'
+      deadLetterFile: 'ortto-dead-letter.ndjson',
+      spoolDir: 'ortto-spool',
+      maxInFlight: 10,
+      requestsPerSecond: 10,
+      stopGraceMs: 10_000
     })
   })
 
@@ -75,7 +79,11 @@ describe('readConfig', () => {
         RETRY_ATTEMPTS: '',
         DELIVERY_TIMEOUT_MS: '',
         CLIENT_TIMEOUT_MS: '',
-        DEAD_LETTER_FILE: ''
+        DEAD_LETTER_FILE: '',
+        SPOOL_DIR: '',
+        MAX_IN_FLIGHT: '',
+        ORTTO_REQUESTS_PER_SECOND: '',
+        STOP_GRACE_MS: ''
       })
     ).toEqual(readConfig({}))
   })
@@ -179,7 +187,12 @@ describe('readConfig', () => {
     [{ DELIVERY_TIMEOUT_MS: '2500' }, { deliveryTimeoutMs: 2500 }],
     [{ DELIVERY_TIMEOUT_MS: '' }, { deliveryTimeoutMs: undefined }],
     [{ CLIENT_TIMEOUT_MS: '4000' }, { clientTimeoutMs: 4000 }],
-    [{ CLIENT_TIMEOUT_MS: '' }, { clientTimeoutMs: 30_000 }]
+    [{ CLIENT_TIMEOUT_MS: '' }, { clientTimeoutMs: 30_000 }],
+    [{ SPOOL_DIR: '/var/spool/ortto' }, { spoolDir: '/var/spool/ortto' }],
+    [{ MAX_IN_FLIGHT: '4' }, { maxInFlight: 4 }],
+    [{ ORTTO_REQUESTS_PER_SECOND: '30' }, { requestsPerSecond: 30 }],
+    [{ ORTTO_REQUESTS_PER_SECOND: '0.5' }, { requestsPerSecond: 0.5 }],
+    [{ STOP_GRACE_MS: '2000' }, { stopGraceMs: 2000 }]
   ])('reads %j', (env, expected) => {
     expect(readConfig(env)).toMatchObject(expected)
   })
@@ -194,9 +207,19 @@ describe('readConfig', () => {
     ['DELIVERY_TIMEOUT_MS', '0'],
     ['DELIVERY_TIMEOUT_MS', 'soon'],
     ['CLIENT_TIMEOUT_MS', '0'],
-    ['CLIENT_TIMEOUT_MS', '2.5']
+    ['CLIENT_TIMEOUT_MS', '2.5'],
+    ['MAX_IN_FLIGHT', '0'],
+    ['MAX_IN_FLIGHT', '1.5'],
+    ['STOP_GRACE_MS', '0'],
+    ['STOP_GRACE_MS', '10s']
   ])('refuses %s=%s', (name, value) => {
     expect(configErrorOf({ [name]: value }).message).toBe(`${name} must be a whole number above 0 (got "${value}").`)
+  })
+
+  it.each(['0', '-1', 'fast', 'Infinity'])('refuses ORTTO_REQUESTS_PER_SECOND=%s', (value) => {
+    expect(configErrorOf({ ORTTO_REQUESTS_PER_SECOND: value }).message).toBe(
+      `ORTTO_REQUESTS_PER_SECOND must be a number above 0 (got "${value}").`
+    )
   })
 })
 
@@ -424,6 +447,51 @@ describe('loadMappingFile', () => {
     await waitFor('delivery', () => pipeline.delivery.status().delivered === 1)
     const activities = (pipeline.sandbox as Sandbox).snapshot().activities
     expect(activities.map((a) => [a.event, a.properties])).toEqual([['Shop: Order Completed', { id: 'o-1' }]])
+  })
+})
+
+describe('startPipeline with a spool folder', () => {
+  it('refuses to start when SPOOL_DIR cannot be used, naming it and saying why, and gives the endpoint back', async () => {
+    const temp = tempDir()
+    try {
+      const spoolDir = writeJson(temp.file('a-file'), '')
+      const config: PipelineConfig = {
+        port: 0,
+        target: { kind: 'sandbox', port: 0 },
+        flushIntervalMs: 50,
+        maxAttempts: 1,
+        spoolDir
+      }
+      const started = startPipeline(config, () => undefined)
+      await expect(started).rejects.toBeInstanceOf(ConfigError)
+      await expect(started).rejects.toThrow(
+        new RegExp(`^SPOOL_DIR ${spoolDir} cannot be used: .*; choose a writable folder\\.$`)
+      )
+      expect(process.env[LOCAL_ENDPOINT_ENV]).toBeUndefined()
+    } finally {
+      temp.remove()
+    }
+  })
+
+  it('refuses a second pipeline on the same SPOOL_DIR while the first runs', async () => {
+    const temp = tempDir()
+    const config: PipelineConfig = {
+      port: 0,
+      target: { kind: 'ortto', apiKey: 'pau-never-used-key' },
+      flushIntervalMs: 50,
+      maxAttempts: 1,
+      spoolDir: temp.file('spool')
+    }
+    const first = await startPipeline(config, () => undefined)
+    try {
+      const second = startPipeline(config, () => undefined)
+      await expect(second).rejects.toThrow(
+        `SPOOL_DIR ${temp.file('spool')} cannot be used: another pipeline in this process uses it.`
+      )
+    } finally {
+      await first.stop()
+      temp.remove()
+    }
   })
 })
 

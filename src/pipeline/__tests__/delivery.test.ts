@@ -19,6 +19,7 @@ import { recordingProxy, tempDir, waitFor, type RecordingProxy } from '../../../
 import { echoStandIn } from '../../../test/helpers/echo-stand-in'
 import { ManualClock } from '../../../test/helpers/manual-clock'
 import { DeadLetterFile } from '../dead-letter'
+import { heldAtStopLine } from '../delivery/delivery-log'
 import type { DeadLetter } from '../dead-letter'
 
 let sandbox: Sandbox | undefined
@@ -109,10 +110,11 @@ const settled = (pipeline: DeliveryPipeline, count: number, timeoutMs = 10_000) 
 describe('batching', () => {
   it('splits 1,200 identify events into requests of 500, 500 and 200', async () => {
     const { sandbox, delivery } = await setup()
-    delivery.enqueue(range(1200).map((n) => identify(n)))
+    await delivery.enqueue(range(1200).map((n) => identify(n)))
     const status = await settled(delivery, 1200)
     expect(status).toEqual({
       received: 1200,
+      restored: 0,
       unsubscribed: 0,
       delivered: 1200,
       failed: 0,
@@ -140,7 +142,7 @@ describe('batching', () => {
     const clock = new ManualClock()
     const startedAt = clock.now()
     const { proxy, delivery } = await setup({ flushIntervalMs: 300, clock })
-    delivery.enqueue([identify(1), identify(2), track(3)])
+    await delivery.enqueue([identify(1), identify(2), track(3)])
     await clock.advance(299)
     expect(proxy.requests).toEqual([])
     expect(delivery.status().pending).toBe(3)
@@ -155,7 +157,7 @@ describe('batching', () => {
 
   it('flush() sends partial batches at once', async () => {
     const { sandbox, delivery } = await setup({ flushIntervalMs: 60_000 })
-    delivery.enqueue([identify(1), track(1, { total: 5 })])
+    await delivery.enqueue([identify(1), track(1, { total: 5 })])
     await delivery.flush()
     expect(delivery.status()).toMatchObject({ delivered: 2, failed: 0, pending: 0 })
     expect(sandbox.snapshot().activities.map((a) => [a.event, a.properties])).toEqual([
@@ -176,9 +178,11 @@ describe('retries', () => {
       batchSize: 10,
       flushIntervalMs: 20,
       maxAttempts: 10,
+      // One call at a time, so the first 429 holds back the other two batches.
+      maxInFlight: 1,
       clock
     })
-    delivery.enqueue(range(30).map((n) => identify(n)))
+    await delivery.enqueue(range(30).map((n) => identify(n)))
     await delivery.flush()
     expect(proxy.requests.map((r) => r.status)).toEqual([429])
     expect(logLines).toEqual([
@@ -215,7 +219,7 @@ describe('retries', () => {
       maxAttempts: 20
     })
     const events = [...range(60).map((n) => identify(n)), ...range(40).map((n) => track(n))]
-    delivery.enqueue(events)
+    await delivery.enqueue(events)
     const status = await settled(delivery, 100, 20_000)
     expect(status).toMatchObject({ received: 100, unsubscribed: 0, delivered: 100, failed: 0, pending: 0 })
     const stats = sandbox.stats()
@@ -230,13 +234,14 @@ describe('retries', () => {
 
   it('fails a delivery with the last reason once maxAttempts is reached', async () => {
     const { proxy, delivery } = await setup({ faults: { failRate: 1, seed: 3 }, maxAttempts: 3 })
-    delivery.enqueue([identify('doomed')])
+    await delivery.enqueue([identify('doomed')])
     const status = await settled(delivery, 1)
     expect(proxy.requests).toHaveLength(3)
     const last = proxy.requests[2].status as number
     expect([500, 502, 503]).toContain(last)
     expect(status).toEqual({
       received: 1,
+      restored: 0,
       unsubscribed: 0,
       delivered: 0,
       failed: 1,
@@ -269,7 +274,7 @@ describe('retries', () => {
       flushIntervalMs: 10,
       clock
     })
-    delivery.enqueue([identify('slow')])
+    await delivery.enqueue([identify('slow')])
     for (let tick = 0; tick < 200 && delivery.status().pending > 0; tick++) await clock.advance(10)
     expect(delivery.status()).toMatchObject({ failed: 1, retried: 3, pending: 0 })
     const arrivals = proxy.requests.map((r) => r.arrivedAt)
@@ -291,7 +296,7 @@ describe('requestTimeoutMs', () => {
       requestTimeoutMs: 200,
       maxAttempts: 2
     })
-    delivery.enqueue([identify('slow')])
+    await delivery.enqueue([identify('slow')])
     const status = await settled(delivery, 1)
     // Answered in time (2 s), each attempt would have been delivered: the 408s are the deadline's.
     expect(proxy.requests).toHaveLength(2)
@@ -315,13 +320,14 @@ describe('failures that are final at once', () => {
     const observed: FailureReport[] = []
     const clock = new ManualClock()
     const { sandbox, proxy, delivery } = await setup({ onFailure: (report) => observed.push(report), clock })
-    delivery.enqueue([identify(1), identify('long', { bio: 'b'.repeat(5000) }), identify(3)])
+    await delivery.enqueue([identify(1), identify('long', { bio: 'b'.repeat(5000) }), identify(3)])
     await delivery.flush()
     // Far past any back-off: a retry, had one been scheduled, would have gone by now.
     await clock.advance(60_000)
     const status = delivery.status()
     expect(status).toEqual({
       received: 3,
+      restored: 0,
       unsubscribed: 0,
       delivered: 2,
       failed: 1,
@@ -349,11 +355,24 @@ describe('failures that are final at once', () => {
     ])
   })
 
+  it('records a failure once even when the onFailure hook throws, and goes on delivering', async () => {
+    const { proxy, delivery } = await setup({
+      onFailure: () => {
+        throw new Error('hook broken')
+      }
+    })
+    await delivery.enqueue([identify('long', { bio: 'b'.repeat(5000) }), identify(2)])
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ delivered: 1, failed: 1, retried: 0, pending: 0 })
+    expect(logLines).toContain('[delivery] the onFailure hook threw: Error: hook broken')
+    expect(proxy.requests).toHaveLength(1)
+  })
+
   it('fails an activity over 16 kB (per-object 413), not retried', async () => {
     const clock = new ManualClock()
     const { proxy, delivery } = await setup({ clock })
     const properties = Object.fromEntries(range(5).map((i) => [`p${i}`, 'x'.repeat(3500)]))
-    delivery.enqueue([track('huge', properties), track('small')])
+    await delivery.enqueue([track('huge', properties), track('small')])
     await delivery.flush()
     await clock.advance(60_000)
     const status = delivery.status()
@@ -370,7 +389,7 @@ describe('failures that are final at once', () => {
   it('fails every event at once for a malformed API key: nothing sent, not retried, key not quoted', async () => {
     const clock = new ManualClock()
     const { proxy, delivery } = await setup({ settings: { api_key: 'Xau-malformed-secret' }, clock })
-    delivery.enqueue([identify(1), track(2)])
+    await delivery.enqueue([identify(1), track(2)])
     await delivery.flush()
     await clock.advance(60_000)
     const status = delivery.status()
@@ -386,7 +405,7 @@ describe('failures that are final at once', () => {
 
   it('acknowledges an activity from namespace ortto.com as delivered without sending it', async () => {
     const { proxy, delivery } = await setup()
-    delivery.enqueue([track('loop', {}, { context: { app: { namespace: 'ortto.com' } } })])
+    await delivery.enqueue([track('loop', {}, { context: { app: { namespace: 'ortto.com' } } })])
     await delivery.flush()
     expect(delivery.status()).toMatchObject({ delivered: 1, failed: 0, pending: 0 })
     expect(proxy.requests).toEqual([])
@@ -397,10 +416,11 @@ describe('what is not delivered is still counted', () => {
   it('counts a page call (no subscription matches it) as unsubscribed, not failed', async () => {
     const { proxy, delivery } = await setup()
     const page = { ...identify('p'), type: 'page', name: 'Home' } as SegmentEvent
-    expect(delivery.enqueue([page, identify('i')])).toEqual({ accepted: 2, unsubscribed: 1 })
+    expect(await delivery.enqueue([page, identify('i')])).toEqual({ accepted: 2, unsubscribed: 1 })
     await delivery.flush()
     expect(delivery.status()).toEqual({
       received: 2,
+      restored: 0,
       unsubscribed: 1,
       delivered: 1,
       failed: 0,
@@ -413,11 +433,11 @@ describe('what is not delivered is still counted', () => {
 
   it('throws PipelineBusyError past maxPending and takes nothing of that call', async () => {
     const { delivery } = await setup({ maxPending: 5, flushIntervalMs: 60_000 })
-    expect(() => delivery.enqueue(range(6).map((n) => identify(n)))).toThrow(new PipelineBusyError(0).message)
-    expect(delivery.enqueue(range(5).map((n) => identify(n)))).toEqual({ accepted: 5, unsubscribed: 0 })
+    await expect(delivery.enqueue(range(6).map((n) => identify(n)))).rejects.toThrow(new PipelineBusyError(0).message)
+    expect(await delivery.enqueue(range(5).map((n) => identify(n)))).toEqual({ accepted: 5, unsubscribed: 0 })
     let thrown: unknown
     try {
-      delivery.enqueue([identify('one-too-many')])
+      await delivery.enqueue([identify('one-too-many')])
     } catch (error) {
       thrown = error
     }
@@ -428,7 +448,7 @@ describe('what is not delivered is still counted', () => {
     expect(delivery.status()).toMatchObject({ received: 5, pending: 5 })
     await delivery.flush()
     expect(delivery.status()).toMatchObject({ delivered: 5, pending: 0 })
-    expect(delivery.enqueue([identify('room-again')])).toEqual({ accepted: 1, unsubscribed: 0 })
+    expect(await delivery.enqueue([identify('room-again')])).toEqual({ accepted: 1, unsubscribed: 0 })
   })
 })
 
@@ -436,12 +456,13 @@ describe('stop()', () => {
   it('delivers the events it holds before returning the totals', async () => {
     // A clock that never moves: nothing is sent but what stop() sends.
     const { sandbox, proxy, delivery } = await setup({ clock: new ManualClock() })
-    delivery.enqueue([identify(1), identify(2), identify(3), track(1), track(2)])
+    await delivery.enqueue([identify(1), identify(2), identify(3), track(1), track(2)])
     expect(proxy.requests).toEqual([])
     expect(delivery.status().pending).toBe(5)
     const totals = await delivery.stop()
     expect(totals).toEqual({
       received: 5,
+      restored: 0,
       unsubscribed: 0,
       delivered: 5,
       failed: 0,
@@ -462,7 +483,7 @@ describe('stop()', () => {
       maxBackoffMs: 60_000,
       clock: new ManualClock()
     })
-    delivery.enqueue([identify('retry-me')])
+    await delivery.enqueue([identify('retry-me')])
     await delivery.flush()
     expect(delivery.status()).toMatchObject({ retried: 1, pending: 1, delivered: 0 })
     sandbox.setFaults({})
@@ -479,7 +500,7 @@ describe('stop()', () => {
       batchSize: 10,
       flushIntervalMs: 60_000
     })
-    delivery.enqueue(range(30).map((n) => identify(n)))
+    await delivery.enqueue(range(30).map((n) => identify(n)))
     const totals = await delivery.stop()
     expect(sandbox.snapshot().contacts).toEqual([])
     expect(totals).toMatchObject({ received: 30, delivered: 0, failed: 30, pending: 0 })
@@ -496,7 +517,7 @@ describe('stop()', () => {
       baseBackoffMs: 60_000,
       maxBackoffMs: 60_000
     })
-    delivery.enqueue([identify('never-sent-before-stop'), track('never-sent-before-stop')])
+    await delivery.enqueue([identify('never-sent-before-stop'), track('never-sent-before-stop')])
     const totals = await delivery.stop()
     expect(proxy.requests.length).toBeGreaterThan(0)
     expect(totals).toMatchObject({ received: 2, delivered: 0, failed: 2, pending: 0 })
@@ -522,7 +543,7 @@ describe('an event the destination cannot process', () => {
     const { sandbox, delivery } = await setup({ batchSize: 10, flushIntervalMs: 20 })
     const poison = identify('poison', { deep: nestedArray(3_000) as JSONObject })
     const events = [...range(4).map((n) => identify(n)), poison, ...range(5).map((n) => identify(n + 4))]
-    delivery.enqueue(events)
+    await delivery.enqueue(events)
     const status = await settled(delivery, 10)
     expect(status).toMatchObject({ received: 10, delivered: 9, failed: 1, retried: 0, pending: 0 })
     expect(status.recentFailures).toEqual([
@@ -550,7 +571,7 @@ describe('an event the destination cannot process', () => {
   it('is found by splitting the batch: the other events are each sent once', async () => {
     const { sandbox, delivery } = await setup({ batchSize: 8, flushIntervalMs: 20 })
     const poison = track('poison', { deep: nestedArray(3_000) as JSONObject })
-    delivery.enqueue([...range(3).map((n) => track(n)), poison, ...range(4).map((n) => track(n + 3))])
+    await delivery.enqueue([...range(3).map((n) => track(n)), poison, ...range(4).map((n) => track(n + 3))])
     await settled(delivery, 8)
     const stats = sandbox.stats()
     expect(stats.objectsReceived).toBe(7)
@@ -565,7 +586,7 @@ describe('an event the destination cannot process', () => {
       batchSize: 5,
       flushIntervalMs: 20
     })
-    delivery.enqueue(range(5).map((n) => identify(n)))
+    await delivery.enqueue(range(5).map((n) => identify(n)))
     const status = await settled(delivery, 5)
     sandbox.setFaults({})
     expect(status.retried).toBe(5)
@@ -586,7 +607,7 @@ describe('the dead-letter file', () => {
     const file = deadLetter()
     const { delivery } = await setup({ batchSize: 10, flushIntervalMs: 20, deadLetter: file })
     const tooLong = track('too-long', { note: 'x'.repeat(5_000) })
-    delivery.enqueue([identify(1), tooLong])
+    await delivery.enqueue([identify(1), tooLong])
     await settled(delivery, 2)
     const letters = deadLettersIn(file.file)
     expect(letters).toEqual([
@@ -614,7 +635,7 @@ describe('the dead-letter file', () => {
       maxBackoffMs: 60_000,
       deadLetter: file
     })
-    delivery.enqueue([identify('a'), track('b')])
+    await delivery.enqueue([identify('a'), track('b')])
     await delivery.stop()
     const letters = deadLettersIn(file.file)
     expect(letters.map((l) => [l.event.messageId, l.status >= 500])).toEqual([
@@ -626,7 +647,7 @@ describe('the dead-letter file', () => {
   it('abandon() ends everything held at once, each event written with why, and says how many', async () => {
     const file = deadLetter()
     const { delivery } = await setup({ flushIntervalMs: 60_000, deadLetter: file })
-    delivery.enqueue([identify(1), identify(2), track(3)])
+    await delivery.enqueue([identify(1), identify(2), track(3)])
     const count = delivery.abandon('abandoned: a second Ctrl+C stopped the pipeline')
     expect(count).toBe(3)
     expect(delivery.status()).toMatchObject({ failed: 3, pending: 0 })
@@ -673,7 +694,7 @@ describe('the API key', () => {
         onFailure: (report) => reports.push(report),
         log: (line) => lines.push(line)
       })
-      echoing.enqueue([identify(1), track(2)])
+      await echoing.enqueue([identify(1), track(2)])
       const status = await echoing.stop()
       const everything = JSON.stringify([status, reports, lines]) + readFileSync(file.file, 'utf8')
       expect(status).toMatchObject({ delivered: 0, failed: 2 })
@@ -717,7 +738,7 @@ describe('log lines', () => {
         clock: new ManualClock(),
         log: (line) => lines.push(line)
       })
-      delivery.enqueue([identify(1), identify(2), identify(3), identify(4)])
+      await delivery.enqueue([identify(1), identify(2), identify(3), identify(4)])
       await delivery.flush()
       expect(lines).toEqual([
         '[delivery] upsertContact: 4 events — 1 delivered, 0 failed, 3 retryable: 2 × 503 service unavailable, ' +
@@ -741,7 +762,7 @@ describe('log lines', () => {
       backlogEveryMs: 5_000,
       clock
     })
-    delivery.enqueue([identify('waits')])
+    await delivery.enqueue([identify('waits')])
     await clock.advance(1_000)
     expect(logLines).toEqual([
       expect.stringMatching(
@@ -756,15 +777,19 @@ describe('log lines', () => {
     ])
 
     // Two more fail at 17 s (next try at 37 s); Ortto comes back, and the first retry (21 s) is delivered.
-    delivery.enqueue([identify('second'), track('third')])
+    await delivery.enqueue([identify('second'), track('third')])
     await clock.advance(1_000)
     sandbox.setFaults({})
     await clock.advance(4_000)
-    expect(logLines.slice(4)).toEqual([
-      expect.stringMatching(/^\[delivery\] upsertContact: 1 event — 0 delivered, 0 failed, 1 retryable: /),
+    // The two went out together, so their lines come in either order.
+    expect(logLines.slice(4, 6).sort()).toEqual([
       expect.stringMatching(/^\[delivery\] trackActivity: 1 event — 0 delivered, 0 failed, 1 retryable: /),
-      '[delivery] upsertContact: 1 event — 1 delivered, 0 failed, 0 retryable',
-      '[delivery] backlog: 2 events waiting (upsertContact 1, trackActivity 1), next try in 16 s'
+      expect.stringMatching(/^\[delivery\] upsertContact: 1 event — 0 delivered, 0 failed, 1 retryable: /)
+    ])
+    // The backlog line is due (5 s after the last) while the retry is in flight: it does not wait for it.
+    expect(logLines.slice(6)).toEqual([
+      '[delivery] backlog: 2 events waiting (upsertContact 1, trackActivity 1), 1 request in flight, next try in 16 s',
+      '[delivery] upsertContact: 1 event — 1 delivered, 0 failed, 0 retryable'
     ])
     for (let tick = 0; tick < 60 && delivery.status().pending > 0; tick++) await clock.advance(1_000)
     expect(delivery.status()).toMatchObject({ delivered: 3, failed: 0, pending: 0 })
@@ -782,19 +807,21 @@ describe('log lines', () => {
     const { delivery } = await setup({
       faults: { rateLimitPerSecond: 0, retryAfterSeconds: 5 },
       batchSize: 1,
+      maxInFlight: 1,
       clock: new ManualClock()
     })
-    delivery.enqueue([identify('a'), identify('b')])
+    await delivery.enqueue([identify('a'), identify('b')])
     await delivery.stop()
+    // Without a spool, what is held at stop ends failed (a 429 pauses the second one: it is never sent).
     expect(logLines).toEqual([
       expect.stringMatching(
         /^\[delivery\] upsertContact: 1 event — 0 delivered, 0 failed, 1 retryable: 429 rate limited, next try in [56](\.\d)? s$/
       ),
-      expect.stringMatching(
-        /^\[delivery\] upsertContact: 1 event — 0 delivered, 1 failed \(e\.g\. 429 .*\), 0 retryable$/
-      ),
-      '[delivery] 1 delivery was not sent before shutdown (rate limited)'
+      '[delivery] 2 deliveries were not delivered before shutdown (no spool): each failed with why'
     ])
+    expect(heldAtStopLine(1, 'ortto-spool')).toBe(
+      '[delivery] 1 delivery not delivered yet stays in the spool (ortto-spool) for the next start'
+    )
     expect(new PipelineBusyError(1).message).toBe(
       'The pipeline already holds 1 delivery waiting for Ortto; try again shortly.'
     )
@@ -820,10 +847,10 @@ describe('outcomesOf', () => {
       clock
     })
     const page = { ...identify('ada'), type: 'page', name: 'Home', messageId: 'm-page-ada' } as SegmentEvent
-    delivery.enqueue([identify('ada'), identify('long', { bio: 'b'.repeat(5000) }), page])
+    await delivery.enqueue([identify('ada'), identify('long', { bio: 'b'.repeat(5000) }), page])
     await clock.advance(50)
     sandbox.setFaults({ failRate: 1, seed: 2 })
-    delivery.enqueue([track('ada')])
+    await delivery.enqueue([track('ada')])
     await clock.advance(50)
 
     expect(delivery.outcomesOf({ messageId: 'm-identify-ada' })).toEqual([
@@ -873,11 +900,12 @@ describe('outcomesOf', () => {
     ])
 
     delivery.abandon('abandoned: the test stopped the pipeline at once')
+    // Without a spool, it ends failed at once, with its last attempt's status and reason.
     expect(delivery.outcomesOf({ messageId: 'm-track-ada' })).toEqual([
       expect.objectContaining({
         outcome: 'failed',
-        status: 503,
-        reason: 'abandoned: the test stopped the pipeline at once; it was waiting to be retried',
+        status: pending.status,
+        reason: `abandoned: the test stopped the pipeline at once; it was waiting to be retried (its last attempt: ${pending.reason})`,
         attempts: 1,
         deadLettered: true
       })
@@ -890,9 +918,9 @@ describe('outcomesOf', () => {
     expect(delivery.outcomeCapacity).toBe(10_000)
     // Page calls match no subscription: each is one outcome, and nothing is sent.
     const pages = range(10_001).map((n): SegmentEvent => ({ ...identify(n), type: 'page', messageId: `m-page-${n}` }))
-    delivery.enqueue(pages.slice(0, 10_000))
+    await delivery.enqueue(pages.slice(0, 10_000))
     expect(delivery.outcomesOf({ messageId: 'm-page-0' })).toHaveLength(1)
-    delivery.enqueue(pages.slice(10_000))
+    await delivery.enqueue(pages.slice(10_000))
     expect(delivery.outcomesOf({ messageId: 'm-page-0' })).toEqual([])
     expect(delivery.outcomesOf({ userId: 'user-0' })).toEqual([])
     expect(delivery.outcomesOf({ messageId: 'm-page-1' })).toHaveLength(1)

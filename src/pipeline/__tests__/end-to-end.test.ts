@@ -117,6 +117,7 @@ describe('Segment library → pipeline → destination → embedded sandbox', ()
     const status = await delivered(pipeline, 2)
     expect(status).toEqual({
       received: 2,
+      restored: 0,
       unsubscribed: 0,
       delivered: 2,
       failed: 0,
@@ -205,6 +206,7 @@ describe('Segment library → pipeline → destination → embedded sandbox', ()
     const totals = await pipeline.stop()
     expect(totals).toEqual({
       received: 3,
+      restored: 0,
       unsubscribed: 1,
       delivered: 2,
       failed: 0,

@@ -408,7 +408,7 @@ describe('over a persisted sandbox (SANDBOX_DATA)', () => {
 
 describe('createAudience and getAudience in the delivery queue', () => {
   /** A delivery queue over one sandbox with Sync Audience only, on a clock the test moves. */
-  async function queue(faults: FaultOptions) {
+  async function queue(faults: FaultOptions, batchSize?: number) {
     const sandbox = await startSandbox({ port: 0, faults })
     running.push(sandbox)
     process.env[LOCAL_ENDPOINT_ENV] = sandbox.url
@@ -421,6 +421,7 @@ describe('createAudience and getAudience in the delivery queue', () => {
       settings,
       subscriptions: presetSubscriptions(ORTTO_AUDIENCES),
       prepare: (_subscription, events) => audiences.prepare(events),
+      batchSize,
       clock,
       log: (line) => logLines.push(line)
     })
@@ -433,7 +434,7 @@ describe('createAudience and getAudience in the delivery queue', () => {
 
   it("holds the events of a rate-limited createAudience until Ortto's try-in-seconds has passed", async () => {
     const { sandbox, delivery, clock } = await queue({ rateLimitPerSecond: 0, retryAfterSeconds: 7 })
-    delivery.enqueue([event('ada')])
+    await delivery.enqueue([event('ada')])
     await delivery.flush()
     const [held] = delivery.outcomesOf({ userId: 'ada' })
     expect(held).toMatchObject({ outcome: 'pending', status: 429, attempts: 1 })
@@ -447,6 +448,16 @@ describe('createAudience and getAudience in the delivery queue', () => {
     await clock.advance(3_000)
     await delivery.flush()
     expect(delivery.status()).toMatchObject({ delivered: 1, pending: 0 })
+  })
+
+  it('creates an audience once when batches of its events are sent at once', async () => {
+    // Two batches of one event each, in flight together.
+    const { sandbox, delivery } = await queue({}, 1)
+    const sending = [delivery.enqueue([event('ada')]), delivery.enqueue([event('bob')])]
+    await Promise.all(sending)
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ delivered: 2, pending: 0 })
+    expect(sandbox.stats().byRoute['POST /v1/audiences/create']).toBe(1)
   })
 
   it('gives a batch a retryable 500 when making its events ready throws, and loses none', async () => {
@@ -468,7 +479,7 @@ describe('createAudience and getAudience in the delivery queue', () => {
       log: (line) => logLines.push(line)
     })
     running.push(delivery)
-    delivery.enqueue([event('ada'), event('bob')])
+    await delivery.enqueue([event('ada'), event('bob')])
     await delivery.flush()
     expect(delivery.outcomesOf({ userId: 'bob' })).toEqual([
       expect.objectContaining({

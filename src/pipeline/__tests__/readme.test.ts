@@ -122,7 +122,9 @@ describe('the README', () => {
       sandbox: true,
       writeKey: 'my-write-key',
       writeKeyGenerated: false,
-      deadLetterFile: 'ortto-dead-letter.ndjson'
+      deadLetterFile: 'ortto-dead-letter.ndjson',
+      spool: { dir: 'ortto-spool', restored: 0 },
+      stopGraceMs: 10_000
     })
     expect(blockAfter('`SEGMENT_WRITE_KEY=my-write-key npm start` it prints:')).toBe(`${printed}\n`)
   })

@@ -547,7 +547,16 @@ describe('/status and the sandbox routes on the main port', () => {
         }
       ],
       ingest: { calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 0 },
-      delivery: { received: 0, unsubscribed: 0, delivered: 0, failed: 0, retried: 0, pending: 0, recentFailures: [] }
+      delivery: {
+        received: 0,
+        restored: 0,
+        unsubscribed: 0,
+        delivered: 0,
+        failed: 0,
+        retried: 0,
+        pending: 0,
+        recentFailures: []
+      }
     })
 
     await post(p.url, '/v1/identify', { userId: 'rejected-by-ortto', traits: { bio: 'b'.repeat(5000) } })

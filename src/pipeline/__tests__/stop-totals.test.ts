@@ -1,9 +1,9 @@
 /**
  * Stopping `npm start`: when the sandbox cannot save its data file, delivery is done, so its totals
  * are still reported (by stop() and by `npm start`), and the failure comes after them; a second
- * Ctrl+C stops at once, saying how many deliveries it abandons and where they were written.
+ * Ctrl+C stops at once, saying how many deliveries stay in the spool, and the next start delivers them.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as path from 'node:path'
@@ -86,7 +86,8 @@ it('npm start prints its totals, then the failure, and exits 1 when the sandbox 
     SANDBOX_DATA: path.join(folder, 'sandbox.json'),
     FLUSH_INTERVAL_MS: '20',
     SEGMENT_WRITE_KEY: TEST_WRITE_KEY,
-    DEAD_LETTER_FILE: temp.file('dead.ndjson')
+    DEAD_LETTER_FILE: temp.file('dead.ndjson'),
+    SPOOL_DIR: temp.file('spool')
   }
   delete env[LOCAL_ENDPOINT_ENV]
   delete env.ORTTO_API_KEY
@@ -109,45 +110,61 @@ it('npm start prints its totals, then the failure, and exits 1 when the sandbox 
   ])
 }, 60_000)
 
-it('a second Ctrl+C stops at once, and every abandoned event is in the dead-letter file', async () => {
+it('a second Ctrl+C stops at once, the deliveries stay in the spool, and the next start delivers them', async () => {
   // An Ortto stand-in that takes requests and never answers: what is sent stays in flight.
   const stalled: http.ServerResponse[] = []
   const standIn = http.createServer((_req, res) => stalled.push(res))
   await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve))
   try {
     const deadLetterFile = temp.file('dead.ndjson')
+    const spoolDir = temp.file('spool')
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PORT: '0',
       ORTTO_LOCAL_ENDPOINT: `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`,
       FLUSH_INTERVAL_MS: '60000',
-      DEAD_LETTER_FILE: deadLetterFile
+      DEAD_LETTER_FILE: deadLetterFile,
+      SPOOL_DIR: spoolDir
     }
     delete env.ORTTO_API_KEY
     delete env.SEGMENT_WRITE_KEY
     child = spawnTs('src/pipeline/start.ts', [], env)
     const url = (await child.waitForLine(/^ {2}Listening on {4}http/)).split(/\s+/)[3]
     const writeKey = (await child.waitForLine(/^ {2}Write key {7}/)).split(/\s+/)[3]
-    expect(child.stdout.join('\n')).toContain(`Dead letters    ${deadLetterFile}`)
+    expect(child.stdout.join('\n')).toContain(
+      `Spool           ${spoolDir}  (accepted events, kept until delivered; 0 deliveries taken back at start)`
+    )
     const batch = { batch: ['ada', 'grace'].map((userId) => ({ ...identify(userId), type: 'identify' })) }
     expect((await post(url, '/v1/batch', batch, { writeKey })).status).toBe(200)
 
     child.child.kill('SIGINT')
-    await child.waitForLine(/^SIGINT: delivering what is held/)
+    await child.waitForLine(/^SIGINT: delivering what it can within 10 s/)
     await waitFor('the last attempt to reach the stand-in', () => stalled.length > 0)
     child.child.kill('SIGINT')
     expect(await child.exited).toEqual({ code: 1, signal: null })
     expect(child.stdout).toContain(
-      `SIGINT again: stopping at once. 2 deliveries abandoned, each written to ${deadLetterFile} to send again later.`
+      `SIGINT again: stopping at once. 2 deliveries not delivered yet stay in the spool (${spoolDir}) for the next start; nothing is lost.`
     )
-    const letters = readFileSync(deadLetterFile, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { event: { userId: string }; message: string })
-    expect(letters.map((l) => l.event.userId)).toEqual(['ada', 'grace'])
-    expect(letters[0].message).toMatch(/a second Ctrl\+C.*it was being sent, so Ortto may have it/)
+    expect(existsSync(deadLetterFile)).toBe(false)
+
+    // The next start, against the embedded sandbox, takes them back and delivers them.
+    const again: NodeJS.ProcessEnv = { ...env, FLUSH_INTERVAL_MS: '20', SEGMENT_WRITE_KEY: TEST_WRITE_KEY }
+    delete again.ORTTO_LOCAL_ENDPOINT
+    child = spawnTs('src/pipeline/start.ts', [], again)
+    const nextUrl = (await child.waitForLine(/^ {2}Listening on {4}http/)).split(/\s+/)[3]
+    expect(child.stdout.join('\n')).toContain('2 deliveries taken back at start')
+    await waitFor('the two deliveries', async () => {
+      const contacts = (await get(nextUrl, '/sandbox/contacts')).json as { contacts: Array<{ user_id: string }> }
+      return contacts.contacts.length === 2 && contacts
+    })
+    child.child.kill('SIGTERM')
+    expect(await child.exited).toEqual({ code: 0, signal: null })
+    expect(child.stdout).toContain(
+      'Stopped. 0 events received, 2 deliveries taken back from the spool: 2 delivered, 0 failed, 0 matched no mapping, 0 retries.'
+    )
+    expect(existsSync(deadLetterFile)).toBe(false)
   } finally {
     stalled.forEach((res) => res.destroy())
     await new Promise<void>((resolve) => standIn.close(() => resolve()))
   }
-}, 60_000)
+}, 90_000)

@@ -1,0 +1,149 @@
+/**
+ * The processes the engine benchmark runs and watches: the pipeline (`dist/src/pipeline/start.js`)
+ * and the Ortto sandbox (`dist/src/sandbox/cli.js`), each in a process of its own, their output
+ * lines kept with the time each came; their CPU time and peak RSS read from /proc (Linux); and a
+ * sender that posts events to the pipeline as a Segment library would, waiting when it answers 503.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import * as path from 'node:path'
+
+const DIST = path.join(__dirname, '..')
+
+export interface Watched {
+  child: ChildProcess
+  /** stdout lines, with when each arrived (performance.now()). */
+  lines: Array<{ at: number; text: string }>
+  /** The first stdout line matching `pattern` (waits for it; rejects if the process exits first). */
+  line(pattern: RegExp): Promise<string>
+  /** Ends the process (by its handle) and waits for it to be gone. */
+  end(signal?: NodeJS.Signals): Promise<void>
+}
+
+function watch(script: string, args: string[], env: NodeJS.ProcessEnv): Watched {
+  const child = spawn(process.execPath, [path.join(DIST, script), ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const lines: Watched['lines'] = []
+  const listeners = new Set<() => void>()
+  let rest = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const parts = (rest + chunk.toString('utf8')).split('\n')
+    rest = parts.pop() ?? ''
+    const at = performance.now()
+    for (const text of parts) lines.push({ at, text })
+    for (const listener of listeners) listener()
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  return {
+    child,
+    lines,
+    line: (pattern) =>
+      new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const found = lines.find((l) => pattern.test(l.text))
+          if (found) {
+            listeners.delete(check)
+            resolve(found.text)
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            listeners.delete(check)
+            reject(new Error(`${script} exited before printing ${pattern}`))
+          }
+        }
+        listeners.add(check)
+        child.once('exit', check)
+        check()
+      }),
+    end: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await exited
+    }
+  }
+}
+
+export async function startSandboxProcess(flags: string[] = []): Promise<{ url: string; process: Watched }> {
+  const sandbox = watch(path.join('src', 'sandbox', 'cli.js'), ['--port', '0', ...flags], process.env)
+  const url = (await sandbox.line(/^Ortto sandbox listening on /)).split(' ').pop() as string
+  return { url, process: sandbox }
+}
+
+export async function startPipelineProcess(env: NodeJS.ProcessEnv): Promise<{ url: string; process: Watched }> {
+  const clean = { ...process.env }
+  delete clean.ORTTO_API_KEY
+  const pipeline = watch(path.join('src', 'pipeline', 'start.js'), [], { ...clean, PORT: '0', ...env })
+  const url = (await pipeline.line(/^ {2}Listening on {4}http/)).split(/\s+/)[3]
+  return { url, process: pipeline }
+}
+
+/** CPU time (user + system) of a process so far, in µs; undefined where /proc is not there. */
+export function cpuMicrosOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // After the command name in parentheses: field 3 onwards; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    // Linux counts in USER_HZ, 100 per second on every architecture it reports to user space.
+    return (ticks / 100) * 1e6
+  } catch {
+    return undefined
+  }
+}
+
+/** The process's peak resident memory so far (VmHWM), in bytes. */
+export function peakRssOf(pid: number): number | undefined {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb === undefined ? undefined : Number(kb) * 1024
+  } catch {
+    return undefined
+  }
+}
+
+export const authorization = (writeKey: string) => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`
+
+/** GET /status of a pipeline: its delivery totals. */
+export async function deliveryOf(url: string, writeKey: string): Promise<Record<string, number>> {
+  const response = await fetch(`${url}/status`, { headers: { authorization: authorization(writeKey) } })
+  return ((await response.json()) as { delivery: Record<string, number> }).delivery
+}
+
+/**
+ * Posts events to /v1/batch, `callSize` a call, `concurrency` calls at once; a 503 (pipeline full)
+ * is tried again after a short wait, as Segment's libraries do. Returns how many calls got a 503.
+ */
+export async function sendEvents(
+  url: string,
+  writeKey: string,
+  events: readonly object[],
+  { callSize, concurrency }: { callSize: number; concurrency: number }
+): Promise<{ busy: number }> {
+  let next = 0
+  let busy = 0
+  const headers = { authorization: authorization(writeKey), 'content-type': 'application/json' }
+  const worker = async () => {
+    for (let start = next; start < events.length; start = next) {
+      next += callSize
+      const body = JSON.stringify({ batch: events.slice(start, start + callSize) })
+      for (;;) {
+        const response = await fetch(`${url}/v1/batch`, { method: 'POST', headers, body })
+        await response.arrayBuffer()
+        if (response.status === 200) break
+        if (response.status !== 503) throw new Error(`the pipeline answered ${response.status} to a call`)
+        busy++
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return { busy }
+}
+
+/** Polls until `check` holds (every 20 ms), or fails after `timeoutMs`. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
