@@ -7,7 +7,7 @@
 import validateMapping from '@segment/actions-core/mapping-kit/validate'
 import { didYouMean } from './nearest'
 
-export interface DirectiveProblem {
+interface DirectiveProblem {
   /** The keys inside the field's value, down to the offending one. */
   path: string[]
   message: string

@@ -13,7 +13,7 @@ import { EXAMPLE, FqlSyntaxError, tokenize } from './fql-tokens'
 import type { Token, TokenKind } from './fql-tokens'
 import { nearest } from './nearest'
 
-export interface FqlProblem {
+interface FqlProblem {
   /** Where the offending token starts (from 1); absent when the trigger is empty. */
   column?: number
   message: string

@@ -13,11 +13,11 @@ import { didYouMean } from './nearest'
 import { quoted } from './problems'
 import type { MappingProblem } from './problems'
 
-export { formatProblem, formatProblems, problemPlace } from './problems'
+export { formatProblem, formatProblems } from './problems'
 export type { MappingProblem } from './problems'
 
 /** A subscription of the file that passed every check, its mapping laid over its action's defaults. */
-export interface CheckedSubscription {
+interface CheckedSubscription {
   name: string
   partnerAction: string
   subscribe: string
@@ -26,7 +26,7 @@ export interface CheckedSubscription {
 }
 
 /** The file's subscriptions, or every problem found in it (never both). */
-export type MappingCheck = { subscriptions: CheckedSubscription[] } | { problems: MappingProblem[] }
+type MappingCheck = { subscriptions: CheckedSubscription[] } | { problems: MappingProblem[] }
 
 /** The keys of a subscription in the shape Segment stores it. */
 const ENTRY_KEYS = ['name', 'partnerAction', 'subscribe', 'mapping']

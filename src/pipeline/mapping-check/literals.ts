@@ -12,13 +12,13 @@ import { didYouMean } from './nearest'
 import { quoted } from './problems'
 
 /** An action's field, a property of an object field, or a hook's input. */
-export type FieldDefinition = Pick<
+type FieldDefinition = Pick<
   InputField,
   'type' | 'multiple' | 'choices' | 'format' | 'properties' | 'additionalProperties' | 'minimum' | 'maximum'
 > &
   Partial<Pick<InputField, 'label'>>
 
-export interface LiteralProblem {
+interface LiteralProblem {
   /** Keys inside the field's value, down to the offending one. */
   path: string[]
   message: string

@@ -13,7 +13,7 @@ import { describeValue, literalProblems } from './literals'
 import { didYouMean } from './nearest'
 import { quoted } from './problems'
 
-export interface FieldProblem {
+interface FieldProblem {
   /** From the entry: `mapping`, the field's key, then keys inside its value. */
   path: string[]
   field: string

@@ -34,7 +34,7 @@ export function quoted(value: unknown): string {
 }
 
 /** Where a problem is, within its file: `entry 2 "Purchases", mapping.event`, `entry 0, subscribe at column 20`. */
-export function problemPlace({ index, name, path, column }: MappingProblem): string {
+function problemPlace({ index, name, path, column }: MappingProblem): string {
   const subscription = index === undefined ? '' : `entry ${index}${name === undefined ? '' : ` ${quoted(name)}`}`
   const key = `${path.join('.')}${column === undefined ? '' : ` at column ${column}`}`
   return [subscription, key].filter((part) => part !== '').join(', ')
