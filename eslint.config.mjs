@@ -2,7 +2,16 @@ import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   // monorepo-check/layout holds Segment's repository's own configuration, linted by its own ESLint there.
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'monorepo-check/**', 'reports/**', '.stryker-tmp/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'coverage/**',
+      'packages/destinations/monorepo-check/**',
+      'reports/**',
+      '.stryker-tmp/**'
+    ]
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
@@ -17,7 +26,7 @@ export default tseslint.config(
   {
     // Destination folders are copied into Segment's action-destinations repository, whose Prettier
     // (2.4.1) cannot parse inline `type` modifiers and whose compiler stops at ES2020 and Node 18.
-    files: ['src/destinations/**/*.ts'],
+    files: ['packages/destinations/src/destinations/**/*.ts'],
     rules: {
       '@typescript-eslint/consistent-type-imports': [
         'error',
@@ -44,13 +53,13 @@ export default tseslint.config(
     // jest's asymmetric matchers (expect.any, expect.stringContaining…) are typed `any`. Not in
     // destination folders: Segment's repository lints their tests with this rule on.
     files: ['**/*.test.ts'],
-    ignores: ['src/destinations/**'],
+    ignores: ['packages/destinations/src/destinations/**'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' }
   },
   {
     // A property run that fails must fail again with the same values, on any machine: seeded and
     // bounded by its count of runs, never by a time limit (a loaded machine would cut it short).
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'packages/*/test/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',

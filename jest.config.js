@@ -4,7 +4,14 @@ module.exports = {
   testEnvironment: 'node',
   // nock's interceptors live on the global scope for the whole run; jest's soft clean-up warns about them.
   testEnvironmentOptions: { globalsCleanup: 'off' },
-  roots: ['<rootDir>/src', '<rootDir>/test'],
+  roots: [
+    '<rootDir>/packages/destinations/src',
+    '<rootDir>/packages/destinations/test',
+    '<rootDir>/packages/ortto-sandbox/src',
+    '<rootDir>/packages/local-pipeline/src',
+    '<rootDir>/packages/local-pipeline/test',
+    '<rootDir>/test'
+  ],
   globalSetup: '<rootDir>/test/global-setup.js',
   setupFilesAfterEnv: ['<rootDir>/test/setup-nock.ts'],
   testMatch: ['**/*.test.ts'],

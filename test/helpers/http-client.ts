@@ -3,9 +3,9 @@
  * answer comes back as status + raw text + parsed JSON (undefined when not JSON); it never throws
  * for an HTTP status, only when no answer arrives at all.
  */
-import { parseJson } from '../../src/destinations/ortto/client/json'
+import { parseJson } from '../../packages/destinations/src/destinations/ortto/client/json'
 // The servers take every method but these with a JSON content-type only.
-import { READING_METHODS } from '../../src/http/request-guard'
+import { READING_METHODS } from '../../packages/ortto-sandbox/src/http/request-guard'
 
 /** A well-formed production key for the "au" region; the sandbox accepts any such key by default. */
 export const TEST_API_KEY = 'pau-sandbox-test-secret'

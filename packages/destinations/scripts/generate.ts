@@ -1,0 +1,91 @@
+/**
+ * Produces every file derived from the destination definitions (Ortto (Actions) and Ortto (Audiences)):
+ *   - the `generated-types.ts` files and `metadata.json` Segment's CLI writes (generated-files.ts);
+ *   - the field tables in README.md (between the `generated:` markers).
+ *
+ * `node dist/scripts/generate.js` writes them; `--check` writes nothing and exits 1 when any
+ * is stale, which `npm test` runs. It runs as plain node (not under jest) because
+ * json-schema-to-typescript loads Prettier 3 with a dynamic import jest's VM cannot do.
+ */
+import { readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import * as prettier from 'prettier'
+import type { DestinationDefinition } from '@segment/actions-core'
+import ortto from '../src/destinations/ortto'
+import orttoAudiences from '../src/destinations/ortto-audiences'
+import { generatedFiles } from './generated-files'
+import { readmeTables } from './readme-tables'
+
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..')
+const README = path.join(ROOT, 'README.md')
+
+/** Each destination: its folder, and the README markers its tables go between. */
+const DESTINATIONS: Array<{ definition: DestinationDefinition<unknown>; folder: string; marker: string }> = [
+  { definition: ortto as DestinationDefinition<unknown>, folder: 'ortto', marker: 'fields' },
+  {
+    definition: orttoAudiences as DestinationDefinition<unknown>,
+    folder: 'ortto-audiences',
+    marker: 'audiences-fields'
+  }
+]
+
+const markStart = (marker: string) => `<!-- generated:${marker} start (npm run generate) -->`
+const markEnd = (marker: string) => `<!-- generated:${marker} end -->`
+
+function withTables(readme: string, marker: string, tables: string): string {
+  const [startMark, endMark] = [markStart(marker), markEnd(marker)]
+  const start = readme.indexOf(startMark)
+  const end = readme.indexOf(endMark)
+  if (start < 0 || end < start) {
+    throw new Error(`README.md must contain the markers\n${startMark}\n${endMark}\nwhere the field tables go.`)
+  }
+  return `${readme.slice(0, start + startMark.length)}\n\n${tables}\n${readme.slice(end)}`
+}
+
+async function expectedFiles(): Promise<Map<string, string>> {
+  const files = new Map<string, string>()
+  let readme = await readFile(README, 'utf8')
+  for (const { definition, folder, marker } of DESTINATIONS) {
+    const dir = path.join(ROOT, 'packages/destinations/src/destinations', folder)
+    for (const [file, text] of await generatedFiles(definition, dir)) files.set(file, text)
+    readme = withTables(readme, marker, readmeTables(definition))
+  }
+  files.set(README, readme)
+
+  // Formatted with the repository's own Prettier settings, so `prettier --check` agrees.
+  for (const [file, text] of files) {
+    const options = (await prettier.resolveConfig(file)) ?? {}
+    files.set(file, await prettier.format(text, { ...options, filepath: file }))
+  }
+  return files
+}
+
+async function readOrEmpty(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+async function main(): Promise<void> {
+  const check = process.argv.includes('--check')
+  const stale: string[] = []
+  for (const [file, text] of await expectedFiles()) {
+    if ((await readOrEmpty(file)) === text) continue
+    stale.push(path.relative(ROOT, file))
+    if (!check) await writeFile(file, text)
+  }
+  if (check && stale.length > 0) {
+    console.error(`Generated files are stale: ${stale.join(', ')}.\nRun \`npm run generate\` and commit the result.`)
+    process.exit(1)
+  }
+  console.log(
+    check ? 'Generated files are up to date.' : stale.length ? `Wrote ${stale.join(', ')}.` : 'Nothing to update.'
+  )
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error)
+  process.exit(1)
+})

@@ -1,0 +1,193 @@
+/**
+ * The ledger of outcomes: running totals, the last failures with their reasons, the outcome of
+ * each delivery for GET /outcomes, and the dead-letter file. A failure is counted only once its
+ * dead letter is on disk, so the spool lets go of a failed delivery only after that.
+ */
+import type { SegmentEvent } from '@segment/actions-core'
+import { redactApiKey } from '../../../../destinations/src/destinations/ortto/client/api-key'
+import type { DeadLetter, DeadLetterFile } from '../dead-letter'
+import { OutcomeLog, type DeliveryOutcome } from '../outcomes'
+import type { Delivery, LaneSubscription } from './lanes'
+
+export interface FailureReport {
+  messageId: string
+  type: string
+  subscription: string
+  status: number
+  errortype?: string
+  message: string
+  attempts: number
+}
+
+export interface DeliveryTotals {
+  /** Events accepted for delivery by this run. */
+  received: number
+  /** Deliveries taken back from the spool at start (accepted by an earlier run). */
+  restored: number
+  /** Events that matched no subscription (nothing to deliver; not an error). */
+  unsubscribed: number
+  /** Per (event, subscription) delivery: */
+  delivered: number
+  failed: number
+  retried: number
+  pending: number
+}
+
+/** A delivery that ended failed, with why. */
+export interface Failure {
+  subscription: Pick<LaneSubscription, 'name' | 'partnerAction'>
+  delivery: Delivery
+  status: number
+  errortype?: string
+  message: string
+  attempts: number
+}
+
+interface LedgerOptions {
+  apiKey: string
+  deadLetter?: DeadLetterFile
+  /** Called for every delivery that ends failed (recentFailures keeps only the last 50). */
+  onFailure?: (report: FailureReport) => void
+  outcomeCapacity?: number
+  log: (line: string) => void
+}
+
+const MAX_RECENT_FAILURES = 50
+
+const text = (value: string | null | undefined): string | undefined => (value == null ? undefined : String(value))
+
+export class Ledger {
+  readonly totals: Omit<DeliveryTotals, 'pending'> = {
+    received: 0,
+    restored: 0,
+    unsubscribed: 0,
+    delivered: 0,
+    failed: 0,
+    retried: 0
+  }
+  readonly outcomes: OutcomeLog
+  private readonly recent: FailureReport[] = []
+
+  constructor(private readonly options: LedgerOptions) {
+    this.outcomes = new OutcomeLog(options.outcomeCapacity)
+  }
+
+  get deadLetters(): DeadLetterFile | undefined {
+    return this.options.deadLetter
+  }
+
+  /** The destination keeps the key out of its messages; this holds even if something slipped. */
+  redact(message: string): string {
+    return redactApiKey(message, this.options.apiKey)
+  }
+
+  recentFailures(): FailureReport[] {
+    return [...this.recent]
+  }
+
+  /** Events that matched no subscription; `at` is an ISO time. */
+  unsubscribed(events: readonly SegmentEvent[], at: string): void {
+    this.totals.unsubscribed += events.length
+    for (const event of events) this.outcomes.add(outcomeOf(event, undefined, 'unsubscribed', 0, at))
+  }
+
+  delivered(subscription: LaneSubscription, deliveries: ReadonlyArray<[Delivery, number]>, at: string): void {
+    this.totals.delivered += deliveries.length
+    for (const [delivery, status] of deliveries) {
+      const outcome = outcomeOf(delivery.event, subscription, 'delivered', delivery.attempts, at)
+      outcome.status = status
+      this.outcomes.add(outcome)
+    }
+  }
+
+  /**
+   * Deliveries that end failed. Their dead letters are written (and flushed) first; when that
+   * fails, nothing is recorded and false comes back: the deliveries are still owed.
+   */
+  failed(failures: readonly Failure[], at: string): boolean {
+    if (failures.length === 0) return true
+    const reports = failures.map((failure) => ({ failure, message: this.redact(failure.message) }))
+    const { deadLetter } = this.options
+    if (deadLetter) {
+      try {
+        deadLetter.append(reports.map(({ failure, message }) => deadLetterOf(failure, message, at)))
+      } catch (error) {
+        this.options.log(
+          `[delivery] the dead-letter file ${deadLetter.file} could not be written (${String(error)}); ` +
+            `${failures.length === 1 ? '1 failed delivery stays' : `${failures.length} failed deliveries stay`} held and is tried again`
+        )
+        return false
+      }
+    }
+    this.totals.failed += failures.length
+    for (const { failure, message } of reports) {
+      const { subscription, delivery, status, errortype, attempts } = failure
+      const report: FailureReport = {
+        messageId: String(delivery.event.messageId ?? ''),
+        type: String(delivery.event.type),
+        subscription: subscription.name,
+        status,
+        ...(errortype !== undefined && { errortype }),
+        message,
+        attempts
+      }
+      this.recent.push(report)
+      if (this.recent.length > MAX_RECENT_FAILURES) this.recent.shift()
+      const outcome = outcomeOf(delivery.event, subscription, 'failed', attempts, at)
+      outcome.status = status
+      if (errortype !== undefined) outcome.errortype = errortype
+      outcome.reason = message
+      if (deadLetter) outcome.deadLettered = true
+      this.outcomes.add(outcome)
+      try {
+        this.options.onFailure?.(report)
+      } catch (error) {
+        // The caller's hook: its failure is said, and changes nothing of what was recorded.
+        this.options.log(`[delivery] the onFailure hook threw: ${String(error)}`)
+      }
+    }
+    return true
+  }
+}
+
+/**
+ * An outcome with every key in the order GET /outcomes shows them (absent ones undefined, which
+ * JSON leaves out): one shape for all, built without copies, as there is one per delivery.
+ */
+function outcomeOf(
+  event: SegmentEvent,
+  subscription: Pick<LaneSubscription, 'name' | 'partnerAction'> | undefined,
+  outcome: DeliveryOutcome['outcome'],
+  attempts: number,
+  at: string
+): DeliveryOutcome {
+  return {
+    messageId: String(event.messageId ?? ''),
+    userId: text(event.userId),
+    anonymousId: text(event.anonymousId),
+    type: String(event.type),
+    subscription: subscription?.name,
+    partnerAction: subscription?.partnerAction,
+    outcome,
+    status: undefined,
+    errortype: undefined,
+    reason: undefined,
+    attempts,
+    at,
+    deadLettered: undefined
+  }
+}
+
+function deadLetterOf(failure: Failure, message: string, failedAt: string): DeadLetter {
+  const { subscription, status, errortype, attempts, delivery } = failure
+  return {
+    failedAt,
+    subscription: subscription.name,
+    partnerAction: subscription.partnerAction,
+    status,
+    ...(errortype !== undefined && { errortype }),
+    message,
+    attempts,
+    event: delivery.event
+  }
+}
