@@ -3,7 +3,6 @@
  * answer comes back as status + raw text + parsed JSON (undefined when not JSON); it never throws
  * for an HTTP status, only when no answer arrives at all.
  */
-import { parseJson } from '../../packages/destinations/src/destinations/ortto/client/json'
 // The servers take every method but these with a JSON content-type only.
 import { READING_METHODS } from '../../packages/ortto-sandbox/src/http/request-guard'
 
@@ -26,6 +25,15 @@ export interface CallOptions {
   writeKey?: string | null
   /** Win over the headers set here (authorization, content-type). */
   headers?: Record<string, string>
+}
+
+/** An answer's body as JSON; undefined when it is not JSON (an empty body included). */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
 }
 
 export const basicAuth = (writeKey: string): string => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`

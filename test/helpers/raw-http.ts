@@ -3,7 +3,7 @@
  * sent as raw bytes under any Content-Encoding, or headers without the body that should follow.
  */
 import * as http from 'node:http'
-import { parseJson } from '../../packages/destinations/src/destinations/ortto/client/json'
+import { parseJson } from './http-client'
 
 interface RawAnswer {
   status: number

@@ -6,7 +6,7 @@
  * a kill leaves the old file or the new one). It holds ids and computation keys, never a key.
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { isRecord } from '../../../destinations/src/destinations/ortto/client/json'
+import { isRecord } from './json'
 
 const FORMAT = 'ortto-pipeline-audiences'
 const VERSION = 1

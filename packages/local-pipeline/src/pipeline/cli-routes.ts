@@ -4,7 +4,7 @@
  * One deliberate difference: answers never carry an API key, not even in an exchange's body.
  */
 import type { Destination, DestinationDefinition, OAuth2ClientCredentials } from '@segment/actions-core'
-import { isRecord } from '../../../destinations/src/destinations/ortto/client/json'
+import { isRecord } from './json'
 import { InputError } from './segment-events'
 import { ActionCalls, messageOf, optionalObject, schemaFields, statusOf } from './action-calls'
 import type { AuthTokens, CliAnswer, CliRouteSet } from './action-calls'

@@ -12,7 +12,7 @@ import { Destination, Headers, Response, createRequestClient } from '@segment/ac
 import type { DestinationDefinition, JSONObject, RequestClient, SegmentEvent } from '@segment/actions-core'
 import type { RequestOptions } from '@segment/actions-core'
 import { transformBatch } from '@segment/actions-core/mapping-kit'
-import { isRecord } from '../../../destinations/src/destinations/ortto/client/json'
+import { isRecord } from './json'
 import { ActionCalls, bodyText, messageOf, shownHeaders, statusOf, type Exchange } from './action-calls'
 import type { NotSent } from './prepared-event'
 import type { PipelineDestination } from './destinations'

@@ -15,7 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { Destination } from '@segment/actions-core'
 import type { AudienceDestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
-import { isRecord, nonBlank } from '../../../destinations/src/destinations/ortto/client/json'
+import { isRecord, nonBlank } from './json'
 import type { OrttoSettings } from '../../../destinations/src/destinations/ortto/types'
 import { COMPUTATION_CLASSES } from '../../../destinations/src/destinations/ortto-audiences/constants'
 import type { AudienceSettings } from '../../../destinations/src/destinations/ortto-audiences/generated-types'

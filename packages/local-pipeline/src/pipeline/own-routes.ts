@@ -6,7 +6,7 @@
  *                              failed single event answers its error's status
  */
 import type { DestinationDefinition } from '@segment/actions-core'
-import { isRecord } from '../../../destinations/src/destinations/ortto/client/json'
+import { isRecord } from './json'
 import { InputError } from './segment-events'
 import { ActionCalls, messageOf, statusOf } from './action-calls'
 import type { CliAnswer, CliRouteSet } from './action-calls'

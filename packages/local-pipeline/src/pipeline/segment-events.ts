@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
-import { isRecord } from '../../../destinations/src/destinations/ortto/client/json'
+import { isRecord } from './json'
 import { BatchContext } from './batch-context'
 import { MAX_EVENT_DEPTH, structureProblem } from './event-structure'
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, jsonBytes, limitText } from './ingest-limits'

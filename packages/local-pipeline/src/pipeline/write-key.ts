@@ -6,7 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type * as http from 'node:http'
 import { LOCAL_ENDPOINT_ENV } from '../../../destinations/src/destinations/ortto/constants'
-import { isRecord } from '../../../destinations/src/destinations/ortto/client/json'
+import { isRecord } from './json'
 import { InputError } from './segment-events'
 
 /** 24 url-safe characters (144 random bits), for a start without SEGMENT_WRITE_KEY. */

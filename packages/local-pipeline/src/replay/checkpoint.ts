@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { open, readFile, rename, rm } from 'node:fs/promises'
 import * as path from 'node:path'
-import { isRecord } from '../../../destinations/src/destinations/ortto/client/json'
+import { isRecord } from '../pipeline/json'
 import { readWindows, splitLines, type LinePosition, type SourceKind, type SourceLine } from './line-source'
 import { emptyTally, type Tally } from './tally'
 

@@ -3,7 +3,7 @@
  * `event` of a dead-letter line), or why it is refused. Events are checked here as the pipeline
  * checks them (the same code), so a refusal names its line instead of an index in a batch.
  */
-import { isRecord, parseJson } from '../../../destinations/src/destinations/ortto/client/json'
+import { isRecord, parseJson } from '../pipeline/json'
 import { MAX_EVENT_BYTES, limitText } from '../pipeline/ingest-limits'
 import { callProblem } from '../pipeline/segment-events'
 import { MAX_LINE_BYTES, type SourceLine } from './line-source'

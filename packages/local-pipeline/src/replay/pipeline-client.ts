@@ -6,7 +6,7 @@
  */
 import * as http from 'node:http'
 import * as https from 'node:https'
-import { isRecord, parseJson } from '../../../destinations/src/destinations/ortto/client/json'
+import { isRecord, parseJson } from '../pipeline/json'
 
 export interface TakenAnswer {
   accepted: number

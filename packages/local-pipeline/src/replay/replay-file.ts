@@ -16,7 +16,7 @@ import {
   readCheckpoint,
   type CheckpointState
 } from './checkpoint'
-import { parseJson } from '../../../destinations/src/destinations/ortto/client/json'
+import { parseJson } from '../pipeline/json'
 import { LineReader } from './event-lines'
 import { openSource, sourceKind, type LinePosition, type SourceLine } from './line-source'
 import type { PostOutcome, TakenAnswer } from './pipeline-client'

@@ -5,7 +5,7 @@
  */
 import type { JSONObject } from '@segment/actions-core'
 import { defaultValues } from '@segment/actions-core'
-import { isRecord } from '../../../../destinations/src/destinations/ortto/client/json'
+import { isRecord } from '../json'
 import type { PipelineDestination } from '../destinations'
 import { checkFql } from './fql'
 import { mappingProblems } from './mapping'

@@ -7,7 +7,7 @@
 import { defaultValues } from '@segment/actions-core'
 import type { ActionDefinition, InputField } from '@segment/actions-core'
 import { MAX_OBJECTS_PER_REQUEST } from '../../../../destinations/src/destinations/ortto/constants'
-import { isRecord } from '../../../../destinations/src/destinations/ortto/client/json'
+import { isRecord } from '../json'
 import { directiveProblems, holdsDirective } from './directives'
 import { describeValue, literalProblems } from './literals'
 import { didYouMean } from './nearest'
