@@ -4,12 +4,12 @@ export default tseslint.config(
   // monorepo-check/layout holds Segment's repository's own configuration, linted by its own ESLint there.
   {
     ignores: [
-      'node_modules/**',
-      'dist/**',
-      'coverage/**',
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/coverage/**',
       'packages/destinations/monorepo-check/**',
-      'reports/**',
-      '.stryker-tmp/**'
+      '**/reports/**',
+      '**/.stryker-tmp/**'
     ]
   },
   ...tseslint.configs.recommendedTypeChecked,
@@ -84,5 +84,10 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked]
+  },
+  {
+    // Plain CommonJS: jest's configurations and the TypeScript preload load what they need with require.
+    files: ['**/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' }
   }
 )

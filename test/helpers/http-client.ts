@@ -4,7 +4,7 @@
  * for an HTTP status, only when no answer arrives at all.
  */
 // The servers take every method but these with a JSON content-type only.
-import { READING_METHODS } from '../../packages/ortto-sandbox/src/http/request-guard'
+import { READING_METHODS } from 'ortto-sandbox'
 
 /** A well-formed production key for the "au" region; the sandbox accepts any such key by default. */
 export const TEST_API_KEY = 'pau-sandbox-test-secret'

@@ -1,7 +1,6 @@
 // Preloaded with `node -r` so a child process can run this repository's TypeScript sources as
 // they are (no build): each .ts file is transpiled on require, types are not checked.
 // A preload runs before any loader for TypeScript exists, so it is plain CommonJS.
-/* eslint-disable @typescript-eslint/no-require-imports */
 const { readFileSync } = require('node:fs')
 const ts = require('typescript')
 

@@ -20,11 +20,16 @@ export interface TsProcess {
 }
 
 export function spawnTs(script: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): TsProcess {
-  const child = spawn(process.execPath, ['-r', REGISTER, path.resolve(REPOSITORY, script), ...args], {
-    cwd: REPOSITORY,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
+  // The workspace packages it imports resolve to their sources too (their "exports" condition).
+  const child = spawn(
+    process.execPath,
+    ['--conditions=ortto-source', '-r', REGISTER, path.resolve(REPOSITORY, script), ...args],
+    {
+      cwd: REPOSITORY,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe']
+    }
+  )
   const stdout: string[] = []
   const stderr: string[] = []
   const listeners = new Set<() => void>()

@@ -3,7 +3,7 @@
  *   - the `generated-types.ts` files and `metadata.json` Segment's CLI writes (generated-files.ts);
  *   - the field tables in README.md (between the `generated:` markers).
  *
- * `node dist/scripts/generate.js` writes them; `--check` writes nothing and exits 1 when any
+ * `node dist/scripts/generate.js` (in this package) writes them; `--check` writes nothing and exits 1 when any
  * is stale, which `npm test` runs. It runs as plain node (not under jest) because
  * json-schema-to-typescript loads Prettier 3 with a dynamic import jest's VM cannot do.
  */
@@ -16,8 +16,11 @@ import orttoAudiences from '../src/destinations/ortto-audiences'
 import { generatedFiles } from './generated-files'
 import { readmeTables } from './readme-tables'
 
-const ROOT = path.resolve(__dirname, '..', '..', '..', '..')
-const README = path.join(ROOT, 'README.md')
+/** This package (the script runs from dist/scripts/), and the repository it sits in. */
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..')
+const REPOSITORY = path.resolve(PACKAGE_ROOT, '..', '..')
+/** The file the field tables are written into, between their markers. */
+const README = path.join(REPOSITORY, 'README.md')
 
 /** Each destination: its folder, and the README markers its tables go between. */
 const DESTINATIONS: Array<{ definition: DestinationDefinition<unknown>; folder: string; marker: string }> = [
@@ -46,7 +49,7 @@ async function expectedFiles(): Promise<Map<string, string>> {
   const files = new Map<string, string>()
   let readme = await readFile(README, 'utf8')
   for (const { definition, folder, marker } of DESTINATIONS) {
-    const dir = path.join(ROOT, 'packages/destinations/src/destinations', folder)
+    const dir = path.join(PACKAGE_ROOT, 'src/destinations', folder)
     for (const [file, text] of await generatedFiles(definition, dir)) files.set(file, text)
     readme = withTables(readme, marker, readmeTables(definition))
   }
@@ -73,7 +76,7 @@ async function main(): Promise<void> {
   const stale: string[] = []
   for (const [file, text] of await expectedFiles()) {
     if ((await readOrEmpty(file)) === text) continue
-    stale.push(path.relative(ROOT, file))
+    stale.push(path.relative(REPOSITORY, file))
     if (!check) await writeFile(file, text)
   }
   if (check && stale.length > 0) {

@@ -16,7 +16,7 @@ import { syncAudienceSnapshots } from '../src/destinations/ortto-audiences/__tes
 
 /** One file per action; upsertContactProfile is checked against upsertContact's. */
 const TARGETS = [snapshotTarget('upsertContact'), snapshotTarget('trackActivity'), syncAudienceSnapshots]
-const DESTINATIONS_DIR = path.resolve(__dirname, '..', '..', '..', '..', 'packages/destinations/src/destinations')
+const DESTINATIONS_DIR = path.resolve(__dirname, '..', '..', 'src/destinations')
 
 async function main(): Promise<void> {
   nock.disableNetConnect()

@@ -6,9 +6,8 @@
  */
 import { createHash } from 'node:crypto'
 import type { SegmentEvent } from '@segment/actions-core'
-import { LOCAL_ENDPOINT_ENV } from '../../destinations/src/destinations/ortto/constants'
-import type { Settings } from '../../destinations/src/destinations/ortto/generated-types'
-import { startSandbox } from '../../ortto-sandbox/src/sandbox'
+import { LOCAL_ENDPOINT_ENV, type Settings } from 'actions-ortto'
+import { startSandbox } from 'ortto-sandbox'
 import { actionBatches, type Lane } from './compare'
 import { runComparison, type ComparisonResult } from './comparisons'
 import { startCountingServer } from './counting-server'
@@ -50,7 +49,7 @@ async function orttoActionRows(
   const batches = actionBatches(events, options.batchSize)
   const ownWork = await measureOwnWork(batches.trackActivity.flatMap((batch) => batch.events))
   log(
-    `\nthis destination's own work: deliver() with an answer stubbed, ${ownWork.eventsPerCall} activities per call: ` +
+    `\nthis destination's own work: Track Activity's performBatch with an answer stubbed, ${ownWork.eventsPerCall} activities per call: ` +
       `${num(ownWork.withStats, 2)} µs CPU per event (${num(ownWork.withoutStats, 2)} without a stats client)`
   )
   const lanes: Lane[] = []

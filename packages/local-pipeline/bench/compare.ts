@@ -8,9 +8,8 @@
  * heap just collected, so no target pays for the garbage another left behind.
  */
 import type { Destination, JSONObject, SegmentEvent, StatsContext } from '@segment/actions-core'
-import { LOCAL_ENDPOINT_ENV } from '../../destinations/src/destinations/ortto/constants'
-import type { Settings } from '../../destinations/src/destinations/ortto/generated-types'
-import type { Sandbox, SandboxStats } from '../../ortto-sandbox/src/sandbox'
+import { LOCAL_ENDPOINT_ENV, type Settings } from 'actions-ortto'
+import type { Sandbox, SandboxStats } from 'ortto-sandbox'
 import { difference, type CountingServer } from './counting-server'
 import { kindOf } from './events'
 import type { ActionSlug } from './targets'

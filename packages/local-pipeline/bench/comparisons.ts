@@ -4,7 +4,7 @@
  * compare.ts for what keeps a round fair), every round checked, and the throughput of this
  * destination over the floor's as the spread of the paired per-round ratios.
  */
-import type { Settings } from '../../destinations/src/destinations/ortto/generated-types'
+import type { Settings } from 'actions-ortto'
 import { runRound, type Batch, type Lane, type RunFigures } from './compare'
 import { runLine, statusText } from './format'
 import { median, pairedRatios, spreadOf, type Spread } from './ratios'

@@ -1,6 +1,6 @@
 /**
  * The processes the engine benchmark runs and watches: the pipeline (`dist/src/pipeline/start.js`)
- * and the Ortto sandbox (`dist/src/sandbox/cli.js`), each in a process of its own, their output
+ * and the Ortto sandbox (its package's `dist/src/sandbox/cli.js`), each in a process of its own, their output
  * lines kept with the time each came; their CPU time and peak RSS read from /proc (Linux); and a
  * sender that posts events to the pipeline as a Segment library would, waiting when it answers 503.
  */
@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
 
 const DIST = path.join(__dirname, '..')
+/** The sandbox's command, beside the compiled entry of its package. */
+const SANDBOX_CLI = path.join(path.dirname(require.resolve('ortto-sandbox')), 'sandbox', 'cli.js')
 
 export interface Watched {
   child: ChildProcess
@@ -21,7 +23,7 @@ export interface Watched {
 }
 
 function watch(script: string, args: string[], env: NodeJS.ProcessEnv): Watched {
-  const child = spawn(process.execPath, [path.join(DIST, script), ...args], {
+  const child = spawn(process.execPath, [path.resolve(DIST, script), ...args], {
     env,
     stdio: ['ignore', 'pipe', 'inherit']
   })
@@ -63,7 +65,7 @@ function watch(script: string, args: string[], env: NodeJS.ProcessEnv): Watched 
 }
 
 export async function startSandboxProcess(flags: string[] = []): Promise<{ url: string; process: Watched }> {
-  const sandbox = watch(path.join('src', 'sandbox', 'cli.js'), ['--port', '0', ...flags], process.env)
+  const sandbox = watch(SANDBOX_CLI, ['--port', '0', ...flags], process.env)
   const url = (await sandbox.line(/^Ortto sandbox listening on /)).split(' ').pop() as string
   return { url, process: sandbox }
 }

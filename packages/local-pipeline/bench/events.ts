@@ -5,7 +5,7 @@
  * and every target sees byte-identical events.
  */
 import type { SegmentEvent } from '@segment/actions-core'
-import { mulberry32 as prng } from '../../ortto-sandbox/src/sandbox/faults'
+import { mulberry32 as prng } from 'ortto-sandbox'
 
 export type EventKind = 'identify' | 'track'
 

@@ -5,7 +5,7 @@
  * bring a context of their own (copies, up to the per-batch bound). Each body is posted to a real
  * pipeline in this process; the figure is the time to its answer and the heap it left behind.
  */
-import { LOCAL_ENDPOINT_ENV } from '../../destinations/src/destinations/ortto/constants'
+import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { startPipeline } from '../src/pipeline'
 import { collectGarbage } from './compare'
 

@@ -1,29 +1,27 @@
 /**
- * This destination's own work, apart from actions-core's and the network's: the delivery path
- * (`deliver()`: the per-event rules, building the objects, the `ip` check, one JSON.stringify per
- * request, reading the answer) with a request stub that answers 200 at once, in CPU time per
- * event, with and without the stats client. It shows how small a share of an event's cost the
- * code under test is, next to the noise of the end-to-end rows.
+ * This destination's own work, apart from actions-core's and the network's: Track Activity's
+ * `performBatch` (the delivery path: the per-event rules, building the objects, the `ip` check,
+ * one JSON.stringify per request, reading the answer, the per-event results) with a request stub
+ * that answers 200 at once, in CPU time per event, with and without the stats client. It shows
+ * how small a share of an event's cost the code under test is, next to the noise of the
+ * end-to-end rows.
  */
-import { deliver, linkedAudience } from '../../destinations/src/destinations/ortto/client/deliver'
-import { DeliveryStats } from '../../destinations/src/destinations/ortto/client/stats'
-import { prepareActivity } from '../../destinations/src/destinations/ortto/client/wire-objects'
-import { ORTTO_SLUG } from '../../destinations/src/destinations/ortto/constants'
-import type { Payload } from '../../destinations/src/destinations/ortto/trackActivity/generated-types'
+import { ortto } from 'actions-ortto'
+import type { TrackActivityPayload } from 'actions-ortto'
 import type { RequestClient, SegmentEvent } from '@segment/actions-core'
 import { collectGarbage } from './compare'
 import { median } from './ratios'
 import { benchStats } from './stats-client'
 
 export interface OwnWork {
-  /** CPU µs per event through deliver(), with this destination's stats and without. */
+  /** CPU µs per event through Track Activity's performBatch, with this destination's stats and without. */
   withStats: number
   withoutStats: number
   eventsPerCall: number
 }
 
 /** What the trackActivity mapping makes of a track event, near enough for this measure. */
-const payloadOf = (event: SegmentEvent): Payload => ({
+const payloadOf = (event: SegmentEvent): TrackActivityPayload => ({
   user_id: event.userId ?? undefined,
   anonymous_id: event.anonymousId ?? undefined,
   ip: (event.context as { ip?: string } | undefined)?.ip,
@@ -40,23 +38,16 @@ const answered200 = (() =>
 
 export async function measureOwnWork(trackEvents: SegmentEvent[], calls = 200, runs = 9): Promise<OwnWork> {
   const payloads = trackEvents.slice(0, 500).map(payloadOf)
-  const route = {
-    method: 'POST' as const,
-    path: '/v1/track' as const,
-    audience: linkedAudience,
-    prepare: prepareActivity
-  }
-  const input = { settings: { api_key: 'pau-bench-key' } }
+  const { performBatch } = ortto.actions.trackActivity
+  if (!performBatch) throw new Error('Track Activity has no performBatch')
+  const settings = { api_key: 'pau-bench-key' }
   const stats = benchStats()
   const cpuPerEvent = async (withStats: boolean): Promise<number> => {
     collectGarbage()
     const before = process.cpuUsage()
     for (let i = 0; i < calls; i++) {
-      const figures = withStats
-        ? DeliveryStats.for(stats.statsContext, { slug: ORTTO_SLUG, action: 'trackActivity' })
-        : undefined
-      await deliver(answered200, payloads, input, route, figures)
-      figures?.flush()
+      const statsContext = withStats ? stats.statsContext : undefined
+      await performBatch(answered200, { payload: payloads, settings, statsContext })
     }
     const cpu = process.cpuUsage(before)
     return (cpu.user + cpu.system) / (calls * payloads.length)

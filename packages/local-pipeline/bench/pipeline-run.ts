@@ -7,7 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { LOCAL_ENDPOINT_ENV } from '../../destinations/src/destinations/ortto/constants'
+import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { startPipeline } from '../src/pipeline'
 import { collectGarbage } from './compare'
 import type { ClientDone } from './pipeline-client'

@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { parseArgs } from 'node:util'
-import type { Settings } from '../../destinations/src/destinations/ortto/generated-types'
+import type { Settings } from 'actions-ortto'
 import { runActionRows } from './action-rows'
 import { actionTable } from './action-table'
 import { mib, num, pad, padEnd, statusText } from './format'
@@ -307,7 +307,7 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
   const table = actionTable(rows.comparisons, options.rounds)
   for (const line of table.lines) console.log(line)
   console.log(
-    `${padEnd('own work', 15)} deliver() alone ${num(rows.ownWork.withStats, 2)} µs CPU/event ` +
+    `${padEnd('own work', 15)} performBatch alone ${num(rows.ownWork.withStats, 2)} µs CPU/event ` +
       `(${num(rows.ownWork.withoutStats, 2)} without stats): the rest of each event's cost is actions-core's and the sandbox's`
   )
   console.log(rule)

@@ -8,9 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
-import { snapshotRecord } from '../../ortto-sandbox/src/sandbox/data-file/format'
-import { startSandbox } from '../../ortto-sandbox/src/sandbox'
-import type { Sandbox, SandboxActivity, SandboxContact } from '../../ortto-sandbox/src/sandbox'
+import { snapshotRecord, startSandbox, type Sandbox, type SandboxActivity, type SandboxContact } from 'ortto-sandbox'
 
 export interface StoreIngestOptions {
   /** Size the data file is pre-filled to before ingest (MiB). */

@@ -13,10 +13,13 @@ import {
   type DestinationDefinition,
   type RequestClient
 } from '@segment/actions-core'
-import definition from '../../destinations/src/destinations/ortto-audiences'
-import type { Payload } from '../../destinations/src/destinations/ortto-audiences/syncAudience/generated-types'
-import { API_PATHS, LOCAL_ENDPOINT_ENV } from '../../destinations/src/destinations/ortto/constants'
-import type { Settings } from '../../destinations/src/destinations/ortto/generated-types'
+import {
+  orttoAudiences as definition,
+  API_PATHS,
+  LOCAL_ENDPOINT_ENV,
+  type SyncAudiencePayload as Payload,
+  type Settings
+} from 'actions-ortto'
 import type { LaneTarget } from './compare'
 
 const SYNC_AUDIENCE = 'syncAudience'

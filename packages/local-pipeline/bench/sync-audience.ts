@@ -12,9 +12,8 @@
  * instruction for each person winning.
  */
 import type { SegmentEvent } from '@segment/actions-core'
-import { API_PATHS } from '../../destinations/src/destinations/ortto/constants'
-import type { Settings } from '../../destinations/src/destinations/ortto/generated-types'
-import { startSandbox, type Sandbox } from '../../ortto-sandbox/src/sandbox'
+import { API_PATHS, type Settings } from 'actions-ortto'
+import { startSandbox, type Sandbox } from 'ortto-sandbox'
 import { batchesFor, type Batch, type Lane, type LaneTarget } from './compare'
 import { startCountingServer } from './counting-server'
 import { BASE_TIME, Picker, streamSeed, userFor } from './events'

@@ -21,11 +21,7 @@ import {
   type JSONObject,
   type RequestClient
 } from '@segment/actions-core'
-import definition from '../../destinations/src/destinations/ortto'
-import { API_PATHS, LOCAL_ENDPOINT_ENV } from '../../destinations/src/destinations/ortto/constants'
-import type { Settings } from '../../destinations/src/destinations/ortto/generated-types'
-import trackActivity from '../../destinations/src/destinations/ortto/trackActivity'
-import upsertContact from '../../destinations/src/destinations/ortto/upsertContact'
+import { ortto as definition, API_PATHS, LOCAL_ENDPOINT_ENV, type Settings } from 'actions-ortto'
 
 export type ActionSlug = 'upsertContact' | 'trackActivity'
 export type TargetName = 'this' | 'floor' | 'naive'
@@ -43,8 +39,8 @@ export const PATHS: Record<ActionSlug, string> = {
 }
 
 const FIELDS: Record<ActionSlug, Record<string, InputField>> = {
-  upsertContact: upsertContact.fields,
-  trackActivity: trackActivity.fields
+  upsertContact: definition.actions.upsertContact.fields,
+  trackActivity: definition.actions.trackActivity.fields
 }
 
 /** Where the benchmark's sandbox listens; read per call, as the real destination reads it. */

@@ -58,7 +58,7 @@ export function repositoryRoot(from: string = __dirname): string {
       existsSync(manifest) &&
       (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'actions-ortto'
     ) {
-      return path.join(dir, 'packages', 'destinations')
+      return dir
     }
     const parent = path.dirname(dir)
     if (parent === dir) throw new Error(`No package.json named actions-ortto above ${from}.`)

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 
-export const ROOT = path.resolve(__dirname, '..', '..', '..', '..', '..', 'packages', 'destinations')
+export const ROOT = path.resolve(__dirname, '..', '..', '..')
 export const TOOLCHAIN_DIR = path.join(ROOT, 'monorepo-check')
 export const TOOLCHAIN_MODULES = path.join(TOOLCHAIN_DIR, 'node_modules')
 const STAMP = path.join(TOOLCHAIN_MODULES, '.installed-from-lock')

@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { StepName, StepResult } from '../../scripts/monorepo/check'
 
-const ROOT = path.join(__dirname, '..', '..', '..', '..')
-const SOURCE = path.join(ROOT, 'packages', 'destinations', 'src', 'destinations')
+const ROOT = path.join(__dirname, '..', '..')
+const SOURCE = path.join(ROOT, 'src', 'destinations')
 
 let workDir: string
 
 beforeAll(() => {
   // The check runs as it does for a user, compiled: its type generator cannot load inside jest.
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noCheck'], {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', 'tsconfig.scripts.json', '--noCheck'], {
     cwd: ROOT
   })
   workDir = mkdtempSync(path.join(tmpdir(), 'monorepo-regressions-'))
@@ -25,13 +25,7 @@ beforeAll(() => {
 /** Runs `npm run check:monorepo -- --source … --only …` (compiled) and reads its report. */
 function runMonorepoCheck(options: { source?: string; steps: StepName[] }): { ok: boolean; steps: StepResult[] } {
   const report = path.join(workDir, `report-${Date.now()}-${Math.random()}.json`)
-  const args = [
-    'dist/packages/destinations/scripts/check-monorepo.js',
-    '--only',
-    options.steps.join(','),
-    '--report',
-    report
-  ]
+  const args = ['dist/scripts/check-monorepo.js', '--only', options.steps.join(','), '--report', report]
   if (options.source) args.push('--source', options.source)
   const run = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' })
   try {

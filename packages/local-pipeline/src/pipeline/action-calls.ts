@@ -6,8 +6,7 @@
  */
 import { Destination, defaultValues } from '@segment/actions-core'
 import type { DecoratedResponse, DestinationDefinition, Features, JSONObject } from '@segment/actions-core'
-import { redactDeep } from '../../../destinations/src/destinations/ortto/client/answer'
-import { redactApiKey } from '../../../destinations/src/destinations/ortto/client/api-key'
+import { redactDeep, redactApiKey } from 'actions-ortto'
 import { isRecord, parseJson } from './json'
 import { InputError } from './segment-events'
 import { writeKeyRefusal } from './write-key'

@@ -3,8 +3,7 @@
  * line that says which variable and what it should be.
  */
 import { randomBytes } from 'node:crypto'
-import { isWellFormedApiKey, localOrigin } from '../../../destinations/src/destinations/ortto/client/api-key'
-import { LOCAL_ENDPOINT_ENV } from '../../../destinations/src/destinations/ortto/constants'
+import { isWellFormedApiKey, localOrigin, LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { DEFAULT_DEAD_LETTER_FILE } from './dead-letter'
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_STOP_GRACE_MS } from './delivery'
 import { DEFAULT_REQUESTS_PER_SECOND } from './delivery/rate-limit'

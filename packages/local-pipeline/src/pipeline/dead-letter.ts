@@ -16,7 +16,7 @@ import {
 } from 'node:fs'
 import path from 'node:path'
 import type { SegmentEvent } from '@segment/actions-core'
-import { redactApiKey } from '../../../destinations/src/destinations/ortto/client/api-key'
+import { redactApiKey } from 'actions-ortto'
 
 export const DEFAULT_DEAD_LETTER_FILE = 'ortto-dead-letter.ndjson'
 

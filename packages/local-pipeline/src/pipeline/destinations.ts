@@ -6,11 +6,7 @@
  * Ortto (Audiences)' subscriptions and no other, and every other event Ortto (Actions)' only.
  */
 import type { DestinationDefinition, SegmentEvent } from '@segment/actions-core'
-import ortto from '../../../destinations/src/destinations/ortto'
-import orttoMetadata from '../../../destinations/src/destinations/ortto/metadata.json'
-import type { OrttoSettings } from '../../../destinations/src/destinations/ortto/types'
-import orttoAudiences from '../../../destinations/src/destinations/ortto-audiences'
-import audiencesMetadata from '../../../destinations/src/destinations/ortto-audiences/metadata.json'
+import { ortto, orttoMetadata, orttoAudiences, audiencesMetadata, type OrttoSettings } from 'actions-ortto'
 import { personasOf } from './engage-audiences'
 
 export interface PipelineDestination {

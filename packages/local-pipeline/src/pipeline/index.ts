@@ -4,11 +4,8 @@
  * embedded sandbox) out. Used by `npm start` and by tests.
  */
 import { Destination, type JSONObject } from '@segment/actions-core'
-import { redactApiKey } from '../../../destinations/src/destinations/ortto/client/api-key'
-import { LOCAL_ENDPOINT_ENV } from '../../../destinations/src/destinations/ortto/constants'
-import type { Settings } from '../../../destinations/src/destinations/ortto/generated-types'
-import orttoAudiences from '../../../destinations/src/destinations/ortto-audiences'
-import { startSandbox, type Sandbox } from '../../../ortto-sandbox/src/sandbox'
+import { redactApiKey, LOCAL_ENDPOINT_ENV, orttoAudiences, type Settings } from 'actions-ortto'
+import { startSandbox, type Sandbox } from 'ortto-sandbox'
 import { audienceIdsFileFor } from './audience-ids-file'
 import { CliRoutes } from './cli-routes'
 import { ConfigError, DEFAULT_CLIENT_TIMEOUT_MS, newSandboxApiKey, type PipelineConfig } from './config'

@@ -5,10 +5,16 @@
  */
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ERROR_CODES, errorBody, readBody, sendText } from '../../../ortto-sandbox/src/http/http-io'
-import { GUARDED_SERVER_OPTIONS, guardRequest } from '../../../ortto-sandbox/src/http/request-guard'
+import {
+  ERROR_CODES,
+  errorBody,
+  readBody,
+  sendText,
+  GUARDED_SERVER_OPTIONS,
+  guardRequest,
+  type Sandbox
+} from 'ortto-sandbox'
 import { isRecord, parseJson } from './json'
-import type { Sandbox } from '../../../ortto-sandbox/src/sandbox'
 import type { CliRouteSet } from './action-calls'
 import { PipelineBusyError, type DeliveryPipeline } from './delivery'
 import type { DryRun } from './dry-run'

@@ -9,7 +9,7 @@ import { plural } from './log-text'
 import { PipelineStopError, startPipeline } from './index'
 import type { DeliveryTotals } from './delivery'
 import { MappingFileError } from './subscriptions'
-import { SandboxDataError } from '../../../ortto-sandbox/src/sandbox'
+import { SandboxDataError } from 'ortto-sandbox'
 
 async function main(): Promise<void> {
   const config = readConfig(process.env)

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type * as http from 'node:http'
-import { LOCAL_ENDPOINT_ENV } from '../../../destinations/src/destinations/ortto/constants'
+import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { isRecord } from './json'
 import { InputError } from './segment-events'
 

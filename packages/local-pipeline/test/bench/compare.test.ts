@@ -6,7 +6,7 @@
 import type { SegmentEvent, StatsContext } from '@segment/actions-core'
 import { runRound, type Batch, type Lane } from '../../bench/compare'
 import { pairedRatios, quantile, spreadOf } from '../../bench/ratios'
-import type { Sandbox } from '../../../ortto-sandbox/src/sandbox'
+import type { Sandbox } from 'ortto-sandbox'
 
 /** A lane whose destination and sandbox only note, in `log`, what happens to them and when. */
 function fakeLane(name: string, log: string[]): Lane {

@@ -10,7 +10,7 @@
  * delivers them. Kill moments and events are seeded, so a failure repeats.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { mulberry32 } from '../../../ortto-sandbox/src/sandbox/faults'
+import { mulberry32 } from 'ortto-sandbox'
 import { spawnTs, type TsProcess } from '../../../../test/helpers/run-ts'
 import { get as sandboxGet, post as sandboxPost } from '../../../../test/helpers/http-client'
 import { TEST_WRITE_KEY, get, post, tempDir, waitFor } from '../helpers/pipeline-helpers'

@@ -6,7 +6,7 @@
  */
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { readBody, sendText } from '../../../ortto-sandbox/src/http/http-io'
+import { readBody, sendText } from 'ortto-sandbox'
 
 /** A request the stand-in received, as it arrived. */
 interface ReceivedRequest {

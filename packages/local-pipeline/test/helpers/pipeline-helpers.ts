@@ -4,7 +4,7 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
-import type { Sandbox } from '../../../ortto-sandbox/src/sandbox'
+import type { Sandbox } from 'ortto-sandbox'
 import * as client from '../../../../test/helpers/http-client'
 import type { Answer, CallOptions } from '../../../../test/helpers/http-client'
 

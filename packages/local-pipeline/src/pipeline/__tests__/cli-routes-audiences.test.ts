@@ -5,10 +5,8 @@
  * /createAudience and /getAudience: 200 {externalId}, or 400 {ok: false, error}. No answer carries
  * an API key.
  */
-import orttoDefinition from '../../../../destinations/src/destinations/ortto'
-import audiencesDefinition from '../../../../destinations/src/destinations/ortto-audiences'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
-import type { Sandbox } from '../../../../ortto-sandbox/src/sandbox'
+import { ortto as orttoDefinition, orttoAudiences as audiencesDefinition, LOCAL_ENDPOINT_ENV } from 'actions-ortto'
+import type { Sandbox } from 'ortto-sandbox'
 import { ConfigError, readConfig, type PipelineConfig } from '../config'
 import { startPipeline, type Pipeline } from '../index'
 import { engageIdentify } from '../../../test/helpers/engage-events'

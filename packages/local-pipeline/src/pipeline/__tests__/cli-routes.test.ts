@@ -7,9 +7,8 @@
  */
 import { IntegrationError } from '@segment/actions-core'
 import type { ActionDefinition, AudienceDestinationDefinition, DestinationDefinition } from '@segment/actions-core'
-import definition from '../../../../destinations/src/destinations/ortto'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
-import type { Sandbox } from '../../../../ortto-sandbox/src/sandbox'
+import { ortto as definition, LOCAL_ENDPOINT_ENV } from 'actions-ortto'
+import type { Sandbox } from 'ortto-sandbox'
 import { CliRoutes } from '../cli-routes'
 import { newSandboxApiKey } from '../config'
 import type { Target } from '../config'

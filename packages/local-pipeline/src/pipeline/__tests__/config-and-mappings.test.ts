@@ -3,19 +3,24 @@
  * and the pipeline's start/stop with a sandbox data file.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
-import type { SegmentEvent } from '@segment/actions-core'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
-import {
-  ACTIVITY_DEFAULT_MAPPING,
-  CONTACT_DEFAULT_MAPPING
-} from '../../../../destinations/src/destinations/ortto/__tests__/__helpers__/default-mappings'
-import { SYNC_AUDIENCE_DEFAULT_MAPPING } from '../../../../destinations/src/destinations/ortto-audiences/__tests__/__helpers__/default-mapping'
-import { SandboxDataError, type Sandbox } from '../../../../ortto-sandbox/src/sandbox'
+import { defaultValues, type SegmentEvent } from '@segment/actions-core'
+import { LOCAL_ENDPOINT_ENV, ortto, orttoAudiences } from 'actions-ortto'
+import { SandboxDataError, type Sandbox } from 'ortto-sandbox'
 import { ConfigError, readConfig, type PipelineConfig } from '../config'
 import { startPipeline, type Pipeline } from '../index'
 import { ORTTO, ORTTO_AUDIENCES, PIPELINE_DESTINATIONS } from '../destinations'
 import { MappingFileError, allPresetSubscriptions, loadMappingFile, presetSubscriptions } from '../subscriptions'
 import { TEST_WRITE_KEY, get, post, tempDir, waitFor, writeJson } from '../../../test/helpers/pipeline-helpers'
+
+/**
+ * The default mappings as the destinations declare them: Ortto (Actions)' presets, and the field
+ * defaults of Sync Audience (Ortto (Audiences) has no presets). Their own tests pin these against
+ * literals; here they are what the pipeline must subscribe with.
+ */
+const presetMapping = (action: string) => ortto.presets?.find((preset) => preset.partnerAction === action)?.mapping
+const CONTACT_DEFAULT_MAPPING = presetMapping('upsertContact')
+const ACTIVITY_DEFAULT_MAPPING = presetMapping('trackActivity')
+const SYNC_AUDIENCE_DEFAULT_MAPPING = defaultValues(orttoAudiences.actions.syncAudience.fields)
 
 let temp: ReturnType<typeof tempDir>
 const running: Pipeline[] = []

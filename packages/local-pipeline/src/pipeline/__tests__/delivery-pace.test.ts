@@ -6,8 +6,7 @@
  * answers the test chooses, and a ManualClock: time moves only when the test moves it.
  */
 import { Destination, type JSONObject, type SegmentEvent } from '@segment/actions-core'
-import definition from '../../../../destinations/src/destinations/ortto'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
+import { ortto as definition, LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { TEST_API_KEY } from '../../../../../test/helpers/http-client'
 import { ManualClock } from '../../../test/helpers/manual-clock'
 import { orttoStandIn, type OrttoStandIn, type StandInReply } from '../../../test/helpers/ortto-stand-in'

@@ -7,8 +7,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { Destination, type SegmentEvent } from '@segment/actions-core'
-import definition from '../../../../destinations/src/destinations/ortto'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
+import { ortto as definition, LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { TEST_API_KEY } from '../../../../../test/helpers/http-client'
 import { ManualClock } from '../../../test/helpers/manual-clock'
 import { orttoStandIn, type OrttoStandIn, type StandInReply } from '../../../test/helpers/ortto-stand-in'

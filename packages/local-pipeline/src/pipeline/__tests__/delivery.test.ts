@@ -7,10 +7,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { Destination, type JSONObject, type SegmentEvent } from '@segment/actions-core'
-import definition from '../../../../destinations/src/destinations/ortto'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
-import type { Settings } from '../../../../destinations/src/destinations/ortto/generated-types'
-import { startSandbox, type FaultOptions, type Sandbox } from '../../../../ortto-sandbox/src/sandbox'
+import { ortto as definition, LOCAL_ENDPOINT_ENV, type Settings } from 'actions-ortto'
+import { startSandbox, type FaultOptions, type Sandbox } from 'ortto-sandbox'
 import { TEST_API_KEY } from '../../../../../test/helpers/http-client'
 import { DeliveryPipeline, PipelineBusyError, type DeliveryOptions, type FailureReport } from '../delivery'
 import { ORTTO } from '../destinations'

@@ -3,7 +3,7 @@
  * request it gets: nothing reaches it during a dry run, and the request a dry run shows is the one
  * real delivery then sends.
  */
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
+import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { startPipeline, type Pipeline } from '../index'
 import type { PipelineConfig } from '../config'
 import type { PlannedEvent } from '../dry-run'

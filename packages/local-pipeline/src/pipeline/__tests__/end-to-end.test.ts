@@ -4,14 +4,14 @@
  * at start), and what lands in the embedded Ortto sandbox is read back through /sandbox/*.
  */
 import { Analytics } from '@segment/analytics-node'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
+import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import {
   startSandbox,
   type Sandbox,
   type SandboxActivity,
   type SandboxAudience,
   type SandboxContact
-} from '../../../../ortto-sandbox/src/sandbox'
+} from 'ortto-sandbox'
 import { startPipeline, type Pipeline } from '../index'
 import {
   TEST_WRITE_KEY,

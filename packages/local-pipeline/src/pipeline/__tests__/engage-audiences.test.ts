@@ -7,15 +7,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { Destination, type SegmentEvent } from '@segment/actions-core'
-import audiencesDefinition from '../../../../destinations/src/destinations/ortto-audiences'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
+import { orttoAudiences as audiencesDefinition, LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import {
   startSandbox,
   type FaultOptions,
   type Sandbox,
   type SandboxAudience,
   type SandboxMembershipChange
-} from '../../../../ortto-sandbox/src/sandbox'
+} from 'ortto-sandbox'
 import { audienceIdsFileFor } from '../audience-ids-file'
 import { ConfigError, newSandboxApiKey, type PipelineConfig } from '../config'
 import { DeliveryPipeline } from '../delivery'

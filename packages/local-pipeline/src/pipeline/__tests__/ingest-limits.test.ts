@@ -4,8 +4,8 @@
  * one with their index and reason, a body over the limit is refused whole, and the merge shares
  * one frozen context wherever it can, so no event's delivery can change another's.
  */
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
-import type { Sandbox } from '../../../../ortto-sandbox/src/sandbox'
+import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
+import type { Sandbox } from 'ortto-sandbox'
 import { MAX_CONTEXT_KEYS_COPIED } from '../batch-context'
 import { startPipeline, type Pipeline } from '../index'
 import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, jsonBytes } from '../ingest-limits'

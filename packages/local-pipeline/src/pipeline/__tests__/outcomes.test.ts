@@ -2,7 +2,7 @@
  * Finding an event's outcome: the bounded store (OutcomeLog) on its own, and GET /outcomes over
  * real sockets against a pipeline with the embedded sandbox.
  */
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
+import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { startPipeline, type Pipeline } from '../index'
 import { DEFAULT_OUTCOME_CAPACITY, OutcomeLog, type DeliveryOutcome } from '../outcomes'
 import { TEST_WRITE_KEY, get, identifyBody, post, tempDir, waitFor } from '../../../test/helpers/pipeline-helpers'

@@ -2,10 +2,8 @@
  * Our own routes beside the serve ones: GET /metadata (the catalog metadata) and
  * POST /results/<action> (each event's result and the requests made). No answer carries a key.
  */
-import { readFileSync } from 'node:fs'
-import * as path from 'node:path'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
-import type { Sandbox } from '../../../../ortto-sandbox/src/sandbox'
+import { LOCAL_ENDPOINT_ENV, orttoMetadata } from 'actions-ortto'
+import type { Sandbox } from 'ortto-sandbox'
 import type { Target } from '../config'
 import { startPipeline } from '../index'
 import type { Pipeline } from '../index'
@@ -75,8 +73,7 @@ describe('against the embedded sandbox', () => {
       const answer = await get(pipeline.url, '/metadata')
       answers.push(answer)
       expect(answer.status).toBe(200)
-      const metadataFile = path.join(__dirname, '../../../../destinations/src/destinations/ortto/metadata.json')
-      expect(answer.json).toEqual(JSON.parse(readFileSync(metadataFile, 'utf8')))
+      expect(answer.json).toEqual(orttoMetadata)
     })
 
     it('POST /metadata → 405', async () => {

@@ -7,9 +7,8 @@
  */
 import * as zlib from 'node:zlib'
 import nock from 'nock'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
-import { startSandbox } from '../../../../ortto-sandbox/src/sandbox'
-import type { Sandbox } from '../../../../ortto-sandbox/src/sandbox'
+import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
+import { startSandbox, type Sandbox } from 'ortto-sandbox'
 import { ConfigError, readConfig } from '../config'
 import type { PipelineConfig } from '../config'
 import { startPipeline } from '../index'

@@ -5,13 +5,11 @@
  * server keeps serving.
  */
 import { request as httpRequest } from 'node:http'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
-import type { Sandbox, SandboxStats } from '../../../../ortto-sandbox/src/sandbox'
+import { LOCAL_ENDPOINT_ENV, ortto as definition, orttoAudiences as audiencesDefinition } from 'actions-ortto'
+import type { Sandbox, SandboxStats } from 'ortto-sandbox'
 import { readConfig, type PipelineConfig } from '../config'
 import { rawRequest } from '../../../../../test/helpers/raw-http'
 import { echoStandIn } from '../../../test/helpers/echo-stand-in'
-import definition from '../../../../destinations/src/destinations/ortto'
-import audiencesDefinition from '../../../../destinations/src/destinations/ortto-audiences'
 import { startPipeline, type Pipeline } from '../index'
 import {
   TEST_WRITE_KEY,

@@ -4,7 +4,7 @@
  * dead letter is on disk, so the spool lets go of a failed delivery only after that.
  */
 import type { SegmentEvent } from '@segment/actions-core'
-import { redactApiKey } from '../../../../destinations/src/destinations/ortto/client/api-key'
+import { redactApiKey } from 'actions-ortto'
 import type { DeadLetter, DeadLetterFile } from '../dead-letter'
 import { OutcomeLog, type DeliveryOutcome } from '../outcomes'
 import type { Delivery, LaneSubscription } from './lanes'

@@ -2,7 +2,7 @@
  * How the delivery engine is set up (DeliveryOptions), and the defaults `npm start` takes.
  */
 import type { Destination } from '@segment/actions-core'
-import type { Settings } from '../../../../destinations/src/destinations/ortto/generated-types'
+import type { Settings } from 'actions-ortto'
 import type { Clock } from '../clock'
 import type { DeadLetterFile } from '../dead-letter'
 import type { PipelineDestination } from '../destinations'

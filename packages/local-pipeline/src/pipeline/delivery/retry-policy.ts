@@ -4,7 +4,7 @@
  * The spread (±20 %) is drawn once per batch, not per delivery: deliveries that failed together
  * come due together and go out again together, in full batches, instead of in scraps.
  */
-import { isRetryableStatus, retryAfterSeconds } from '../../../../destinations/src/destinations/ortto/client/failures'
+import { isRetryableStatus, retryAfterSeconds } from 'actions-ortto'
 
 /**
  * The longest wait a 429's `try-in-seconds` can impose: 10 minutes. Ortto documents 10 s in its

@@ -4,7 +4,7 @@
  * count of requests that went to Ortto (a batch the destination splits makes several).
  */
 import { Destination, type SegmentEvent } from '@segment/actions-core'
-import type { Settings } from '../../../../destinations/src/destinations/ortto/generated-types'
+import type { Settings } from 'actions-ortto'
 import type { PipelineDestination } from '../destinations'
 import type { PreparedEvent } from '../prepared-event'
 import { withSubscription } from '../subscriptions'

@@ -6,7 +6,7 @@
  */
 import { defaultValues } from '@segment/actions-core'
 import type { ActionDefinition, InputField } from '@segment/actions-core'
-import { MAX_OBJECTS_PER_REQUEST } from '../../../../destinations/src/destinations/ortto/constants'
+import { MAX_OBJECTS_PER_REQUEST } from 'actions-ortto'
 import { isRecord } from '../json'
 import { directiveProblems, holdsDirective } from './directives'
 import { describeValue, literalProblems } from './literals'

@@ -5,7 +5,7 @@
  * exact. Each test kills only the process it started, by that process's pid.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
-import { mulberry32 } from '../../../../ortto-sandbox/src/sandbox/faults'
+import { mulberry32 } from 'ortto-sandbox'
 import { tempDir } from '../../../test/helpers/pipeline-helpers'
 import { replayStandIn, takenAnswer, type ReplayStandIn } from '../../../test/helpers/replay-stand-in'
 import { spawnTs, type TsProcess } from '../../../../../test/helpers/run-ts'

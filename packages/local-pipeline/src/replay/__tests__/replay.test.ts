@@ -8,10 +8,10 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import * as path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { Writable } from 'node:stream'
-import { LOCAL_ENDPOINT_ENV } from '../../../../destinations/src/destinations/ortto/constants'
+import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { startPipeline } from '../../pipeline/index'
 import { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '../../pipeline/ingest-limits'
-import type { Sandbox } from '../../../../ortto-sandbox/src/sandbox'
+import type { Sandbox } from 'ortto-sandbox'
 import { TEST_WRITE_KEY, post, tempDir, waitFor } from '../../../test/helpers/pipeline-helpers'
 import {
   replayStandIn,

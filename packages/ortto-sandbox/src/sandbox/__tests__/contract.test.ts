@@ -4,8 +4,7 @@
  * literals, never through either side's constants. The second half pins where the destination
  * must agree with the sandbox, so a wrong constant on one side fails here instead of passing on both.
  */
-import * as destination from '../../../../destinations/src/destinations/ortto/constants'
-import { isWellFormedApiKey } from '../../../../destinations/src/destinations/ortto/client/api-key'
+import * as destination from 'actions-ortto'
 import { AUDIENCE_MODES, LOCAL_ENDPOINT_ENV, ORTTO_ENDPOINTS, ORTTO_NAMESPACE, isOrttoApiKey } from '../contract'
 import { startSandbox, type Sandbox } from '../index'
 import { callSandbox, getJson } from '../../../../../test/helpers/http-client'
@@ -154,7 +153,7 @@ describe('where the destination must agree with the sandbox', () => {
   it('judges every contract example key as the sandbox does', () => {
     const verdicts = (check: (key: unknown) => boolean) =>
       [...WELL_FORMED_KEYS, ...MALFORMED_KEYS.map(([, key]) => key)].map((key) => [key, check(key)])
-    expect(verdicts(isWellFormedApiKey)).toEqual(verdicts(isOrttoApiKey))
+    expect(verdicts(destination.isWellFormedApiKey)).toEqual(verdicts(isOrttoApiKey))
   })
 
   it('plans requests within what the sandbox takes: its limits fit, one more does not', async () => {

@@ -1,4 +1,4 @@
-import { readBatchAnswer } from '../../../../destinations/src/destinations/ortto/client/batch-answer'
+import { readBatchAnswer } from 'actions-ortto'
 import { FaultInjector, FaultOptionsError, mulberry32, parseFaultOptions } from '../faults'
 import { startSandbox, type FaultOptions, type Sandbox } from '../index'
 import { getJson, postJson, callSandbox, type Answer } from '../../../../../test/helpers/http-client'

@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import * as path from 'node:path'
-import { LOCAL_ENDPOINT_ENV } from '../../../../../destinations/src/destinations/ortto/constants'
+import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { PIPELINE_DESTINATIONS } from '../../destinations'
 import { checkMappingFile, formatProblems } from '..'
 import { tempDir } from '../../../../test/helpers/pipeline-helpers'

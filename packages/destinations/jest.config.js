@@ -1,0 +1,4 @@
+module.exports = require('../../test/jest-project')({
+  displayName: 'destinations',
+  roots: ['<rootDir>/src', '<rootDir>/test']
+})

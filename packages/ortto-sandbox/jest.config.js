@@ -1,0 +1,1 @@
+module.exports = require('../../test/jest-project')({ displayName: 'ortto-sandbox', roots: ['<rootDir>/src'] })
