@@ -59,7 +59,7 @@ export default tseslint.config(
   {
     // A property run that fails must fail again with the same values, on any machine: seeded and
     // bounded by its count of runs, never by a time limit (a loaded machine would cut it short).
-    files: ['test/**/*.ts', 'packages/*/test/**/*.ts'],
+    files: ['test/**/*.ts', 'packages/*/test/**/*.ts', '**/*.property.test.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',

@@ -9,6 +9,7 @@ import * as client from '../../../../test/helpers/http-client'
 import type { Answer, CallOptions } from '../../../../test/helpers/http-client'
 
 export { basicAuth, type Answer, type CallOptions } from '../../../../test/helpers/http-client'
+export { waitFor } from '../../../../test/helpers/wait-for'
 
 /** The write key pipeline tests start with (`writeKey: TEST_WRITE_KEY`); the calls below send it by default. */
 export const TEST_WRITE_KEY = 'test-write-key'
@@ -25,24 +26,6 @@ export const post = (baseUrl: string, path: string, body: unknown, options: Omit
 
 export const get = (baseUrl: string, path: string, options: Omit<CallOptions, 'body'> = {}) =>
   call(baseUrl, 'GET', path, options)
-
-/** Polls until `check` returns a value other than undefined/false, or fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-  everyMs = 20
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(everyMs)
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A temporary folder, removed by the returned clean-up. */
 export function tempDir(prefix = 'pipeline-test-'): {

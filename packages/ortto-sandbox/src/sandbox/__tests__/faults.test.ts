@@ -2,7 +2,7 @@ import { readBatchAnswer } from 'actions-ortto'
 import { FaultInjector, FaultOptionsError, mulberry32, parseFaultOptions } from '../faults'
 import { startSandbox, type FaultOptions, type Sandbox } from '../index'
 import { getJson, postJson, callSandbox, type Answer } from '../../../../../test/helpers/http-client'
-import { waitFor } from '../../../../local-pipeline/test/helpers/pipeline-helpers'
+import { waitFor } from '../../../../../test/helpers/wait-for'
 
 let sandbox: Sandbox
 

@@ -2,7 +2,7 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startSandbox, type Sandbox, type SandboxContact } from '../index'
 import { callSandbox, getJson, postJson } from '../../../../../test/helpers/http-client'
-import { waitFor } from '../../../../local-pipeline/test/helpers/pipeline-helpers'
+import { waitFor } from '../../../../../test/helpers/wait-for'
 
 let sandbox: Sandbox
 
