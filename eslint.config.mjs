@@ -1,5 +1,29 @@
 import tseslint from 'typescript-eslint'
 
+// Package boundaries (README, "Layout"): a package reaches another only through its public
+// module, and only in the direction pipeline → sandbox → destinations (the sandbox's tests use
+// the destinations; the destinations use nothing of either).
+const insideDestinations = {
+  regex: '^actions-ortto/|(^|/)destinations/(src|scripts|test)(/|$)',
+  message:
+    "Import the destinations package only through its public module, `from 'actions-ortto'` (packages/destinations/src/index.ts); export what you need there."
+}
+const insideSandbox = {
+  regex: '^ortto-sandbox/|(^|/)ortto-sandbox/',
+  message:
+    "Import the sandbox package only through its public module, `from 'ortto-sandbox'` (packages/ortto-sandbox/src/index.ts); export what you need there."
+}
+const pipelineFromBelow = {
+  regex: '^ortto-local-pipeline(/|$)|(^|/)local-pipeline/',
+  message: 'The pipeline builds on the sandbox and the destinations: they import nothing of it.'
+}
+const sandboxFromDestinations = {
+  regex: '^ortto-sandbox(/|$)|(^|/)ortto-sandbox/',
+  message:
+    'The destinations package imports nothing of the sandbox: the sandbox tests the destinations, not the reverse.'
+}
+const restrictedImports = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] })
+
 export default tseslint.config(
   // monorepo-check/layout holds Segment's repository's own configuration, linted by its own ESLint there.
   {
@@ -48,6 +72,18 @@ export default tseslint.config(
         { object: 'Object', property: 'hasOwn', message: 'Not in ES2020; use Object.prototype.hasOwnProperty.call.' }
       ]
     }
+  },
+  {
+    files: ['packages/local-pipeline/**'],
+    rules: restrictedImports(insideDestinations, insideSandbox)
+  },
+  {
+    files: ['packages/ortto-sandbox/**', 'test/**'],
+    rules: restrictedImports(insideDestinations, insideSandbox, pipelineFromBelow)
+  },
+  {
+    files: ['packages/destinations/**'],
+    rules: restrictedImports(sandboxFromDestinations, pipelineFromBelow)
   },
   {
     // jest's asymmetric matchers (expect.any, expect.stringContaining…) are typed `any`. Not in
