@@ -22,6 +22,10 @@ const sandboxFromDestinations = {
   message:
     'The destinations package imports nothing of the sandbox: the sandbox tests the destinations, not the reverse.'
 }
+const clientFileFromAudiences = {
+  regex: '(^|/)ortto/client/',
+  message: "Ortto (Audiences) reaches the shared client only through its index: `from '../ortto/client'`."
+}
 const restrictedImports = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] })
 
 export default tseslint.config(
@@ -84,6 +88,10 @@ export default tseslint.config(
   {
     files: ['packages/destinations/**'],
     rules: restrictedImports(sandboxFromDestinations, pipelineFromBelow)
+  },
+  {
+    files: ['packages/destinations/src/destinations/ortto-audiences/**'],
+    rules: restrictedImports(sandboxFromDestinations, pipelineFromBelow, clientFileFromAudiences)
   },
   {
     // jest's asymmetric matchers (expect.any, expect.stringContaining…) are typed `any`. Not in

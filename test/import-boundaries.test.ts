@@ -16,7 +16,10 @@ const FILES = {
   sandboxTest: 'packages/ortto-sandbox/src/sandbox/__tests__/contract.test.ts',
   sharedTestHelper: 'test/helpers/http-client.ts',
   destinationsScript: 'packages/destinations/scripts/generate.ts',
-  destinationsTest: 'packages/destinations/test/package-entry.test.ts'
+  destinationsTest: 'packages/destinations/test/package-entry.test.ts',
+  audiences: 'packages/destinations/src/destinations/ortto-audiences/audiences.ts',
+  audiencesAction: 'packages/destinations/src/destinations/ortto-audiences/syncAudience/membership.ts',
+  orttoAction: 'packages/destinations/src/destinations/ortto/trackActivity/index.ts'
 }
 
 type Case = [where: keyof typeof FILES, specifier: string, verdict: RegExp | 'allowed']
@@ -25,6 +28,7 @@ const THROUGH_THE_DOOR = /only through its public module, `from 'actions-ortto'`
 const THROUGH_THE_SANDBOX_DOOR = /only through its public module, `from 'ortto-sandbox'`/
 const NOT_THE_PIPELINE = /import nothing of it/
 const NOT_THE_SANDBOX = /imports nothing of the sandbox/
+const THROUGH_THE_CLIENT_INDEX = /only through its index: `from '\.\.\/ortto\/client'`/
 
 const CASES: Case[] = [
   ['pipeline', 'actions-ortto', 'allowed'],
@@ -47,7 +51,13 @@ const CASES: Case[] = [
   ['destinationsScript', '../src/destinations/ortto', 'allowed'],
   ['destinationsScript', 'ortto-sandbox', NOT_THE_SANDBOX],
   ['destinationsTest', '../../ortto-sandbox/src/sandbox', NOT_THE_SANDBOX],
-  ['destinationsTest', 'ortto-local-pipeline', NOT_THE_PIPELINE]
+  ['destinationsTest', 'ortto-local-pipeline', NOT_THE_PIPELINE],
+  ['audiences', '../ortto/client', 'allowed'],
+  ['audiences', '../ortto/constants', 'allowed'],
+  ['audiences', '../ortto/client/api-key', THROUGH_THE_CLIENT_INDEX],
+  ['audiencesAction', '../../ortto/client/wire-objects', THROUGH_THE_CLIENT_INDEX],
+  ['audiencesAction', 'ortto-sandbox', NOT_THE_SANDBOX],
+  ['orttoAction', '../client/deliver', 'allowed']
 ]
 
 let verdicts: string[][]
