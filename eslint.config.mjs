@@ -52,8 +52,23 @@ export default tseslint.config(
     }
   },
   {
-    // Destination folders are copied into Segment's action-destinations repository, whose Prettier
-    // (2.4.1) cannot parse inline `type` modifiers and whose compiler stops at ES2020 and Node 18.
+    // The destinations package compiles at ES2020 and Node 18's level, those of Segment's
+    // action-destinations repository (its tsconfig); Node's types still declare newer globals.
+    files: ['packages/destinations/**/*.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'structuredClone', message: 'Not in ES2020; copy the value explicitly.' }
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Object', property: 'hasOwn', message: 'Not in ES2020; use Object.prototype.hasOwnProperty.call.' }
+      ]
+    }
+  },
+  {
+    // Destination folders are copied into Segment's repository, whose Prettier (2.4.1) cannot
+    // parse inline `type` modifiers.
     files: ['packages/destinations/src/destinations/**/*.ts'],
     rules: {
       '@typescript-eslint/consistent-type-imports': [
@@ -66,14 +81,6 @@ export default tseslint.config(
           selector: "ImportSpecifier[importKind='type'], ExportSpecifier[exportKind='type']",
           message: "Prettier 2.4.1 cannot parse inline 'type' modifiers: use a separate `import type { … }` line."
         }
-      ],
-      'no-restricted-globals': [
-        'error',
-        { name: 'structuredClone', message: 'Not in ES2020; copy the value explicitly.' }
-      ],
-      'no-restricted-properties': [
-        'error',
-        { object: 'Object', property: 'hasOwn', message: 'Not in ES2020; use Object.prototype.hasOwnProperty.call.' }
       ]
     }
   },
