@@ -49,10 +49,7 @@ export async function requestAudience(
     const f = failureFromTransportError(error)
     return { ok: false, failure: { ...f, message: redactApiKey(f.message, apiKey) } }
   }
-  const outside2xx =
-    answer.status > 299 ||
-    // Stryker disable next-line ConditionalExpression: fetch never settles on a 1xx (interim) answer, so this is never true
-    answer.status < 200
+  const outside2xx = answer.status > 299 || answer.status < 200
   if (outside2xx) {
     return { ok: false, failure: failureFromStatus(answer.status, answerValue(answer)) }
   }

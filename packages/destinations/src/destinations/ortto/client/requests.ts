@@ -31,7 +31,6 @@ const fits = (json: string, limit: number) => json.length * 3 <= limit || Buffer
  * not is sized object by object (the bodies are byte-for-byte the same either way).
  */
 export function planRequests(outgoing: Outgoing[]): RequestPlan {
-  // Stryker disable next-line BlockStatement: without the shortcut the loop below builds the same bodies.
   if (outgoing.length <= MAX_OBJECTS_PER_REQUEST) {
     const body = JSON.stringify(outgoing.map((item) => item.object))
     if (fits(body, MAX_REQUEST_BYTES)) return { requests: [{ items: outgoing, body }], tooLarge: [] }
