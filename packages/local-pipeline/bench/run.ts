@@ -27,7 +27,7 @@ import { ingestLine, runIngestBench, type IngestCase } from './ingest-limits'
 import { replayLine, replayProblems, runReplayBench, type ReplayRunFigures } from './replay'
 import { runEngine } from './engine-report'
 
-const USAGE = `Usage: node --expose-gc dist/bench/run.js [options]
+const USAGE = `Usage: npm run bench -- [options]
   --events N           events per action through each target per round (default 20000: a pass of 40 batches)
   --batch-size N       events per executeBatch call (default 500, at most 500)
   --rounds R           measured rounds after one warm-up round (default 7); medians and paired ratios over them

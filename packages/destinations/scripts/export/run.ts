@@ -24,7 +24,7 @@ export interface ExportOptions {
   destination: string
   /** Today's catalog metadata to compare with; defaults to the destination's file under scripts/export/catalog/. */
   catalog?: string
-  /** Where the PR description goes; defaults to dist/export/<name>-pr-description.md in this repository. */
+  /** Where the PR description goes; defaults to dist/export/<name>-pr-description.md in this package. */
   prDescription?: string
   /** Compute and write the description, but leave the checkout untouched. */
   dryRun?: boolean

@@ -12,14 +12,14 @@ import {
 } from './index'
 
 /**
- * `node dist/src/sandbox/cli.js [flags]`: runs the Ortto sandbox on its own until Ctrl+C.
+ * `npm run sandbox -- [flags]` (node dist/src/sandbox/cli.js in this package): runs the Ortto sandbox on its own until Ctrl+C.
  * The flag parsing and start-up are functions so tests can run them without a child process.
  */
 
 /** 4318 so it never collides with the pipeline server's usual ports; any free port works. */
 export const DEFAULT_CLI_PORT = 4318
 
-export const USAGE = `Usage: node dist/src/sandbox/cli.js [options]
+export const USAGE = `Usage: npm run sandbox -- [options]
 
 Runs a local stand-in for Ortto's Segment (Actions) API.
 
