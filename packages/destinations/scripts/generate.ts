@@ -1,7 +1,7 @@
 /**
  * Produces every file derived from the destination definitions (Ortto (Actions) and Ortto (Audiences)):
  *   - the `generated-types.ts` files and `metadata.json` Segment's CLI writes (generated-files.ts);
- *   - the field tables in README.md (between the `generated:` markers).
+ *   - the field tables (FIELD_TABLES_FILE: the repository's README.md), between the `generated:` markers.
  *
  * `node dist/scripts/generate.js` (in this package) writes them; `--check` writes nothing and exits 1 when any
  * is stale, which `npm test` runs. It runs as plain node (not under jest) because
@@ -19,10 +19,10 @@ import { readmeTables } from './readme-tables'
 /** This package (the script runs from dist/scripts/), and the repository it sits in. */
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..')
 const REPOSITORY = path.resolve(PACKAGE_ROOT, '..', '..')
-/** The file the field tables are written into, between their markers. */
-const README = path.join(REPOSITORY, 'README.md')
+/** The file the field tables are written into, between their markers: moving them is this line. */
+const FIELD_TABLES_FILE = path.join(REPOSITORY, 'README.md')
 
-/** Each destination: its folder, and the README markers its tables go between. */
+/** Each destination: its folder, and the markers its tables go between. */
 const DESTINATIONS: Array<{ definition: DestinationDefinition<unknown>; folder: string; marker: string }> = [
   { definition: ortto as DestinationDefinition<unknown>, folder: 'ortto', marker: 'fields' },
   {
@@ -40,20 +40,21 @@ function withTables(readme: string, marker: string, tables: string): string {
   const start = readme.indexOf(startMark)
   const end = readme.indexOf(endMark)
   if (start < 0 || end < start) {
-    throw new Error(`README.md must contain the markers\n${startMark}\n${endMark}\nwhere the field tables go.`)
+    const where = path.relative(REPOSITORY, FIELD_TABLES_FILE)
+    throw new Error(`${where} must contain the markers\n${startMark}\n${endMark}\nwhere the field tables go.`)
   }
   return `${readme.slice(0, start + startMark.length)}\n\n${tables}\n${readme.slice(end)}`
 }
 
 async function expectedFiles(): Promise<Map<string, string>> {
   const files = new Map<string, string>()
-  let readme = await readFile(README, 'utf8')
+  let readme = await readFile(FIELD_TABLES_FILE, 'utf8')
   for (const { definition, folder, marker } of DESTINATIONS) {
     const dir = path.join(PACKAGE_ROOT, 'src/destinations', folder)
     for (const [file, text] of await generatedFiles(definition, dir)) files.set(file, text)
     readme = withTables(readme, marker, readmeTables(definition))
   }
-  files.set(README, readme)
+  files.set(FIELD_TABLES_FILE, readme)
 
   // Formatted with the repository's own Prettier settings, so `prettier --check` agrees.
   for (const [file, text] of files) {
