@@ -22,6 +22,11 @@ const sandboxFromDestinations = {
   message:
     'The destinations package imports nothing of the sandbox: the sandbox tests the destinations, not the reverse.'
 }
+const destinationsFromSandboxCode = {
+  regex: '^actions-ortto(/|$)',
+  message:
+    "The sandbox reads Ortto's contract on its own (src/sandbox/contract.ts) and needs nothing at run time: only its tests use the destinations."
+}
 const clientFileFromAudiences = {
   regex: '(^|/)ortto/client/',
   message: "Ortto (Audiences) reaches the shared client only through its index: `from '../ortto/client'`."
@@ -91,6 +96,11 @@ export default tseslint.config(
   {
     files: ['packages/ortto-sandbox/**', 'test/**'],
     rules: restrictedImports(insideDestinations, insideSandbox, pipelineFromBelow)
+  },
+  {
+    files: ['packages/ortto-sandbox/src/**'],
+    ignores: ['**/__tests__/**'],
+    rules: restrictedImports(insideDestinations, insideSandbox, pipelineFromBelow, destinationsFromSandboxCode)
   },
   {
     files: ['packages/destinations/**'],

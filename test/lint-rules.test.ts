@@ -34,6 +34,7 @@ const THROUGH_THE_DOOR = /only through its public module, `from 'actions-ortto'`
 const THROUGH_THE_SANDBOX_DOOR = /only through its public module, `from 'ortto-sandbox'`/
 const NOT_THE_PIPELINE = /import nothing of it/
 const NOT_THE_SANDBOX = /imports nothing of the sandbox/
+const ONLY_SANDBOX_TESTS = /only its tests use the destinations/
 const THROUGH_THE_CLIENT_INDEX = /only through its index: `from '\.\.\/ortto\/client'`/
 const NOT_IN_ES2020 = /Not in ES2020/
 
@@ -59,6 +60,7 @@ const CASES: Case[] = [
   ['pipeline', imports('../../../ortto-sandbox/src/http/http-io'), THROUGH_THE_SANDBOX_DOOR],
   ['sandbox', imports('./store'), 'allowed'],
   ['sandbox', imports('ortto-local-pipeline'), NOT_THE_PIPELINE],
+  ['sandbox', imports('actions-ortto'), ONLY_SANDBOX_TESTS],
   ['sandboxTest', imports('../../../../local-pipeline/test/helpers/pipeline-helpers'), NOT_THE_PIPELINE],
   ['sandboxTest', imports('actions-ortto'), 'allowed'],
   ['sandboxTest', imports('../../../../destinations/src/destinations/ortto/client/batch-answer'), THROUGH_THE_DOOR],
