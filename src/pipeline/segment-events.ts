@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import { isRecord } from '../destinations/ortto/client/json'
-import { BatchContext } from './batch-context'
+import { BatchContext, InheritedContexts } from './batch-context'
 import { MAX_EVENT_DEPTH, structureProblem } from './event-structure'
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, jsonBytes, limitText } from './ingest-limits'
 
@@ -17,7 +17,9 @@ export type EventType = (typeof EVENT_TYPES)[number]
 const isEventType = (value: unknown): value is EventType =>
   typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value)
 
-export type ParsedEvent = { ok: true; event: SegmentEvent } | { ok: false; reason: string }
+/** A call to /v1/<type>: its event, with where it came from (TakenItem) and when; or why it was refused. */
+export type ParsedEvent =
+  { ok: true; event: SegmentEvent; item: TakenItem; receivedAt: string } | { ok: false; reason: string }
 
 /**
  * An id as Segment's API takes it: a string as sent, a number as its decimal string (`0` included).
@@ -42,10 +44,8 @@ function timestampOf(value: unknown, name: string): { value?: string } | { probl
   }
 }
 
-/** What a call must be, checked: its type and ids as they will be delivered. */
-type CheckedCall =
-  | { ok: true; type: EventType; userId?: string; anonymousId?: string; messageId?: string; timestamp?: string }
-  | { ok: false; reason: string }
+/** What a call must be, checked: its type as it will be delivered. */
+type CheckedCall = { ok: true; type: EventType } | { ok: false; reason: string }
 
 /**
  * Everything about one call but its size and what it inherits from a batch: its type (from the
@@ -81,14 +81,7 @@ function checkCall(body: Record<string, unknown>, routeType?: EventType): Checke
   if ('problem' in timestamp) return { ok: false, reason: timestamp.problem }
   const problem = structureProblem({ value: body, depth: 1 })
   if (problem) return { ok: false, reason: problem }
-  return {
-    ok: true,
-    type,
-    userId: userId.id,
-    anonymousId: anonymousId.id,
-    messageId: messageId.id,
-    timestamp: timestamp.value
-  }
+  return { ok: true, type }
 }
 
 const tooLarge = (bytes: number, inherited?: number): string =>
@@ -98,22 +91,75 @@ const tooLarge = (bytes: number, inherited?: number): string =>
     : ` with the batch's context it inherits (${inherited.toLocaleString('en-US')} bytes)`) +
   `; Segment takes at most ${limitText(MAX_EVENT_BYTES)} per event: send less in its traits, properties or context`
 
+/** An id as idOf reads it, for a call already checked (a problem cannot come back then). */
+const idValue = (value: unknown): string | undefined => {
+  const read = idOf(value, '')
+  return 'id' in read ? read.id : undefined
+}
+
 /**
  * The event as it is delivered: the call as sent, with what Segment's API fills in (messageId,
- * timestamp, receivedAt) filled in too; nothing that was sent is changed or dropped.
+ * timestamp, receivedAt) filled in too; nothing that was sent is changed or dropped. `messageId` is
+ * the one to give a call that has none (a new one is made when it is not given): the spool keeps
+ * it, so that a restart rebuilds the same event from the call's text.
  */
-function eventOf(body: Record<string, unknown>, call: CheckedCall & { ok: true }, context?: JSONObject): SegmentEvent {
-  const now = new Date().toISOString()
+function eventOf(
+  body: Record<string, unknown>,
+  type: EventType,
+  receivedAt: string,
+  context?: JSONObject,
+  messageId?: string
+): SegmentEvent {
+  const userId = idValue(body.userId)
+  const anonymousId = idValue(body.anonymousId)
+  const timestamp = timestampOf(body.timestamp, 'timestamp')
   return {
     ...body,
-    type: call.type,
-    ...(call.userId !== undefined && { userId: call.userId }),
-    ...(call.anonymousId !== undefined && { anonymousId: call.anonymousId }),
-    messageId: call.messageId ?? randomUUID(),
-    timestamp: call.timestamp ?? now,
-    receivedAt: now,
+    type,
+    ...(userId !== undefined && { userId }),
+    ...(anonymousId !== undefined && { anonymousId }),
+    messageId: idValue(body.messageId) ?? messageId ?? randomUUID(),
+    timestamp: ('value' in timestamp ? timestamp.value : undefined) ?? receivedAt,
+    receivedAt,
     ...(context !== undefined && { context })
   }
+}
+
+/** Where an event taken in came from in its call's body, and the messageId made for it when the call had none. */
+export interface TakenItem {
+  /** Its index in the batch; 0 for a call to /v1/<type>. */
+  index: number
+  messageId?: string
+}
+
+const takenItem = (index: number, body: Record<string, unknown>, event: SegmentEvent): TakenItem =>
+  idValue(body.messageId) === undefined ? { index, messageId: event.messageId } : { index }
+
+/** The route a call came by: /v1/<type>, or /v1/batch. */
+export type CallRoute = EventType | 'batch'
+
+export const isCallRoute = (value: unknown): value is CallRoute => value === 'batch' || isEventType(value)
+
+/**
+ * The events a call gave, rebuilt from its body (as parsed) and what ingest added to them (the
+ * spool keeps calls so, not each event). Each comes out as ingest made it, the batch's context
+ * shared as it was then. Nothing is checked again: these were taken in.
+ */
+export function rebuildEvents(
+  route: CallRoute,
+  body: Record<string, unknown>,
+  receivedAt: string,
+  items: readonly TakenItem[]
+): SegmentEvent[] {
+  if (route !== 'batch') return items.map(({ messageId }) => eventOf(body, route, receivedAt, undefined, messageId))
+  const calls = body.batch as Array<Record<string, unknown>>
+  const shared = isRecord(body.context) ? (body.context as JSONObject) : undefined
+  const contexts = shared && new InheritedContexts(shared)
+  return items.map(({ index, messageId }) => {
+    const call = calls[index]
+    const context = contexts?.of(call.context as JSONObject | undefined)
+    return eventOf(call, call.type as EventType, receivedAt, context, messageId)
+  })
 }
 
 /** One call's body (`type` from the route, such as /v1/track, or from the call), at most MAX_EVENT_BYTES. */
@@ -123,7 +169,9 @@ export function parseEvent(body: unknown, routeType?: EventType): ParsedEvent {
   if (!call.ok) return call
   const bytes = jsonBytes(body)
   if (bytes > MAX_EVENT_BYTES) return { ok: false, reason: tooLarge(bytes) }
-  return { ok: true, event: eventOf(body, call) }
+  const receivedAt = new Date().toISOString()
+  const event = eventOf(body, call.type, receivedAt)
+  return { ok: true, event, item: takenItem(0, body, event), receivedAt }
 }
 
 /**
@@ -139,7 +187,12 @@ export function callProblem(body: unknown, bytes?: number): string | undefined {
 }
 
 /** One call of a batch: the event, or why it is refused. */
-function takeCall(item: unknown, index: number, shared?: BatchContext): { event: SegmentEvent } | { reason: string } {
+function takeCall(
+  item: unknown,
+  index: number,
+  receivedAt: string,
+  shared?: BatchContext
+): { event: SegmentEvent } | { reason: string } {
   if (index >= MAX_BATCH_EVENTS) {
     return {
       reason: `a batch takes at most ${MAX_BATCH_EVENTS.toLocaleString('en-US')} calls, as Segment's does; send this one in another batch`
@@ -149,11 +202,13 @@ function takeCall(item: unknown, index: number, shared?: BatchContext): { event:
   const call = checkCall(item)
   if (!call.ok) return call
   const bytes = jsonBytes(item)
-  if (!shared) return bytes > MAX_EVENT_BYTES ? { reason: tooLarge(bytes) } : { event: eventOf(item, call) }
+  if (!shared) {
+    return bytes > MAX_EVENT_BYTES ? { reason: tooLarge(bytes) } : { event: eventOf(item, call.type, receivedAt) }
+  }
   const inherited = shared.inherit(item.context as JSONObject | undefined, bytes, MAX_EVENT_BYTES)
   if ('problem' in inherited) return { reason: inherited.problem }
   if (inherited.bytes > MAX_EVENT_BYTES) return { reason: tooLarge(inherited.bytes, shared.bytes) }
-  return { event: eventOf(item, call, inherited.context) }
+  return { event: eventOf(item, call.type, receivedAt, inherited.context) }
 }
 
 /**
@@ -164,6 +219,10 @@ function takeCall(item: unknown, index: number, shared?: BatchContext): { event:
  */
 export function parseBatch(body: unknown): {
   events: SegmentEvent[]
+  /** Per event taken, where it came from in the batch (rebuildEvents makes it again from that). */
+  items: TakenItem[]
+  /** The events' receivedAt: one for the whole call. */
+  receivedAt: string
   rejected: Array<{ index: number; reason: string }>
   /** Context keys copied to merge the batch's context into calls that have their own (0 when none). */
   contextKeysCopied: number
@@ -176,13 +235,18 @@ export function parseBatch(body: unknown): {
   }
   const shared = body.context === undefined ? undefined : new BatchContext(body.context as JSONObject)
   const events: SegmentEvent[] = []
+  const items: TakenItem[] = []
   const rejected: Array<{ index: number; reason: string }> = []
+  const receivedAt = new Date().toISOString()
   body.batch.forEach((item: unknown, index) => {
-    const taken = takeCall(item, index, shared)
+    const taken = takeCall(item, index, receivedAt, shared)
     if ('reason' in taken) rejected.push({ index, reason: taken.reason })
-    else events.push(taken.event)
+    else {
+      events.push(taken.event)
+      items.push(takenItem(index, item as Record<string, unknown>, taken.event))
+    }
   })
-  return { events, rejected, contextKeysCopied: shared?.keysCopied ?? 0 }
+  return { events, items, receivedAt, rejected, contextKeysCopied: shared?.keysCopied ?? 0 }
 }
 
 /** Input a client must fix; the server answers it with 400 and this message. */
