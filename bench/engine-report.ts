@@ -51,7 +51,7 @@ export async function runEngine(
     for (const round of cpu.rounds) {
       console.log(
         `  round ${round.round} (${round.pipelineFirst ? 'pipeline first' : 'executeBatch first'}): pipeline ` +
-          `${num(round.pipelineMicrosPerEvent, 1)} µs/event (${num(round.wallMs / 1000, 1)} s), executeBatch ` +
+          `${num(round.pipelineMicrosPerEvent, 1)} µs/event (${num(round.wallMs / 1000, 1)} s, ${num(round.busy)} calls answered 503), executeBatch ` +
           `${num(round.executeBatchMicrosPerEvent, 1)}: ${num(round.ratio, 2)}×`
       )
     }

@@ -29,6 +29,8 @@ import { benchEvent, userCountFor } from './events'
 import { spreadOf, type Spread } from './ratios'
 
 const WRITE_KEY = 'bench-engine-write-key'
+/** ORTTO_REQUESTS_PER_SECOND for the CPU figure: more than the pipeline ever makes, so none waits. */
+const UNCAPPED_REQUESTS_PER_SECOND = 1_000
 /** Events per /v1/batch call: about 1 kB each, within the 512 kB a call may carry. */
 const CALL_SIZE = 200
 
@@ -42,6 +44,8 @@ export interface EngineCpuRound {
   ratio: number
   /** From the pipeline's first call to its last delivery. */
   wallMs: number
+  /** Calls the pipeline answered 503 (it held all it may); the sender tries them again 100 ms later. */
+  busy: number
 }
 
 export interface EngineFigures {
@@ -124,7 +128,10 @@ async function cpuRatio(
   const nodeFlags = runDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${runDir}`]
   return withProcesses(
     [],
-    {},
+    // The sandbox has no plan rate: the pipeline works flat out, as executeBatch alone does. (At 10
+    // requests a second it would idle between requests, and work that follows idling costs more CPU
+    // and varies more from round to round.)
+    { ORTTO_REQUESTS_PER_SECOND: String(UNCAPPED_REQUESTS_PER_SECOND) },
     async ({ pipeline, pid, watched }) => {
       const sandbox = await startSandboxProcess()
       const yardstick = await startExecuteBatchProcess(sandbox.url, events.length, seed)
@@ -132,10 +139,10 @@ async function cpuRatio(
         let owed = 0
         let ended = 0
         let read = 0
-        const pipelineRound = async (): Promise<{ micros: number; wallMs: number }> => {
+        const pipelineRound = async (): Promise<{ micros: number; wallMs: number; busy: number }> => {
           const before = cpuMicrosOf(pid) ?? NaN
           const start = performance.now()
-          await sendEvents(pipeline, WRITE_KEY, events, { callSize: CALL_SIZE, concurrency: 2 })
+          const { busy } = await sendEvents(pipeline, WRITE_KEY, events, { callSize: CALL_SIZE, concurrency: 2 })
           owed += events.length
           // Read from its log lines, which it prints anyway: polling /status would add work to what is measured.
           await watched.when('delivering every event', (lines) => {
@@ -149,7 +156,7 @@ async function cpuRatio(
           const wallMs = performance.now() - start
           const totals = await delivered(pipeline)
           if (totals.delivered !== owed) throw new Error(`the pipeline delivered ${totals.delivered} of ${owed} events`)
-          return { micros, wallMs }
+          return { micros, wallMs, busy }
         }
         const yardstickPid = yardstick.process.child.pid as number
         const executeBatchPass = async (): Promise<number> => {
@@ -164,7 +171,7 @@ async function cpuRatio(
         for (let round = 1; round <= rounds; round++) {
           const pipelineFirst = round % 2 === 1
           const yardstickBefore = pipelineFirst ? undefined : await executeBatchPass()
-          const { micros, wallMs } = await pipelineRound()
+          const { micros, wallMs, busy } = await pipelineRound()
           const executeBatchMicros = yardstickBefore ?? (await executeBatchPass())
           const pipelineMicrosPerEvent = micros / events.length
           const executeBatchMicrosPerEvent = executeBatchMicros / events.length
@@ -174,7 +181,8 @@ async function cpuRatio(
             pipelineMicrosPerEvent,
             executeBatchMicrosPerEvent,
             ratio: pipelineMicrosPerEvent / executeBatchMicrosPerEvent,
-            wallMs
+            wallMs,
+            busy
           })
         }
         return {

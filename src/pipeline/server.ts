@@ -284,6 +284,8 @@ export class PipelineServer {
 
   /** Segment's HTTP Tracking API: one call to /v1/<type>, or /v1/batch. */
   private async takeIn(req: http.IncomingMessage, res: http.ServerResponse, call: EventType | 'batch'): Promise<void> {
+    // Full: 503 before the body is read and parsed (a caller may come back many times before there is room).
+    this.options.delivery.assertRoom()
     const { value: body, bytes } =
       call === 'batch'
         ? await this.readJsonBody(req, MAX_BATCH_BYTES, BATCH_LIMIT)

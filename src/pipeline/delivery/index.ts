@@ -150,6 +150,15 @@ export class DeliveryPipeline {
   }
 
   /**
+   * Throws PipelineBusyError when the pipeline holds all it may (or has stopped): a call can be
+   * refused so before its body is read and parsed, the work a busy pipeline must not spend on it.
+   */
+  assertRoom(): void {
+    const held = this.pending() + this.reserved
+    if (this.state === 'stopped' || held >= this.maxPending) throw new PipelineBusyError(held)
+  }
+
+  /**
    * Takes events for every subscription they match; resolves once they are in the spool (the
    * caller may then answer 200). Throws PipelineBusyError when the pipeline holds too much already.
    * With the `call` they came in, the spool keeps the call's body as it came rather than each event.
