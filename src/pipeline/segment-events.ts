@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import { isRecord } from '../destinations/ortto/client/json'
+import { batchCallBounds, UNBOUNDED } from './batch-bounds'
 import { BatchContext, InheritedContexts } from './batch-context'
 import { MAX_EVENT_DEPTH, structureProblem } from './event-structure'
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, jsonBytes, limitText } from './ingest-limits'
@@ -186,12 +187,16 @@ export function callProblem(body: unknown, bytes?: number): string | undefined {
   return size > MAX_EVENT_BYTES ? tooLarge(size) : undefined
 }
 
-/** One call of a batch: the event, or why it is refused. */
+/**
+ * One call of a batch: the event, or why it is refused. `bound`: at least the call's size, from its
+ * text (batch-bounds.ts); it is measured only when that does not show it within the limit.
+ */
 function takeCall(
   item: unknown,
   index: number,
   receivedAt: string,
-  shared?: BatchContext
+  shared?: BatchContext,
+  bound = UNBOUNDED
 ): { event: SegmentEvent } | { reason: string } {
   if (index >= MAX_BATCH_EVENTS) {
     return {
@@ -201,11 +206,16 @@ function takeCall(
   if (!isRecord(item)) return { reason: 'a Segment call must be a JSON object' }
   const call = checkCall(item)
   if (!call.ok) return call
-  const bytes = jsonBytes(item)
+  let bytes = bound === UNBOUNDED || bound > MAX_EVENT_BYTES ? jsonBytes(item) : bound
   if (!shared) {
     return bytes > MAX_EVENT_BYTES ? { reason: tooLarge(bytes) } : { event: eventOf(item, call.type, receivedAt) }
   }
-  const inherited = shared.inherit(item.context as JSONObject | undefined, bytes, MAX_EVENT_BYTES)
+  let inherited = shared.inherit(item.context as JSONObject | undefined, bytes, MAX_EVENT_BYTES)
+  if (bytes === bound && !('problem' in inherited) && inherited.bytes > MAX_EVENT_BYTES) {
+    // Over the limit by the bound: measured, to be sure (nothing was copied for it).
+    bytes = jsonBytes(item)
+    inherited = shared.inherit(item.context as JSONObject | undefined, bytes, MAX_EVENT_BYTES)
+  }
   if ('problem' in inherited) return { reason: inherited.problem }
   if (inherited.bytes > MAX_EVENT_BYTES) return { reason: tooLarge(inherited.bytes, shared.bytes) }
   return { event: eventOf(item, call.type, receivedAt, inherited.context) }
@@ -215,9 +225,13 @@ function takeCall(
  * `POST /v1/batch`: `{ batch: [calls], context? }`. The batch's context is merged into each call's
  * (the call's own keys win) as Segment does, and counts in each call's size; BatchContext says
  * what that merge costs. Calls past MAX_BATCH_EVENTS, and calls that cannot be used, are refused
- * one by one with their index and the reason; the others are taken.
+ * one by one with their index and the reason; the others are taken. With the body's bytes as they
+ * came, each call's size is read from its text where that shows it within the limit.
  */
-export function parseBatch(body: unknown): {
+export function parseBatch(
+  body: unknown,
+  bytes?: Buffer
+): {
   events: SegmentEvent[]
   /** Per event taken, where it came from in the batch (rebuildEvents makes it again from that). */
   items: TakenItem[]
@@ -238,8 +252,11 @@ export function parseBatch(body: unknown): {
   const items: TakenItem[] = []
   const rejected: Array<{ index: number; reason: string }> = []
   const receivedAt = new Date().toISOString()
+  const read = bytes && batchCallBounds(bytes)
+  // A count that differs means the text was not read as JSON.parse read it: then every call is measured.
+  const bounds = read?.length === body.batch.length ? read : undefined
   body.batch.forEach((item: unknown, index) => {
-    const taken = takeCall(item, index, receivedAt, shared)
+    const taken = takeCall(item, index, receivedAt, shared, bounds?.[index])
     if ('reason' in taken) rejected.push({ index, reason: taken.reason })
     else {
       events.push(taken.event)

@@ -50,10 +50,30 @@ describe('an event’s size, counting the context it inherits', () => {
     ['multi-byte text of its own', track('a', { context: { note: '日本語のメモ', extra: '€' } }), shared]
   ]
 
-  it.each(cases)('takes an event of exactly 32 kB and refuses one byte more: %s', (_, call, context) => {
+  /**
+   * The body as parseBatch gets it from the server, with its bytes: read from compact text each
+   * call's size is its text's; pretty-printed, a call's text is longer than its size, and written
+   * with an exponent a number's text is shorter than what JSON.stringify makes of it (`1e3` →
+   * `1000`): both are measured then. None may change a verdict or a reason.
+   */
+  const layouts: Array<[string, (body: Record<string, unknown>) => Buffer | undefined]> = [
+    ['parsed only', () => undefined],
+    ['with its compact bytes', (body) => Buffer.from(JSON.stringify(body))],
+    ['with its bytes pretty-printed', (body) => Buffer.from(JSON.stringify(body, null, 2))],
+    [
+      'with a number written with an exponent',
+      (body) => Buffer.from(JSON.stringify(body).replace(/"revenue":1000/g, '"revenue":1e3'))
+    ]
+  ]
+  const table = cases.flatMap(([what, call, context]) =>
+    layouts.map(([layout, bytesOf]) => [`${what}, ${layout}`, { ...call, revenue: 1000 }, context, bytesOf] as const)
+  )
+
+  it.each(table)('takes an event of exactly 32 kB and refuses one byte more: %s', (_, call, context, bytesOf) => {
     const atLimit = paddedTo(MAX_EVENT_BYTES, call, context)
     const over = paddedTo(MAX_EVENT_BYTES + 1, call, context)
-    const { events, rejected } = parseBatch({ batch: [atLimit, over], ...(context && { context }) })
+    const body = { batch: [atLimit, over], ...(context && { context }) }
+    const { events, rejected } = parseBatch(body, bytesOf(body))
     expect(events).toHaveLength(1)
     expect(events[0].properties).toEqual(atLimit.properties)
     const inherited = context ? ` with the batch's context it inherits (${jsonBytes(context)} bytes)` : ''
