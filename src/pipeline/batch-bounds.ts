@@ -10,31 +10,36 @@ import { isUtf8 } from 'node:buffer'
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
-const COMMA = 0x2c
-const COLON = 0x3a
-const OPEN_OBJECT = 0x7b
-const OPEN_ARRAY = 0x5b
-const CLOSE_OBJECT = 0x7d
-const CLOSE_ARRAY = 0x5d
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d])
 const BATCH = Buffer.from('batch')
 /** A call whose text says nothing of its size (a number with an exponent): it is measured. */
 export const UNBOUNDED = -1
 
-const isDigit = (byte: number | undefined) => byte !== undefined && byte >= 0x30 && byte <= 0x39
-
-/** The index of the quote that ends the string opening at `start`, or -1. */
-function stringEnd(bytes: Buffer, start: number): number {
-  for (let from = start + 1; ;) {
-    const quote = bytes.indexOf(QUOTE, from)
-    if (quote < 0) return -1
-    let before = quote - 1
-    while (bytes[before] === BACKSLASH) before--
-    // An even number of backslashes before it: the quote is not escaped.
-    if ((quote - 1 - before) % 2 === 0) return quote
-    from = quote + 1
-  }
+/** What each byte is to the reader outside strings (a table: this loop runs over every byte of a body). */
+const enum Kind {
+  Other,
+  Space,
+  Quote,
+  Open,
+  Close,
+  Comma,
+  Colon,
+  Exponent,
+  Digit
 }
+const KINDS = new Uint8Array(256)
+for (const byte of [0x20, 0x09, 0x0a, 0x0d]) KINDS[byte] = Kind.Space
+for (let digit = 0x30; digit <= 0x39; digit++) KINDS[digit] = Kind.Digit
+KINDS[QUOTE] = Kind.Quote
+KINDS[0x7b] = Kind.Open // {
+KINDS[0x5b] = Kind.Open // [
+KINDS[0x7d] = Kind.Close // }
+KINDS[0x5d] = Kind.Close // ]
+KINDS[0x2c] = Kind.Comma
+KINDS[0x3a] = Kind.Colon
+KINDS[0x65] = Kind.Exponent // e
+KINDS[0x45] = Kind.Exponent // E
+
+const OPEN_ARRAY = 0x5b
 
 /**
  * For each call of the body's `batch` array, in order: the bytes of its text, or UNBOUNDED. Undefined
@@ -54,64 +59,69 @@ export function batchCallBounds(bytes: Buffer): number[] | undefined {
   let reading: number[] | undefined
   let callStart = -1
   let grows = false
+  /** The last byte that was not whitespace, and the kind of byte before this one. */
   let last = -1
-  const endCall = () => {
-    if (reading && callStart >= 0) reading.push(grows ? UNBOUNDED : last + 1 - callStart)
-    callStart = -1
-  }
+  let previous = Kind.Other
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i]
-    if (WHITESPACE.has(byte)) continue
-    if (valueNext && depth === 1) {
+    const kind = KINDS[byte] as Kind
+    if (kind === Kind.Space) continue
+    if (depth === 1 && valueNext) {
       valueNext = false
       if (batchValue && byte === OPEN_ARRAY) reading = []
     }
-    if (reading && depth === 2 && callStart < 0 && byte !== COMMA && byte !== CLOSE_ARRAY) {
+    if (reading !== undefined && depth === 2 && callStart < 0 && kind !== Kind.Comma && kind !== Kind.Close) {
       callStart = i
       grows = false
     }
-    switch (byte) {
-      case QUOTE: {
-        const end = stringEnd(bytes, i)
-        if (end < 0) return undefined
+    switch (kind) {
+      case Kind.Quote: {
+        const start = i
+        // To the quote that ends the string: a backslash escapes the byte after it.
+        for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) if (bytes[i] === BACKSLASH) i++
+        if (i >= bytes.length) return undefined
         if (depth === 1 && keyNext) {
-          const key = bytes.subarray(i + 1, end)
+          const key = bytes.subarray(start + 1, i)
           if (key.includes(BACKSLASH)) return undefined
           batchValue = key.equals(BATCH)
           // A later "batch" replaces an earlier one, as JSON.parse reads it.
           if (batchValue) found = undefined
         }
-        i = end
         break
       }
-      case COLON:
+      case Kind.Colon:
         if (depth === 1) {
           keyNext = false
           valueNext = true
         }
         break
-      case COMMA:
+      case Kind.Comma:
         if (depth === 1) keyNext = true
-        else if (reading && depth === 2) endCall()
+        else if (reading !== undefined && depth === 2 && callStart >= 0) {
+          reading.push(grows ? UNBOUNDED : last + 1 - callStart)
+          callStart = -1
+        }
         break
-      case OPEN_OBJECT:
-      case OPEN_ARRAY:
+      case Kind.Open:
         depth++
-        if (depth === 1) keyNext = byte === OPEN_OBJECT
+        if (depth === 1) keyNext = byte !== OPEN_ARRAY
         break
-      case CLOSE_OBJECT:
-      case CLOSE_ARRAY:
-        if (reading && depth === 2) {
-          endCall()
+      case Kind.Close:
+        if (reading !== undefined && depth === 2) {
+          if (callStart >= 0) reading.push(grows ? UNBOUNDED : last + 1 - callStart)
+          callStart = -1
           found = reading
           reading = undefined
         }
         depth--
         break
+      case Kind.Exponent:
+        // After a digit it is an exponent (outside strings `e` is otherwise only in true and false).
+        if (previous === Kind.Digit) grows = true
+        break
       default:
-        // `e` after a digit is an exponent (outside strings `e` is otherwise only in true and false).
-        if ((byte === 0x65 || byte === 0x45) && isDigit(bytes[i - 1])) grows = true
     }
+    previous = kind
     last = i
   }
   return found
