@@ -96,10 +96,11 @@ export async function startPipelineProcess(
 export async function startExecuteBatchProcess(
   sandboxUrl: string,
   events: number,
-  seed: number
+  seed: number,
+  nodeFlags: string[] = []
 ): Promise<{ process: Watched; pass: () => Promise<number> }> {
   const env = { ...process.env, ORTTO_LOCAL_ENDPOINT: sandboxUrl }
-  const watched = watch(path.join('bench', 'execute-batch-process.js'), [String(events), String(seed)], env)
+  const watched = watch(path.join('bench', 'execute-batch-process.js'), [String(events), String(seed)], env, nodeFlags)
   await watched.line(/^ready$/)
   let passes = 0
   const pass = () => {

@@ -36,32 +36,60 @@ export const lostKeyProblem = (where: string): string =>
   `${where} is a key named "${LOST_KEY}", which Segment's action runtime drops when it maps the event; rename it`
 
 /**
- * The first problem under `start` (an event, or a part of one placed by its parents and depth), or
- * undefined. Only objects and arrays are visited; a path is spelled out only for the message.
+ * The longest JSON text (in UTF-8 bytes) of a string of this length: a UTF-16 unit takes at most 6
+ * (`\u0001`, or a lone surrogate), then the quotes.
  */
-export function structureProblem(start: StructureNode): string | undefined {
+const stringBound = (length: number) => 6 * length + 2
+/** The longest text of a number: `-1.2345678901234567e-308`, `-0.0000012345678901234567`. */
+const NUMBER_BOUND = 25
+/** `false`. */
+const LITERAL_BOUND = 5
+
+/**
+ * What one walk of an event finds: the first problem under `start` (an event, or a part of one
+ * placed by its parents and depth), or a bound of its JSON's size, never less than the UTF-8 bytes
+ * of its JSON.stringify: a call whose bound is inside Segment's limit is inside it, and need not be
+ * serialized to be measured (for a common 1 kB event the bound is a few kB). Only objects and
+ * arrays are visited; a path is spelled out only for the message.
+ */
+export function walkEvent(start: StructureNode): { problem: string } | { sizeBound: number } {
   const stack: StructureNode[] = [start]
+  let bound = 0
+  const add = (item: unknown, depth: number, parent: StructureNode, key: string | number) => {
+    if (typeof item === 'object' && item !== null) stack.push({ value: item, depth: depth + 1, parent, key })
+    else if (typeof item === 'string') bound += stringBound(item.length)
+    else if (typeof item === 'number') bound += NUMBER_BOUND
+    else bound += LITERAL_BOUND
+  }
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     if (node.depth > MAX_EVENT_DEPTH) {
-      return `the event is nested more than ${MAX_EVENT_DEPTH} levels deep (at ${pathOf(node)}); flatten its traits, properties or context`
+      return {
+        problem: `the event is nested more than ${MAX_EVENT_DEPTH} levels deep (at ${pathOf(node)}); flatten its traits, properties or context`
+      }
     }
     const { value, depth } = node
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const item: unknown = value[i]
-        if (typeof item === 'object' && item !== null)
-          stack.push({ value: item, depth: depth + 1, parent: node, key: i })
-      }
+      // Brackets and a comma after each item.
+      bound += 2 + value.length
+      for (let i = 0; i < value.length; i++) add(value[i], depth, node, i)
       continue
     }
+    bound += 2
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue
-      if (key === LOST_KEY) return lostKeyProblem(pathOf({ value, depth, parent: node, key }))
-      const item: unknown = (value as Record<string, unknown>)[key]
-      if (typeof item === 'object' && item !== null) stack.push({ value: item, depth: depth + 1, parent: node, key })
+      if (key === LOST_KEY) return { problem: lostKeyProblem(pathOf({ value, depth, parent: node, key })) }
+      // The key, its colon and a comma.
+      bound += stringBound(key.length) + 2
+      add((value as Record<string, unknown>)[key], depth, node, key)
     }
   }
-  return undefined
+  return { sizeBound: bound }
+}
+
+/** The first problem under `start`, or undefined (walkEvent, for what needs no size). */
+export function structureProblem(start: StructureNode): string | undefined {
+  const walked = walkEvent(start)
+  return 'problem' in walked ? walked.problem : undefined
 }
 
 /** Freezes `value` and everything under it, without recursion: what is shared between events cannot change. */

@@ -5,9 +5,8 @@
 import { randomUUID } from 'node:crypto'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import { isRecord } from '../destinations/ortto/client/json'
-import { batchCallBounds, UNBOUNDED } from './batch-bounds'
 import { BatchContext, InheritedContexts } from './batch-context'
-import { MAX_EVENT_DEPTH, structureProblem } from './event-structure'
+import { MAX_EVENT_DEPTH, walkEvent } from './event-structure'
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, jsonBytes, limitText } from './ingest-limits'
 
 export { MAX_EVENT_DEPTH }
@@ -45,8 +44,11 @@ function timestampOf(value: unknown, name: string): { value?: string } | { probl
   }
 }
 
-/** What a call must be, checked: its type as it will be delivered. */
-type CheckedCall = { ok: true; type: EventType } | { ok: false; reason: string }
+/**
+ * What a call must be, checked: its type as it will be delivered, and a bound of its size (at least
+ * its JSON's bytes: walkEvent), which spares measuring a call far inside the limit.
+ */
+type CheckedCall = { ok: true; type: EventType; sizeBound: number } | { ok: false; reason: string }
 
 /**
  * Everything about one call but its size and what it inherits from a batch: its type (from the
@@ -80,9 +82,9 @@ function checkCall(body: Record<string, unknown>, routeType?: EventType): Checke
   if ('problem' in messageId) return { ok: false, reason: messageId.problem }
   const timestamp = timestampOf(body.timestamp, 'timestamp')
   if ('problem' in timestamp) return { ok: false, reason: timestamp.problem }
-  const problem = structureProblem({ value: body, depth: 1 })
-  if (problem) return { ok: false, reason: problem }
-  return { ok: true, type }
+  const walked = walkEvent({ value: body, depth: 1 })
+  if ('problem' in walked) return { ok: false, reason: walked.problem }
+  return { ok: true, type, sizeBound: walked.sizeBound }
 }
 
 const tooLarge = (bytes: number, inherited?: number): string =>
@@ -168,7 +170,7 @@ export function parseEvent(body: unknown, routeType?: EventType): ParsedEvent {
   if (!isRecord(body)) return { ok: false, reason: 'a Segment call must be a JSON object' }
   const call = checkCall(body, routeType)
   if (!call.ok) return call
-  const bytes = jsonBytes(body)
+  const bytes = call.sizeBound <= MAX_EVENT_BYTES ? call.sizeBound : jsonBytes(body)
   if (bytes > MAX_EVENT_BYTES) return { ok: false, reason: tooLarge(bytes) }
   const receivedAt = new Date().toISOString()
   const event = eventOf(body, call.type, receivedAt)
@@ -187,16 +189,12 @@ export function callProblem(body: unknown, bytes?: number): string | undefined {
   return size > MAX_EVENT_BYTES ? tooLarge(size) : undefined
 }
 
-/**
- * One call of a batch: the event, or why it is refused. `bound`: at least the call's size, from its
- * text (batch-bounds.ts); it is measured only when that does not show it within the limit.
- */
+/** One call of a batch: the event, or why it is refused. */
 function takeCall(
   item: unknown,
   index: number,
   receivedAt: string,
-  shared?: BatchContext,
-  bound = UNBOUNDED
+  shared?: BatchContext
 ): { event: SegmentEvent } | { reason: string } {
   if (index >= MAX_BATCH_EVENTS) {
     return {
@@ -206,12 +204,13 @@ function takeCall(
   if (!isRecord(item)) return { reason: 'a Segment call must be a JSON object' }
   const call = checkCall(item)
   if (!call.ok) return call
-  let bytes = bound === UNBOUNDED || bound > MAX_EVENT_BYTES ? jsonBytes(item) : bound
+  const bounded = call.sizeBound <= MAX_EVENT_BYTES
+  let bytes = bounded ? call.sizeBound : jsonBytes(item)
   if (!shared) {
     return bytes > MAX_EVENT_BYTES ? { reason: tooLarge(bytes) } : { event: eventOf(item, call.type, receivedAt) }
   }
   let inherited = shared.inherit(item.context as JSONObject | undefined, bytes, MAX_EVENT_BYTES)
-  if (bytes === bound && !('problem' in inherited) && inherited.bytes > MAX_EVENT_BYTES) {
+  if (bounded && !('problem' in inherited) && inherited.bytes > MAX_EVENT_BYTES) {
     // Over the limit by the bound: measured, to be sure (nothing was copied for it).
     bytes = jsonBytes(item)
     inherited = shared.inherit(item.context as JSONObject | undefined, bytes, MAX_EVENT_BYTES)
@@ -225,13 +224,9 @@ function takeCall(
  * `POST /v1/batch`: `{ batch: [calls], context? }`. The batch's context is merged into each call's
  * (the call's own keys win) as Segment does, and counts in each call's size; BatchContext says
  * what that merge costs. Calls past MAX_BATCH_EVENTS, and calls that cannot be used, are refused
- * one by one with their index and the reason; the others are taken. With the body's bytes as they
- * came, each call's size is read from its text where that shows it within the limit.
+ * one by one with their index and the reason; the others are taken.
  */
-export function parseBatch(
-  body: unknown,
-  bytes?: Buffer
-): {
+export function parseBatch(body: unknown): {
   events: SegmentEvent[]
   /** Per event taken, where it came from in the batch (rebuildEvents makes it again from that). */
   items: TakenItem[]
@@ -252,11 +247,8 @@ export function parseBatch(
   const items: TakenItem[] = []
   const rejected: Array<{ index: number; reason: string }> = []
   const receivedAt = new Date().toISOString()
-  const read = bytes && batchCallBounds(bytes)
-  // A count that differs means the text was not read as JSON.parse read it: then every call is measured.
-  const bounds = read?.length === body.batch.length ? read : undefined
   body.batch.forEach((item: unknown, index) => {
-    const taken = takeCall(item, index, receivedAt, shared, bounds?.[index])
+    const taken = takeCall(item, index, receivedAt, shared)
     if ('reason' in taken) rejected.push({ index, reason: taken.reason })
     else {
       events.push(taken.event)

@@ -290,8 +290,7 @@ export class PipelineServer {
       call === 'batch'
         ? await this.readJsonBody(req, MAX_BATCH_BYTES, BATCH_LIMIT)
         : await this.readJsonBody(req, MAX_EVENT_BYTES, CALL_LIMIT)
-    const { events, rejected, items, receivedAt } =
-      call === 'batch' ? parseBatch(body, bytes) : single(parseEvent(body, call))
+    const { events, rejected, items, receivedAt } = call === 'batch' ? parseBatch(body) : single(parseEvent(body, call))
     if (events.length === 0) {
       const reason =
         rejected.length === 0
