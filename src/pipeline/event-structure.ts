@@ -50,46 +50,68 @@ const LITERAL_BOUND = 5
  * placed by its parents and depth), or a bound of its JSON's size, never less than the UTF-8 bytes
  * of its JSON.stringify: a call whose bound is inside Segment's limit is inside it, and need not be
  * serialized to be measured (for a common 1 kB event the bound is a few kB). Only objects and
- * arrays are visited; a path is spelled out only for the message.
+ * arrays are visited. The walk keeps no path (it runs for every call taken in); when it meets a
+ * problem, structureProblem walks again to spell out where.
  */
 export function walkEvent(start: StructureNode): { problem: string } | { sizeBound: number } {
-  const stack: StructureNode[] = [start]
+  const values: object[] = [start.value]
+  const depths: number[] = [start.depth]
   let bound = 0
-  const add = (item: unknown, depth: number, parent: StructureNode, key: string | number) => {
-    if (typeof item === 'object' && item !== null) stack.push({ value: item, depth: depth + 1, parent, key })
-    else if (typeof item === 'string') bound += stringBound(item.length)
-    else if (typeof item === 'number') bound += NUMBER_BOUND
-    else bound += LITERAL_BOUND
-  }
-  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    if (node.depth > MAX_EVENT_DEPTH) {
-      return {
-        problem: `the event is nested more than ${MAX_EVENT_DEPTH} levels deep (at ${pathOf(node)}); flatten its traits, properties or context`
+  for (let value = values.pop(); value !== undefined; value = values.pop()) {
+    const depth = depths.pop() as number
+    if (depth > MAX_EVENT_DEPTH) return { problem: structureProblem(start) as string }
+    const isArray = Array.isArray(value)
+    const keys = isArray ? undefined : Object.keys(value)
+    const count = keys === undefined ? (value as unknown[]).length : keys.length
+    // Brackets, and a comma after each item; an object's keys with their quotes and colons.
+    bound += 2 + count
+    for (let i = 0; i < count; i++) {
+      let item: unknown
+      if (keys === undefined) item = (value as unknown[])[i]
+      else {
+        const key = keys[i]
+        if (key === LOST_KEY) return { problem: structureProblem(start) as string }
+        bound += stringBound(key.length) + 1
+        item = (value as Record<string, unknown>)[key]
       }
-    }
-    const { value, depth } = node
-    if (Array.isArray(value)) {
-      // Brackets and a comma after each item.
-      bound += 2 + value.length
-      for (let i = 0; i < value.length; i++) add(value[i], depth, node, i)
-      continue
-    }
-    bound += 2
-    for (const key in value) {
-      if (!Object.hasOwn(value, key)) continue
-      if (key === LOST_KEY) return { problem: lostKeyProblem(pathOf({ value, depth, parent: node, key })) }
-      // The key, its colon and a comma.
-      bound += stringBound(key.length) + 2
-      add((value as Record<string, unknown>)[key], depth, node, key)
+      if (typeof item === 'object' && item !== null) {
+        values.push(item)
+        depths.push(depth + 1)
+      } else if (typeof item === 'string') bound += stringBound(item.length)
+      else if (typeof item === 'number') bound += NUMBER_BOUND
+      else bound += LITERAL_BOUND
     }
   }
   return { sizeBound: bound }
 }
 
-/** The first problem under `start`, or undefined (walkEvent, for what needs no size). */
+/**
+ * The first problem under `start`, or undefined: an event nested too deep, or a key actions-core
+ * drops, with the path to it. Found without recursion, so an event nested deep enough to break a
+ * recursive walk is still measured.
+ */
 export function structureProblem(start: StructureNode): string | undefined {
-  const walked = walkEvent(start)
-  return 'problem' in walked ? walked.problem : undefined
+  const stack: StructureNode[] = [start]
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (node.depth > MAX_EVENT_DEPTH) {
+      return `the event is nested more than ${MAX_EVENT_DEPTH} levels deep (at ${pathOf(node)}); flatten its traits, properties or context`
+    }
+    const { value, depth } = node
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i]
+        if (typeof item === 'object' && item !== null)
+          stack.push({ value: item, depth: depth + 1, parent: node, key: i })
+      }
+      continue
+    }
+    for (const key of Object.keys(value)) {
+      if (key === LOST_KEY) return lostKeyProblem(pathOf({ value, depth, parent: node, key }))
+      const item: unknown = (value as Record<string, unknown>)[key]
+      if (typeof item === 'object' && item !== null) stack.push({ value: item, depth: depth + 1, parent: node, key })
+    }
+  }
+  return undefined
 }
 
 /** Freezes `value` and everything under it, without recursion: what is shared between events cannot change. */
