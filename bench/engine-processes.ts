@@ -5,7 +5,7 @@
  * sender that posts events to the pipeline as a Segment library would, waiting when it answers 503.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import * as path from 'node:path'
 
 const DIST = path.join(__dirname, '..')
@@ -90,22 +90,22 @@ export async function startPipelineProcess(
 
 /**
  * `Destination.executeBatch` alone in a process of its own (execute-batch-process.ts), on the bench's
- * events against the sandbox at `sandboxUrl`: `pass()` runs one pass over them and resolves with the
- * results delivered.
+ * events against the sandbox at `sandboxUrl`: `pass(from, to)` runs one pass over those of them and
+ * resolves with the results delivered.
  */
 export async function startExecuteBatchProcess(
   sandboxUrl: string,
   events: number,
   seed: number,
   nodeFlags: string[] = []
-): Promise<{ process: Watched; pass: () => Promise<number> }> {
+): Promise<{ process: Watched; pass: (from: number, to: number) => Promise<number> }> {
   const env = { ...process.env, ORTTO_LOCAL_ENDPOINT: sandboxUrl }
   const watched = watch(path.join('bench', 'execute-batch-process.js'), [String(events), String(seed)], env, nodeFlags)
   await watched.line(/^ready$/)
   let passes = 0
-  const pass = () => {
+  const pass = (from: number, to: number) => {
     const nth = ++passes
-    watched.child.stdin?.write('pass\n')
+    watched.child.stdin?.write(`pass ${from} ${to}\n`)
     return watched.when(`pass ${nth} ended`, (lines) => {
       const done = lines.filter((l) => l.text.startsWith('done '))[nth - 1]
       return done && Number(done.text.slice('done '.length))
@@ -114,8 +114,21 @@ export async function startExecuteBatchProcess(
   return { process: watched, pass }
 }
 
-/** CPU time (user + system) of a process so far, in µs; undefined where /proc is not there. */
+/**
+ * CPU time of a process so far, in µs, all its threads (GC helpers and the file system's threads
+ * too): from each thread's schedstat, in nanoseconds, or else from /proc/<pid>/stat, in ticks of
+ * 10 ms. Undefined where /proc is not there.
+ */
 export function cpuMicrosOf(pid: number): number | undefined {
+  try {
+    let nanos = 0
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      nanos += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+    }
+    if (Number.isFinite(nanos) && nanos > 0) return nanos / 1000
+  } catch {
+    // No schedstat (a kernel without it): the coarser figure below.
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // After the command name in parentheses: field 3 onwards; utime and stime are fields 14 and 15.

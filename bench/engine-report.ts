@@ -30,19 +30,21 @@ export async function runEngine(
   events: number,
   seed: number,
   rounds: number,
+  roundEvents: number,
   profileDir?: string
 ): Promise<EngineFigures> {
   console.log(
     `\nnpm start's delivery engine: the pipeline (spool on) and the sandbox each in a process of their own, ` +
       `${num(events)} events posted from this one …`
   )
-  const figures = await runEngineBenchmarks({ events, seed, rounds, profileDir })
+  const figures = await runEngineBenchmarks({ events, seed, rounds, roundEvents, profileDir })
   const { cpu, slowOrtto, backlog } = figures
   if (cpu) {
     const ratio = cpu.ratio.median
     console.log(
       `engine CPU             pipeline process ${num(cpu.pipelineMicrosPerEvent.median, 1)} µs/event (ingest, spool, delivery) ` +
-        `vs executeBatch alone ${num(cpu.executeBatchMicrosPerEvent.median, 1)} µs/event, both warm, ${num(cpu.events)} events a round: ` +
+        `vs executeBatch alone ${num(cpu.executeBatchMicrosPerEvent.median, 1)} µs/event, both warm (${num(cpu.events)} events), ` +
+        `${num(cpu.roundEvents)} events a round: ` +
         `${spreadText(cpu.ratio, 2)} (target ≤ ${CPU_RATIO_TARGET}×)  ${verdict(ratio <= CPU_RATIO_TARGET)}` +
         (profileDir === undefined
           ? ''

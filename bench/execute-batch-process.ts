@@ -6,8 +6,9 @@
  *
  *   node dist/bench/execute-batch-process.js <events> <seed>
  *
- * Each line `pass` on stdin runs one pass over all the batches; it answers `done <delivered>`, the
- * results with a 2xx status. The parent reads this process's CPU time around each pass (/proc).
+ * Each line `pass <from> <to>` on stdin runs one pass over the events from..to (all when none are
+ * given); it answers `done <delivered>`, the results with a 2xx status. The parent reads this
+ * process's CPU time around each pass (/proc).
  */
 import { createInterface } from 'node:readline'
 import { Destination } from '@segment/actions-core'
@@ -22,10 +23,17 @@ const users = userCountFor(count)
 const events = Array.from({ length: count }, (_, i) => benchEvent(seed, i, users))
 const destination = new Destination(definition)
 const mappings = Object.fromEntries(presetSubscriptions(ORTTO).map((s) => [s.partnerAction, s.mapping]))
-const byAction = actionBatches(events, 500)
-const batches = [...byAction.upsertContact, ...byAction.trackActivity]
+/** Segment's batches of each range of events asked for, made once. */
+const batchesOf = new Map<string, ReturnType<typeof actionBatches>['upsertContact']>()
 
-async function pass(): Promise<number> {
+async function pass(from: number, to: number): Promise<number> {
+  const key = `${from} ${to}`
+  let batches = batchesOf.get(key)
+  if (!batches) {
+    const byAction = actionBatches(events.slice(from, to), 500)
+    batches = [...byAction.upsertContact, ...byAction.trackActivity]
+    batchesOf.set(key, batches)
+  }
   let delivered = 0
   for (const batch of batches) {
     const results = await destination.executeBatch(batch.slug, {
@@ -43,9 +51,10 @@ async function pass(): Promise<number> {
 const lines = createInterface({ input: process.stdin })
 let queue = Promise.resolve()
 lines.on('line', (line) => {
-  if (line.trim() !== 'pass') return
+  const [command, from = 0, to = count] = line.trim().split(' ')
+  if (command !== 'pass') return
   queue = queue.then(async () => {
-    console.log(`done ${await pass()}`)
+    console.log(`done ${await pass(Number(from), Number(to))}`)
   })
 })
 lines.on('close', () => void queue.then(() => process.exit(0)))

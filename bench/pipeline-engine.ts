@@ -50,7 +50,9 @@ export interface EngineCpuRound {
 
 export interface EngineFigures {
   cpu?: {
+    /** Events of the warm-up round, and of each measured round. */
     events: number
+    roundEvents: number
     rounds: EngineCpuRound[]
     /** Over the measured rounds: each round's ratio, and each side's CPU µs per event. */
     ratio: Spread
@@ -109,14 +111,17 @@ const ENDED_LINE = /^\[delivery\] \w+: [\d,]+ events? — (\d+) delivered, (\d+)
 /**
  * The pipeline's CPU per event against executeBatch's on the same events, both warm: each in a
  * process of its own that stays up for the whole measure (the pipeline with its spool, each with a
- * sandbox process of its own), a warm-up round first, then `rounds` measured rounds in which each
- * takes all the events once, in an order that alternates. Per round the ratio of the two; the
- * median and spread of those. Neither process's garbage is collected for it.
+ * sandbox process of its own); a warm-up round in which each takes all the events, then `rounds`
+ * short measured rounds in which each takes the same `roundEvents` of them (the next slice each
+ * round), in an order that alternates: rounds of a second or two, so that load other processes put
+ * on the machine, which comes and goes, falls on both sides of a round alike. Per round the ratio
+ * of the two; the median and spread of those. Neither process's garbage is collected for it.
  */
 async function cpuRatio(
   events: SegmentEvent[],
   seed: number,
   rounds: number,
+  roundEvents: number,
   profileDir?: string
 ): Promise<NonNullable<EngineFigures['cpu']>> {
   let runDir: string | undefined
@@ -139,11 +144,13 @@ async function cpuRatio(
         let owed = 0
         let ended = 0
         let read = 0
-        const pipelineRound = async (): Promise<{ micros: number; wallMs: number; busy: number }> => {
+        const pipelineRound = async (
+          taken: SegmentEvent[]
+        ): Promise<{ micros: number; wallMs: number; busy: number }> => {
           const before = cpuMicrosOf(pid) ?? NaN
           const start = performance.now()
-          const { busy } = await sendEvents(pipeline, WRITE_KEY, events, { callSize: CALL_SIZE, concurrency: 2 })
-          owed += events.length
+          const { busy } = await sendEvents(pipeline, WRITE_KEY, taken, { callSize: CALL_SIZE, concurrency: 2 })
+          owed += taken.length
           // Read from its log lines, which it prints anyway: polling /status would add work to what is measured.
           await watched.when('delivering every event', (lines) => {
             for (; read < lines.length; read++) {
@@ -159,22 +166,25 @@ async function cpuRatio(
           return { micros, wallMs, busy }
         }
         const yardstickPid = yardstick.process.child.pid as number
-        const executeBatchPass = async (): Promise<number> => {
+        const executeBatchPass = async (from: number, to: number): Promise<number> => {
           const before = cpuMicrosOf(yardstickPid) ?? NaN
-          const done = await yardstick.pass()
-          if (done !== events.length) throw new Error(`executeBatch delivered ${done} of ${events.length} events`)
+          const done = await yardstick.pass(from, to)
+          if (done !== to - from) throw new Error(`executeBatch delivered ${done} of ${to - from} events`)
           return (cpuMicrosOf(yardstickPid) ?? NaN) - before
         }
-        await pipelineRound()
-        await executeBatchPass()
+        await pipelineRound(events)
+        await executeBatchPass(0, events.length)
+        const slices = Math.max(1, Math.floor(events.length / roundEvents))
         const measured: EngineCpuRound[] = []
         for (let round = 1; round <= rounds; round++) {
+          const from = ((round - 1) % slices) * roundEvents
+          const to = Math.min(events.length, from + roundEvents)
           const pipelineFirst = round % 2 === 1
-          const yardstickBefore = pipelineFirst ? undefined : await executeBatchPass()
-          const { micros, wallMs, busy } = await pipelineRound()
-          const executeBatchMicros = yardstickBefore ?? (await executeBatchPass())
-          const pipelineMicrosPerEvent = micros / events.length
-          const executeBatchMicrosPerEvent = executeBatchMicros / events.length
+          const yardstickBefore = pipelineFirst ? undefined : await executeBatchPass(from, to)
+          const { micros, wallMs, busy } = await pipelineRound(events.slice(from, to))
+          const executeBatchMicros = yardstickBefore ?? (await executeBatchPass(from, to))
+          const pipelineMicrosPerEvent = micros / (to - from)
+          const executeBatchMicrosPerEvent = executeBatchMicros / (to - from)
           measured.push({
             round,
             pipelineFirst,
@@ -187,6 +197,7 @@ async function cpuRatio(
         }
         return {
           events: events.length,
+          roundEvents,
           rounds: measured,
           ratio: spreadOf(measured.map((r) => r.ratio)),
           pipelineMicrosPerEvent: spreadOf(measured.map((r) => r.pipelineMicrosPerEvent)),
@@ -254,12 +265,13 @@ export async function runEngineBenchmarks(options: {
   events: number
   seed: number
   rounds: number
+  roundEvents: number
   profileDir?: string
 }): Promise<EngineFigures> {
   const users = userCountFor(options.events)
   const events = Array.from({ length: options.events }, (_, i) => benchEvent(options.seed, i, users))
   const figures: EngineFigures = {}
-  figures.cpu = await cpuRatio(events, options.seed, options.rounds, options.profileDir)
+  figures.cpu = await cpuRatio(events, options.seed, options.rounds, options.roundEvents, options.profileDir)
   figures.slowOrtto = await slowOrtto(events)
   // 20,000 is the pipeline's bound (maxPending): exactly a full backlog.
   const backlogUsers = userCountFor(20_000)
