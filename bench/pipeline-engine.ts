@@ -56,6 +56,8 @@ export interface EngineFigures {
     rounds: EngineCpuRound[]
     /** Over the measured rounds: each round's ratio, and each side's CPU µs per event. */
     ratio: Spread
+    /** All the measured rounds' pipeline CPU over all their executeBatch CPU (a cost that comes in some rounds only counts here in full). */
+    totalRatio: number
     pipelineMicrosPerEvent: Spread
     executeBatchMicrosPerEvent: Spread
     /** Where the pipeline process's --cpu-prof profile went, when one was asked for. */
@@ -200,6 +202,9 @@ async function cpuRatio(
           roundEvents,
           rounds: measured,
           ratio: spreadOf(measured.map((r) => r.ratio)),
+          totalRatio:
+            measured.reduce((sum, r) => sum + r.pipelineMicrosPerEvent, 0) /
+            measured.reduce((sum, r) => sum + r.executeBatchMicrosPerEvent, 0),
           pipelineMicrosPerEvent: spreadOf(measured.map((r) => r.pipelineMicrosPerEvent)),
           executeBatchMicrosPerEvent: spreadOf(measured.map((r) => r.executeBatchMicrosPerEvent)),
           ...(runDir !== undefined && { profileDir: runDir })
