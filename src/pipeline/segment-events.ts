@@ -22,26 +22,33 @@ export type ParsedEvent =
   { ok: true; event: SegmentEvent; item: TakenItem; receivedAt: string } | { ok: false; reason: string }
 
 /**
- * An id as Segment's API takes it: a string as sent, a number as its decimal string (`0` included).
- * Anything else cannot be an id.
+ * An id as Segment's API takes it: a string as sent, a number as its decimal string (`0` included);
+ * undefined when there is none (absent, null, blank). (Ingest reads a few of these per call: they
+ * make no objects.)
  */
-function idOf(value: unknown, name: string): { id?: string } | { problem: string } {
-  if (value === undefined || value === null) return {}
-  if (typeof value === 'string') return value.trim() === '' ? {} : { id: value }
-  if (typeof value === 'number' && Number.isFinite(value)) return { id: String(value) }
-  return { problem: `"${name}" must be a string or a number (got ${describe(value)})` }
+function idValue(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined
+}
+
+/** Why `value` cannot be an id (anything but a string, a number, null or absent), or undefined. */
+function idProblem(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null || typeof value === 'string') return undefined
+  if (typeof value === 'number' && Number.isFinite(value)) return undefined
+  return `"${name}" must be a string or a number (got ${describe(value)})`
 }
 
 const describe = (value: unknown) =>
   Array.isArray(value) ? 'an array' : value === null ? 'null' : `${typeof value} ${JSON.stringify(value)}`
 
-/** `timestamp` (and the like): an ISO 8601 string as sent, or absent; a number would be a guess. */
-function timestampOf(value: unknown, name: string): { value?: string } | { problem: string } {
-  if (value === undefined || value === null || value === '') return {}
-  if (typeof value === 'string') return { value }
-  return {
-    problem: `"${name}" must be an ISO 8601 string such as "2024-05-06T07:08:09.000Z" (got ${describe(value)})`
-  }
+/** `timestamp` (and the like): an ISO 8601 string as sent, or undefined when absent, null or empty. */
+const timestampValue = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined
+
+/** Why `value` cannot be a timestamp (anything but a string, null or absent: a number would be a guess). */
+function timestampProblem(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null || typeof value === 'string') return undefined
+  return `"${name}" must be an ISO 8601 string such as "2024-05-06T07:08:09.000Z" (got ${describe(value)})`
 }
 
 /**
@@ -63,11 +70,9 @@ function checkCall(body: Record<string, unknown>, routeType?: EventType): Checke
   if (routeType && body.type !== undefined && body.type !== routeType) {
     return { ok: false, reason: `"type" is ${JSON.stringify(body.type)} but the call was sent to /v1/${routeType}` }
   }
-  const userId = idOf(body.userId, 'userId')
-  if ('problem' in userId) return { ok: false, reason: userId.problem }
-  const anonymousId = idOf(body.anonymousId, 'anonymousId')
-  if ('problem' in anonymousId) return { ok: false, reason: anonymousId.problem }
-  if (userId.id === undefined && anonymousId.id === undefined) {
+  const problem = idProblem(body.userId, 'userId') ?? idProblem(body.anonymousId, 'anonymousId')
+  if (problem) return { ok: false, reason: problem }
+  if (idValue(body.userId) === undefined && idValue(body.anonymousId) === undefined) {
     return { ok: false, reason: `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} call needs a userId or an anonymousId` }
   }
   if (type === 'track' && (typeof body.event !== 'string' || body.event.trim() === '')) {
@@ -78,10 +83,8 @@ function checkCall(body: Record<string, unknown>, routeType?: EventType): Checke
       return { ok: false, reason: `"${key}" must be an object` }
     }
   }
-  const messageId = idOf(body.messageId, 'messageId')
-  if ('problem' in messageId) return { ok: false, reason: messageId.problem }
-  const timestamp = timestampOf(body.timestamp, 'timestamp')
-  if ('problem' in timestamp) return { ok: false, reason: timestamp.problem }
+  const later = idProblem(body.messageId, 'messageId') ?? timestampProblem(body.timestamp, 'timestamp')
+  if (later) return { ok: false, reason: later }
   const walked = walkEvent({ value: body, depth: 1 })
   if ('problem' in walked) return { ok: false, reason: walked.problem }
   return { ok: true, type, sizeBound: walked.sizeBound }
@@ -93,12 +96,6 @@ const tooLarge = (bytes: number, inherited?: number): string =>
     ? ''
     : ` with the batch's context it inherits (${inherited.toLocaleString('en-US')} bytes)`) +
   `; Segment takes at most ${limitText(MAX_EVENT_BYTES)} per event: send less in its traits, properties or context`
-
-/** An id as idOf reads it, for a call already checked (a problem cannot come back then). */
-const idValue = (value: unknown): string | undefined => {
-  const read = idOf(value, '')
-  return 'id' in read ? read.id : undefined
-}
 
 /**
  * The event as it is delivered: the call as sent, with what Segment's API fills in (messageId,
@@ -113,19 +110,17 @@ function eventOf(
   context?: JSONObject,
   messageId?: string
 ): SegmentEvent {
+  // Assigned in this order, keys it adds come after the call's own, as an object literal puts them.
+  const event: SegmentEvent = { ...body, type }
   const userId = idValue(body.userId)
+  if (userId !== undefined) event.userId = userId
   const anonymousId = idValue(body.anonymousId)
-  const timestamp = timestampOf(body.timestamp, 'timestamp')
-  return {
-    ...body,
-    type,
-    ...(userId !== undefined && { userId }),
-    ...(anonymousId !== undefined && { anonymousId }),
-    messageId: idValue(body.messageId) ?? messageId ?? randomUUID(),
-    timestamp: ('value' in timestamp ? timestamp.value : undefined) ?? receivedAt,
-    receivedAt,
-    ...(context !== undefined && { context })
-  }
+  if (anonymousId !== undefined) event.anonymousId = anonymousId
+  event.messageId = idValue(body.messageId) ?? messageId ?? randomUUID()
+  event.timestamp = timestampValue(body.timestamp) ?? receivedAt
+  event.receivedAt = receivedAt
+  if (context !== undefined) event.context = context
+  return event
 }
 
 /** Where an event taken in came from in its call's body, and the messageId made for it when the call had none. */
