@@ -5,7 +5,7 @@
  * sender that posts events to the pipeline as a Segment library would, waiting when it answers 503.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import * as path from 'node:path'
 
 const DIST = path.join(__dirname, '..')
@@ -16,16 +16,18 @@ export interface Watched {
   child: ChildProcess
   /** stdout lines, with when each arrived (performance.now()). */
   lines: Array<{ at: number; text: string }>
+  /** Resolves once `found` gives something for the lines so far (checked at each new line); rejects if the process exits first. */
+  when<T>(what: string, found: (lines: Array<{ at: number; text: string }>) => T | undefined): Promise<T>
   /** The first stdout line matching `pattern` (waits for it; rejects if the process exits first). */
   line(pattern: RegExp): Promise<string>
   /** Ends the process (by its handle) and waits for it to be gone. */
   end(signal?: NodeJS.Signals): Promise<void>
 }
 
-function watch(script: string, args: string[], env: NodeJS.ProcessEnv): Watched {
-  const child = spawn(process.execPath, [path.resolve(DIST, script), ...args], {
+function watch(script: string, args: string[], env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Watched {
+  const child = spawn(process.execPath, [...nodeFlags, path.resolve(DIST, script), ...args], {
     env,
-    stdio: ['ignore', 'pipe', 'inherit']
+    stdio: ['pipe', 'pipe', 'inherit']
   })
   const lines: Watched['lines'] = []
   const listeners = new Set<() => void>()
@@ -37,26 +39,32 @@ function watch(script: string, args: string[], env: NodeJS.ProcessEnv): Watched 
     for (const text of parts) lines.push({ at, text })
     for (const listener of listeners) listener()
   })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      for (const listener of listeners) listener()
+      resolve()
+    })
+  )
+  const when = <T>(what: string, found: (seen: Watched['lines']) => T | undefined): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const check = () => {
+        const result = found(lines)
+        if (result !== undefined) {
+          listeners.delete(check)
+          resolve(result)
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          listeners.delete(check)
+          reject(new Error(`${script} exited before ${what}`))
+        }
+      }
+      listeners.add(check)
+      check()
+    })
   return {
     child,
     lines,
-    line: (pattern) =>
-      new Promise<string>((resolve, reject) => {
-        const check = () => {
-          const found = lines.find((l) => pattern.test(l.text))
-          if (found) {
-            listeners.delete(check)
-            resolve(found.text)
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            listeners.delete(check)
-            reject(new Error(`${script} exited before printing ${pattern}`))
-          }
-        }
-        listeners.add(check)
-        child.once('exit', check)
-        check()
-      }),
+    when,
+    line: (pattern) => when(String(pattern), (seen) => seen.find((l) => pattern.test(l.text))?.text),
     end: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       await exited
@@ -70,16 +78,59 @@ export async function startSandboxProcess(flags: string[] = []): Promise<{ url: 
   return { url, process: sandbox }
 }
 
-export async function startPipelineProcess(env: NodeJS.ProcessEnv): Promise<{ url: string; process: Watched }> {
+/** `nodeFlags` go to node before the script (`--cpu-prof`, which NODE_OPTIONS does not take). */
+export async function startPipelineProcess(
+  env: NodeJS.ProcessEnv,
+  nodeFlags: string[] = []
+): Promise<{ url: string; process: Watched }> {
   const clean = { ...process.env }
   delete clean.ORTTO_API_KEY
-  const pipeline = watch(path.join('src', 'pipeline', 'start.js'), [], { ...clean, PORT: '0', ...env })
+  const pipeline = watch(path.join('src', 'pipeline', 'start.js'), [], { ...clean, PORT: '0', ...env }, nodeFlags)
   const url = (await pipeline.line(/^ {2}Listening on {4}http/)).split(/\s+/)[3]
   return { url, process: pipeline }
 }
 
-/** CPU time (user + system) of a process so far, in µs; undefined where /proc is not there. */
+/**
+ * `Destination.executeBatch` alone in a process of its own (execute-batch-process.ts), on the bench's
+ * events against the sandbox at `sandboxUrl`: `pass(from, to)` runs one pass over those of them and
+ * resolves with the results delivered.
+ */
+export async function startExecuteBatchProcess(
+  sandboxUrl: string,
+  events: number,
+  seed: number,
+  nodeFlags: string[] = []
+): Promise<{ process: Watched; pass: (from: number, to: number) => Promise<number> }> {
+  const env = { ...process.env, ORTTO_LOCAL_ENDPOINT: sandboxUrl }
+  const watched = watch(path.join('bench', 'execute-batch-process.js'), [String(events), String(seed)], env, nodeFlags)
+  await watched.line(/^ready$/)
+  let passes = 0
+  const pass = (from: number, to: number) => {
+    const nth = ++passes
+    watched.child.stdin?.write(`pass ${from} ${to}\n`)
+    return watched.when(`pass ${nth} ended`, (lines) => {
+      const done = lines.filter((l) => l.text.startsWith('done '))[nth - 1]
+      return done && Number(done.text.slice('done '.length))
+    })
+  }
+  return { process: watched, pass }
+}
+
+/**
+ * CPU time of a process so far, in µs, all its threads (GC helpers and the file system's threads
+ * too): from each thread's schedstat, in nanoseconds, or else from /proc/<pid>/stat, in ticks of
+ * 10 ms. Undefined where /proc is not there.
+ */
 export function cpuMicrosOf(pid: number): number | undefined {
+  try {
+    let nanos = 0
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      nanos += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+    }
+    if (Number.isFinite(nanos) && nanos > 0) return nanos / 1000
+  } catch {
+    // No schedstat (a kernel without it): the coarser figure below.
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // After the command name in parentheses: field 3 onwards; utime and stime are fields 14 and 15.

@@ -42,6 +42,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --replay-events N    events in the files npm run replay sends, plain then gzip (default 1000000; 0 skips it)
   --engine-events N    events through npm start's delivery engine in processes of their own (default 40000; 0 skips it):
                        CPU against executeBatch, events/s with Ortto answering in 2 s, memory at a full backlog
+  --engine-rounds R    measured rounds of the engine's CPU figure, after a warm-up round of all its events (default 15)
+  --engine-round-events N  events each side takes in one of those rounds (default 10000)
+  --engine-profile DIR profile the pipeline process of the CPU figure (node --cpu-prof into DIR) and print where its time went
   --json FILE          also write every figure as JSON to FILE
   --help               this text
 
@@ -62,6 +65,9 @@ interface Options {
   ingestRounds: number
   replayEvents: number
   engineEvents: number
+  engineRounds: number
+  engineRoundEvents: number
+  engineProfile?: string
   json?: string
 }
 
@@ -81,6 +87,9 @@ const parseOptions = () =>
       'ingest-rounds': { type: 'string' },
       'replay-events': { type: 'string' },
       'engine-events': { type: 'string' },
+      'engine-rounds': { type: 'string' },
+      'engine-round-events': { type: 'string' },
+      'engine-profile': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean' }
     }
@@ -126,6 +135,9 @@ function readOptions(): Options {
     ingestRounds: whole('ingest-rounds', values['ingest-rounds'], 5, 0),
     replayEvents: whole('replay-events', values['replay-events'], 1_000_000, 0),
     engineEvents: whole('engine-events', values['engine-events'], 40_000, 0),
+    engineRounds: whole('engine-rounds', values['engine-rounds'], 15, 1),
+    engineRoundEvents: whole('engine-round-events', values['engine-round-events'], 10_000, 1),
+    engineProfile: values['engine-profile'],
     json: values.json
   }
 }
@@ -269,7 +281,16 @@ the same pipeline run with SANDBOX_DATA pre-filled to ${mib(storeBytes)} …`)
     console.log(`  loading the data file took ${num(store.loadMs)} ms, stop() ${num(store.stopMs)} ms`)
   }
 
-  const engine = options.engineEvents > 0 ? await runEngine(options.engineEvents, options.seed + 2) : undefined
+  const engine =
+    options.engineEvents > 0
+      ? await runEngine(
+          options.engineEvents,
+          options.seed + 2,
+          options.engineRounds,
+          options.engineRoundEvents,
+          options.engineProfile
+        )
+      : undefined
 
   let ingest: IngestCase[] | undefined
   if (options.ingestRounds > 0) {

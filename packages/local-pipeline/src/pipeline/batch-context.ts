@@ -26,6 +26,45 @@ const CONTEXT_ENTRY_OVERHEAD = jsonBytes('context') + 2
 
 type Inherited = { context: JSONObject; bytes: number } | { problem: string }
 
+/**
+ * The contexts the calls of one batch get, as Segment merges them: the batch's own for a call that
+ * has none (or an empty one), else the call's merged over it (its keys win). The batch's context is
+ * frozen and shared by every call that gets it; calls with the same context of their own share one
+ * frozen merged copy. (BatchContext bounds what such copies may cost at ingest; the spool rebuilds
+ * taken calls with this alone.)
+ */
+export class InheritedContexts {
+  /** Merged contexts made so far, by the JSON of the own context they were made for. */
+  private readonly merged = new Map<string, JSONObject>()
+
+  constructor(readonly shared: JSONObject) {
+    // Every call of the batch may hold it: none may change it for the others.
+    deepFreeze(shared)
+  }
+
+  /** The context of a call whose own context is `own`. */
+  of(own: JSONObject | undefined): JSONObject {
+    if (own === undefined || Object.keys(own).length === 0) return this.shared
+    const ownText = JSON.stringify(own)
+    return this.made(ownText) ?? this.merge(own, ownText)
+  }
+
+  /** The merged copy already made for an own context with this JSON. */
+  made(ownText: string): JSONObject | undefined {
+    return this.merged.get(ownText)
+  }
+
+  /** Makes the merged copy for `own` (whose JSON is `ownText`). */
+  merge(own: JSONObject, ownText: string): JSONObject {
+    const context: JSONObject = { ...this.shared, ...own }
+    // The batch's values are frozen already; only the call's own need walking.
+    Object.freeze(context)
+    deepFreeze(own)
+    this.merged.set(ownText, context)
+    return context
+  }
+}
+
 export class BatchContext {
   /** Bytes of each key's entry (`"key":value`), and the problem of each key that has one. */
   private readonly entryBytes = new Map<string, number>()
@@ -33,8 +72,7 @@ export class BatchContext {
   private readonly entriesTotal: number
   /** The batch's context as JSON, in bytes. */
   readonly bytes: number
-  /** Merged contexts already made in this call, by the JSON of the own context they were made for. */
-  private readonly merged = new Map<string, JSONObject>()
+  private readonly contexts: InheritedContexts
   /** Keys copied into merged contexts so far: the cost MAX_CONTEXT_KEYS_COPIED bounds. */
   keysCopied = 0
 
@@ -59,8 +97,7 @@ export class BatchContext {
     }
     this.entriesTotal = total
     this.bytes = objectBytes(total, this.entryBytes.size)
-    // Every call of the batch may hold it: none may change it for the others.
-    deepFreeze(shared)
+    this.contexts = new InheritedContexts(shared)
   }
 
   /**
@@ -92,7 +129,7 @@ export class BatchContext {
     const bytes = callBytes - ownBytes + objectBytes(entries, count)
     if (bytes > maxBytes || ownKeys.length === 0) return { context: this.shared, bytes }
 
-    const made = this.merged.get(ownText)
+    const made = this.contexts.made(ownText)
     if (made) return { context: made, bytes }
     if (this.keysCopied + count > MAX_CONTEXT_KEYS_COPIED) {
       return {
@@ -102,12 +139,7 @@ export class BatchContext {
           `(${MAX_CONTEXT_KEYS_COPIED.toLocaleString('en-US')}): put the shared context in each call, or send fewer calls per batch`
       }
     }
-    const context: JSONObject = { ...this.shared, ...own }
     this.keysCopied += count
-    // The batch's values are frozen already; only the call's own need walking.
-    Object.freeze(context)
-    deepFreeze(own)
-    this.merged.set(ownText, context)
-    return { context, bytes }
+    return { context: this.contexts.merge(own, ownText), bytes }
   }
 }

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import { isRecord } from './json'
-import { BatchContext } from './batch-context'
-import { MAX_EVENT_DEPTH, structureProblem } from './event-structure'
+import { BatchContext, InheritedContexts } from './batch-context'
+import { MAX_EVENT_DEPTH, walkEvent } from './event-structure'
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, jsonBytes, limitText } from './ingest-limits'
 
 export { MAX_EVENT_DEPTH }
@@ -17,35 +17,45 @@ export type EventType = (typeof EVENT_TYPES)[number]
 const isEventType = (value: unknown): value is EventType =>
   typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value)
 
-export type ParsedEvent = { ok: true; event: SegmentEvent } | { ok: false; reason: string }
+/** A call to /v1/<type>: its event, with where it came from (TakenItem) and when; or why it was refused. */
+export type ParsedEvent =
+  { ok: true; event: SegmentEvent; item: TakenItem; receivedAt: string } | { ok: false; reason: string }
 
 /**
- * An id as Segment's API takes it: a string as sent, a number as its decimal string (`0` included).
- * Anything else cannot be an id.
+ * An id as Segment's API takes it: a string as sent, a number as its decimal string (`0` included);
+ * undefined when there is none (absent, null, blank). (Ingest reads a few of these per call: they
+ * make no objects.)
  */
-function idOf(value: unknown, name: string): { id?: string } | { problem: string } {
-  if (value === undefined || value === null) return {}
-  if (typeof value === 'string') return value.trim() === '' ? {} : { id: value }
-  if (typeof value === 'number' && Number.isFinite(value)) return { id: String(value) }
-  return { problem: `"${name}" must be a string or a number (got ${describe(value)})` }
+function idValue(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined
+}
+
+/** Why `value` cannot be an id (anything but a string, a number, null or absent), or undefined. */
+function idProblem(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null || typeof value === 'string') return undefined
+  if (typeof value === 'number' && Number.isFinite(value)) return undefined
+  return `"${name}" must be a string or a number (got ${describe(value)})`
 }
 
 const describe = (value: unknown) =>
   Array.isArray(value) ? 'an array' : value === null ? 'null' : `${typeof value} ${JSON.stringify(value)}`
 
-/** `timestamp` (and the like): an ISO 8601 string as sent, or absent; a number would be a guess. */
-function timestampOf(value: unknown, name: string): { value?: string } | { problem: string } {
-  if (value === undefined || value === null || value === '') return {}
-  if (typeof value === 'string') return { value }
-  return {
-    problem: `"${name}" must be an ISO 8601 string such as "2024-05-06T07:08:09.000Z" (got ${describe(value)})`
-  }
+/** `timestamp` (and the like): an ISO 8601 string as sent, or undefined when absent, null or empty. */
+const timestampValue = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined
+
+/** Why `value` cannot be a timestamp (anything but a string, null or absent: a number would be a guess). */
+function timestampProblem(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null || typeof value === 'string') return undefined
+  return `"${name}" must be an ISO 8601 string such as "2024-05-06T07:08:09.000Z" (got ${describe(value)})`
 }
 
-/** What a call must be, checked: its type and ids as they will be delivered. */
-type CheckedCall =
-  | { ok: true; type: EventType; userId?: string; anonymousId?: string; messageId?: string; timestamp?: string }
-  | { ok: false; reason: string }
+/**
+ * What a call must be, checked: its type as it will be delivered, and a bound of its size (at least
+ * its JSON's bytes: walkEvent), which spares measuring a call far inside the limit.
+ */
+type CheckedCall = { ok: true; type: EventType; sizeBound: number } | { ok: false; reason: string }
 
 /**
  * Everything about one call but its size and what it inherits from a batch: its type (from the
@@ -60,11 +70,9 @@ function checkCall(body: Record<string, unknown>, routeType?: EventType): Checke
   if (routeType && body.type !== undefined && body.type !== routeType) {
     return { ok: false, reason: `"type" is ${JSON.stringify(body.type)} but the call was sent to /v1/${routeType}` }
   }
-  const userId = idOf(body.userId, 'userId')
-  if ('problem' in userId) return { ok: false, reason: userId.problem }
-  const anonymousId = idOf(body.anonymousId, 'anonymousId')
-  if ('problem' in anonymousId) return { ok: false, reason: anonymousId.problem }
-  if (userId.id === undefined && anonymousId.id === undefined) {
+  const problem = idProblem(body.userId, 'userId') ?? idProblem(body.anonymousId, 'anonymousId')
+  if (problem) return { ok: false, reason: problem }
+  if (idValue(body.userId) === undefined && idValue(body.anonymousId) === undefined) {
     return { ok: false, reason: `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} call needs a userId or an anonymousId` }
   }
   if (type === 'track' && (typeof body.event !== 'string' || body.event.trim() === '')) {
@@ -75,20 +83,11 @@ function checkCall(body: Record<string, unknown>, routeType?: EventType): Checke
       return { ok: false, reason: `"${key}" must be an object` }
     }
   }
-  const messageId = idOf(body.messageId, 'messageId')
-  if ('problem' in messageId) return { ok: false, reason: messageId.problem }
-  const timestamp = timestampOf(body.timestamp, 'timestamp')
-  if ('problem' in timestamp) return { ok: false, reason: timestamp.problem }
-  const problem = structureProblem({ value: body, depth: 1 })
-  if (problem) return { ok: false, reason: problem }
-  return {
-    ok: true,
-    type,
-    userId: userId.id,
-    anonymousId: anonymousId.id,
-    messageId: messageId.id,
-    timestamp: timestamp.value
-  }
+  const later = idProblem(body.messageId, 'messageId') ?? timestampProblem(body.timestamp, 'timestamp')
+  if (later) return { ok: false, reason: later }
+  const walked = walkEvent({ value: body, depth: 1 })
+  if ('problem' in walked) return { ok: false, reason: walked.problem }
+  return { ok: true, type, sizeBound: walked.sizeBound }
 }
 
 const tooLarge = (bytes: number, inherited?: number): string =>
@@ -100,20 +99,65 @@ const tooLarge = (bytes: number, inherited?: number): string =>
 
 /**
  * The event as it is delivered: the call as sent, with what Segment's API fills in (messageId,
- * timestamp, receivedAt) filled in too; nothing that was sent is changed or dropped.
+ * timestamp, receivedAt) filled in too; nothing that was sent is changed or dropped. `messageId` is
+ * the one to give a call that has none (a new one is made when it is not given): the spool keeps
+ * it, so that a restart rebuilds the same event from the call's text.
  */
-function eventOf(body: Record<string, unknown>, call: CheckedCall & { ok: true }, context?: JSONObject): SegmentEvent {
-  const now = new Date().toISOString()
-  return {
-    ...body,
-    type: call.type,
-    ...(call.userId !== undefined && { userId: call.userId }),
-    ...(call.anonymousId !== undefined && { anonymousId: call.anonymousId }),
-    messageId: call.messageId ?? randomUUID(),
-    timestamp: call.timestamp ?? now,
-    receivedAt: now,
-    ...(context !== undefined && { context })
-  }
+function eventOf(
+  body: Record<string, unknown>,
+  type: EventType,
+  receivedAt: string,
+  context?: JSONObject,
+  messageId?: string
+): SegmentEvent {
+  // Assigned in this order, keys it adds come after the call's own, as an object literal puts them.
+  const event: SegmentEvent = { ...body, type }
+  const userId = idValue(body.userId)
+  if (userId !== undefined) event.userId = userId
+  const anonymousId = idValue(body.anonymousId)
+  if (anonymousId !== undefined) event.anonymousId = anonymousId
+  event.messageId = idValue(body.messageId) ?? messageId ?? randomUUID()
+  event.timestamp = timestampValue(body.timestamp) ?? receivedAt
+  event.receivedAt = receivedAt
+  if (context !== undefined) event.context = context
+  return event
+}
+
+/** Where an event taken in came from in its call's body, and the messageId made for it when the call had none. */
+export interface TakenItem {
+  /** Its index in the batch; 0 for a call to /v1/<type>. */
+  index: number
+  messageId?: string
+}
+
+const takenItem = (index: number, body: Record<string, unknown>, event: SegmentEvent): TakenItem =>
+  idValue(body.messageId) === undefined ? { index, messageId: event.messageId } : { index }
+
+/** The route a call came by: /v1/<type>, or /v1/batch. */
+export type CallRoute = EventType | 'batch'
+
+export const isCallRoute = (value: unknown): value is CallRoute => value === 'batch' || isEventType(value)
+
+/**
+ * The events a call gave, rebuilt from its body (as parsed) and what ingest added to them (the
+ * spool keeps calls so, not each event). Each comes out as ingest made it, the batch's context
+ * shared as it was then. Nothing is checked again: these were taken in.
+ */
+export function rebuildEvents(
+  route: CallRoute,
+  body: Record<string, unknown>,
+  receivedAt: string,
+  items: readonly TakenItem[]
+): SegmentEvent[] {
+  if (route !== 'batch') return items.map(({ messageId }) => eventOf(body, route, receivedAt, undefined, messageId))
+  const calls = body.batch as Array<Record<string, unknown>>
+  const shared = isRecord(body.context) ? (body.context as JSONObject) : undefined
+  const contexts = shared && new InheritedContexts(shared)
+  return items.map(({ index, messageId }) => {
+    const call = calls[index]
+    const context = contexts?.of(call.context as JSONObject | undefined)
+    return eventOf(call, call.type as EventType, receivedAt, context, messageId)
+  })
 }
 
 /** One call's body (`type` from the route, such as /v1/track, or from the call), at most MAX_EVENT_BYTES. */
@@ -121,9 +165,11 @@ export function parseEvent(body: unknown, routeType?: EventType): ParsedEvent {
   if (!isRecord(body)) return { ok: false, reason: 'a Segment call must be a JSON object' }
   const call = checkCall(body, routeType)
   if (!call.ok) return call
-  const bytes = jsonBytes(body)
+  const bytes = call.sizeBound <= MAX_EVENT_BYTES ? call.sizeBound : jsonBytes(body)
   if (bytes > MAX_EVENT_BYTES) return { ok: false, reason: tooLarge(bytes) }
-  return { ok: true, event: eventOf(body, call) }
+  const receivedAt = new Date().toISOString()
+  const event = eventOf(body, call.type, receivedAt)
+  return { ok: true, event, item: takenItem(0, body, event), receivedAt }
 }
 
 /**
@@ -139,7 +185,12 @@ export function callProblem(body: unknown, bytes?: number): string | undefined {
 }
 
 /** One call of a batch: the event, or why it is refused. */
-function takeCall(item: unknown, index: number, shared?: BatchContext): { event: SegmentEvent } | { reason: string } {
+function takeCall(
+  item: unknown,
+  index: number,
+  receivedAt: string,
+  shared?: BatchContext
+): { event: SegmentEvent } | { reason: string } {
   if (index >= MAX_BATCH_EVENTS) {
     return {
       reason: `a batch takes at most ${MAX_BATCH_EVENTS.toLocaleString('en-US')} calls, as Segment's does; send this one in another batch`
@@ -148,12 +199,20 @@ function takeCall(item: unknown, index: number, shared?: BatchContext): { event:
   if (!isRecord(item)) return { reason: 'a Segment call must be a JSON object' }
   const call = checkCall(item)
   if (!call.ok) return call
-  const bytes = jsonBytes(item)
-  if (!shared) return bytes > MAX_EVENT_BYTES ? { reason: tooLarge(bytes) } : { event: eventOf(item, call) }
-  const inherited = shared.inherit(item.context as JSONObject | undefined, bytes, MAX_EVENT_BYTES)
+  const bounded = call.sizeBound <= MAX_EVENT_BYTES
+  let bytes = bounded ? call.sizeBound : jsonBytes(item)
+  if (!shared) {
+    return bytes > MAX_EVENT_BYTES ? { reason: tooLarge(bytes) } : { event: eventOf(item, call.type, receivedAt) }
+  }
+  let inherited = shared.inherit(item.context as JSONObject | undefined, bytes, MAX_EVENT_BYTES)
+  if (bounded && !('problem' in inherited) && inherited.bytes > MAX_EVENT_BYTES) {
+    // Over the limit by the bound: measured, to be sure (nothing was copied for it).
+    bytes = jsonBytes(item)
+    inherited = shared.inherit(item.context as JSONObject | undefined, bytes, MAX_EVENT_BYTES)
+  }
   if ('problem' in inherited) return { reason: inherited.problem }
   if (inherited.bytes > MAX_EVENT_BYTES) return { reason: tooLarge(inherited.bytes, shared.bytes) }
-  return { event: eventOf(item, call, inherited.context) }
+  return { event: eventOf(item, call.type, receivedAt, inherited.context) }
 }
 
 /**
@@ -164,6 +223,10 @@ function takeCall(item: unknown, index: number, shared?: BatchContext): { event:
  */
 export function parseBatch(body: unknown): {
   events: SegmentEvent[]
+  /** Per event taken, where it came from in the batch (rebuildEvents makes it again from that). */
+  items: TakenItem[]
+  /** The events' receivedAt: one for the whole call. */
+  receivedAt: string
   rejected: Array<{ index: number; reason: string }>
   /** Context keys copied to merge the batch's context into calls that have their own (0 when none). */
   contextKeysCopied: number
@@ -176,13 +239,18 @@ export function parseBatch(body: unknown): {
   }
   const shared = body.context === undefined ? undefined : new BatchContext(body.context as JSONObject)
   const events: SegmentEvent[] = []
+  const items: TakenItem[] = []
   const rejected: Array<{ index: number; reason: string }> = []
+  const receivedAt = new Date().toISOString()
   body.batch.forEach((item: unknown, index) => {
-    const taken = takeCall(item, index, shared)
+    const taken = takeCall(item, index, receivedAt, shared)
     if ('reason' in taken) rejected.push({ index, reason: taken.reason })
-    else events.push(taken.event)
+    else {
+      events.push(taken.event)
+      items.push(takenItem(index, item as Record<string, unknown>, taken.event))
+    }
   })
-  return { events, rejected, contextKeysCopied: shared?.keysCopied ?? 0 }
+  return { events, items, receivedAt, rejected, contextKeysCopied: shared?.keysCopied ?? 0 }
 }
 
 /** Input a client must fix; the server answers it with 400 and this message. */

@@ -176,13 +176,22 @@ export class PipelineServer {
     limit: number,
     limitText = `this route takes at most ${limit} bytes`
   ): Promise<unknown> {
+    return (await this.readJsonBody(req, limit, limitText)).value
+  }
+
+  /** As readJson, with the body's bytes as they came. */
+  private async readJsonBody(
+    req: http.IncomingMessage,
+    limit: number,
+    limitText: string
+  ): Promise<{ value: unknown; bytes: Buffer }> {
     const body = await readBody(req, limit)
     if (body.kind === 'aborted') throw new InputError('the request was aborted before its body arrived')
     if (body.kind === 'too-large') throw new InputError(`the body is ${body.size}; ${limitText}`, 413)
     if (body.kind === 'refused') throw new InputError(body.message, body.status)
-    const parsed = parseJson(body.text)
-    if (parsed === undefined) throw new InputError('the body is not valid JSON')
-    return parsed
+    const value = parseJson(body.text)
+    if (value === undefined) throw new InputError('the body is not valid JSON')
+    return { value, bytes: body.bytes }
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -281,11 +290,13 @@ export class PipelineServer {
 
   /** Segment's HTTP Tracking API: one call to /v1/<type>, or /v1/batch. */
   private async takeIn(req: http.IncomingMessage, res: http.ServerResponse, call: EventType | 'batch'): Promise<void> {
-    const body =
+    // Full: 503 before the body is read and parsed (a caller may come back many times before there is room).
+    this.options.delivery.assertRoom()
+    const { value: body, bytes } =
       call === 'batch'
-        ? await this.readJson(req, MAX_BATCH_BYTES, BATCH_LIMIT)
-        : await this.readJson(req, MAX_EVENT_BYTES, CALL_LIMIT)
-    const { events, rejected } = call === 'batch' ? parseBatch(body) : single(parseEvent(body, call))
+        ? await this.readJsonBody(req, MAX_BATCH_BYTES, BATCH_LIMIT)
+        : await this.readJsonBody(req, MAX_EVENT_BYTES, CALL_LIMIT)
+    const { events, rejected, items, receivedAt } = call === 'batch' ? parseBatch(body) : single(parseEvent(body, call))
     if (events.length === 0) {
       const reason =
         rejected.length === 0
@@ -295,7 +306,13 @@ export class PipelineServer {
             : rejected[0].reason
       throw new InputError(reason)
     }
-    const { unsubscribed } = await this.options.delivery.enqueue(events)
+    // The spool keeps the call's body as it came, and what ingest added to its events.
+    const { unsubscribed } = await this.options.delivery.enqueue(events, {
+      route: call,
+      body: bytes,
+      receivedAt,
+      items
+    })
     this.ingest.calls++
     this.ingest.events += events.length
     this.ingest.rejectedEvents += rejected.length
@@ -354,7 +371,9 @@ const BATCH_LIMIT = `a batch takes at most ${limitText(MAX_BATCH_BYTES)}, Segmen
 const CALL_LIMIT = `one call takes at most ${limitText(MAX_EVENT_BYTES)}, Segment's limit: send less in its traits, properties or context`
 
 const single = (parsed: ParsedEvent) =>
-  parsed.ok ? { events: [parsed.event], rejected: [] } : { events: [], rejected: [{ index: 0, reason: parsed.reason }] }
+  parsed.ok
+    ? { events: [parsed.event], rejected: [], items: [parsed.item], receivedAt: parsed.receivedAt }
+    : { events: [], rejected: [{ index: 0, reason: parsed.reason }], items: [], receivedAt: '' }
 
 const describeRejected = (rejected: Array<{ index: number; reason: string }>) =>
   rejected

@@ -4,7 +4,8 @@ import * as zlib from 'node:zlib'
 /** Reading request bodies and writing JSON answers, the two things every route does. */
 
 export type BodyResult =
-  | { kind: 'ok'; text: string }
+  /** `bytes`: the body as received (decompressed), for whoever keeps it as it came (the pipeline's spool). */
+  | { kind: 'ok'; text: string; bytes: Buffer }
   /** `size` reads after "the body is": "600000 bytes", or "over 524288 bytes once decompressed". */
   | { kind: 'too-large'; size: string }
   /** A body that cannot be read: an encoding we do not take (415), or data that does not decode (400). */
@@ -59,7 +60,8 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Body
           size: inflater ? `over ${limit} bytes once decompressed` : `${rawBytes} bytes`
         })
       }
-      resolve({ kind: 'ok', text: Buffer.concat(chunks, keptBytes).toString('utf8') })
+      const bytes = Buffer.concat(chunks, keptBytes)
+      resolve({ kind: 'ok', text: bytes.toString('utf8'), bytes })
     }
     // A small compressed body may inflate to gigabytes: once the outcome is known, inflate no further.
     const stopInflating = (): void => {

@@ -9,6 +9,7 @@ import type { Sandbox } from 'ortto-sandbox'
 import { MAX_CONTEXT_KEYS_COPIED } from '../batch-context'
 import { startPipeline, type Pipeline } from '../index'
 import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, jsonBytes } from '../ingest-limits'
+import * as limits from '../ingest-limits'
 import { parseBatch, parseEvent } from '../segment-events'
 import { TEST_WRITE_KEY, get, post, waitFor } from '../../../test/helpers/pipeline-helpers'
 import { engageTrack } from '../../../test/helpers/engage-events'
@@ -65,6 +66,21 @@ describe('an event’s size, counting the context it inherits', () => {
           'Segment takes at most 32,768 bytes (32 kB) per event: send less in its traits, properties or context'
       }
     ])
+  })
+
+  it('serializes only the calls whose size bound does not show them within 32 kB (the others cost no copy)', () => {
+    const small = track('a', { context: { ip: '203.0.113.9' } })
+    // Its bound (6 bytes per character of text) is over 32 kB, its size under it: measured, and taken.
+    const large = paddedTo(8_000, track('b'))
+    const measure = jest.spyOn(limits, 'jsonBytes')
+    try {
+      const { events, rejected } = parseBatch({ batch: [small, large, small] })
+      expect(rejected).toEqual([])
+      expect(events).toHaveLength(3)
+      expect(measure.mock.calls).toEqual([[large]])
+    } finally {
+      measure.mockRestore()
+    }
   })
 
   it('applies the same 32 kB to one call on its own, before anything is filled in', () => {

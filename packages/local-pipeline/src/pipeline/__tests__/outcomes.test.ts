@@ -47,6 +47,41 @@ describe('OutcomeLog', () => {
     expect(log.find({ anonymousId: 'ada' })).toEqual([])
   })
 
+  it('keeps ends given field by field (delivered, matched no subscription) in the same ring, found as whole outcomes', () => {
+    const log = new OutcomeLog(3)
+    const subscription = { name: 'Upsert Contact', partnerAction: 'upsertContact' }
+    const at = '2024-03-01T10:00:00.000Z'
+    log.addEnd({ messageId: 'm-1', userId: 'ada', type: 'identify' }, subscription, 200, 2, at)
+    log.add(outcome(2, 'ada'))
+    log.addEnd({ messageId: 'm-3', anonymousId: 'anon-9', userId: '7', type: 'page' }, undefined, undefined, 0, at)
+    expect(log.find({ userId: 'ada' })).toEqual([
+      {
+        messageId: 'm-1',
+        userId: 'ada',
+        type: 'identify',
+        subscription: 'Upsert Contact',
+        partnerAction: 'upsertContact',
+        outcome: 'delivered',
+        status: 200,
+        attempts: 2,
+        at
+      },
+      outcome(2, 'ada')
+    ])
+    expect(log.find({ anonymousId: 'anon-9' })).toEqual([
+      { messageId: 'm-3', userId: '7', anonymousId: 'anon-9', type: 'page', outcome: 'unsubscribed', attempts: 0, at }
+    ])
+    // The fourth takes the oldest slot (m-1's); a whole outcome there is gone once an end takes its slot.
+    log.addEnd({ messageId: 'm-4', userId: 'bob', type: 'identify' }, subscription, 207, 1, at)
+    log.addEnd({ messageId: 'm-5', userId: 'bob', type: 'identify' }, subscription, 200, 1, at)
+    expect(log.size).toBe(3)
+    expect(log.find({ userId: 'ada' })).toEqual([])
+    expect(log.find({ userId: 'bob' }).map((o) => [o.messageId, o.status])).toEqual([
+      ['m-4', 207],
+      ['m-5', 200]
+    ])
+  })
+
   it('refuses a capacity that is not a whole number above 0', () => {
     expect(() => new OutcomeLog(0)).toThrow('capacity must be a whole number above 0')
   })

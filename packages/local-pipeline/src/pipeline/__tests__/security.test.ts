@@ -700,4 +700,13 @@ describe('/status ingest counts calls and events apart', () => {
     expect(busy.json).toEqual({ error: { code: 'busy', message: expect.stringContaining('try again shortly') } })
     expect(await ingestOf(p)).toEqual({ calls: 1, events: 2, rejectedEvents: 0, refusedCalls: 1 })
   })
+
+  it('a full pipeline answers 503 before it reads a call: even a body that is not JSON gets it', async () => {
+    const p = await start({ maxPending: 1, flushIntervalMs: 60_000 })
+    expect((await post(p.url, '/v1/identify', { userId: 'a' })).status).toBe(200)
+    const busy = await post(p.url, '/v1/batch', 'not json')
+    expect(busy.status).toBe(503)
+    expect(busy.headers.get('retry-after')).toBe('2')
+    expect(await ingestOf(p)).toEqual({ calls: 1, events: 1, rejectedEvents: 0, refusedCalls: 1 })
+  })
 })

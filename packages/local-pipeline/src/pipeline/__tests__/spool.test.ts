@@ -79,7 +79,7 @@ describe('appending', () => {
     const lines = linesOf(path.join(spool.dir, file))
     for (const line of lines) expect(line).toMatch(/^[0-9a-f]{8} \{/)
     expect(lines.map((line) => JSON.parse(line.slice(9)) as unknown)).toEqual([
-      { t: 'spool', version: 1 },
+      { t: 'spool', version: 2 },
       { t: 's', i: 0, subscription: CONTACTS },
       { t: 'e', n: 0, s: [0], e: event(1) },
       { t: 's', i: 1, subscription: ACTIVITIES },

@@ -21,8 +21,8 @@ import { RetryPolicy } from './retry-policy'
 import { Scheduler } from './scheduler'
 import { Sender } from './sender'
 import { Settler } from './settle'
-import type { SpoolRef } from './spool/spool'
-import type { SpooledSubscription } from './spool/records'
+import type { TakenItem } from '../segment-events'
+import type { SpoolEntry, SpooledCall, SpoolRef } from './spool/spool'
 
 export type { DeliveryTotals, FailureReport } from './ledger'
 export { PipelineBusyError } from './busy'
@@ -34,6 +34,11 @@ import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS, DEFAULT_MAX_IN_FLIGHT, 
 const ABORT_WAIT_MS = 1_000
 
 type Status = DeliveryTotals & { recentFailures: FailureReport[] }
+
+/** The call a set of events came in: the spool keeps its body as it came, and `items[i]` says where `events[i]` is in it. */
+interface IncomingCall extends SpooledCall {
+  items: readonly TakenItem[]
+}
 
 export class DeliveryPipeline {
   private readonly clock: Clock
@@ -145,17 +150,28 @@ export class DeliveryPipeline {
   }
 
   /**
+   * Throws PipelineBusyError when the pipeline holds all it may (or has stopped): a call can be
+   * refused so before its body is read and parsed, the work a busy pipeline must not spend on it.
+   */
+  assertRoom(): void {
+    const held = this.pending() + this.reserved
+    if (this.state === 'stopped' || held >= this.maxPending) throw new PipelineBusyError(held)
+  }
+
+  /**
    * Takes events for every subscription they match; resolves once they are in the spool (the
    * caller may then answer 200). Throws PipelineBusyError when the pipeline holds too much already.
+   * With the `call` they came in, the spool keeps the call's body as it came rather than each event.
    */
-  async enqueue(events: SegmentEvent[]): Promise<{ accepted: number; unsubscribed: number }> {
+  async enqueue(events: SegmentEvent[], call?: IncomingCall): Promise<{ accepted: number; unsubscribed: number }> {
     const held = this.pending() + this.reserved
     if (this.state === 'stopped' || held + events.length > this.maxPending) throw new PipelineBusyError(held)
     // Which subscriptions each event is owed to (one, usually): loops rather than arrays per event.
-    const spooled: Array<{ event: SegmentEvent; lanes: Lane[]; subscriptions: readonly SpooledSubscription[] }> = []
+    const spooled: Array<SpoolEntry & { lanes: Lane[] }> = []
     const unsubscribed: SegmentEvent[] = []
     let count = 0
-    for (const event of events) {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]
       let lanes: Lane[] | undefined
       for (const { subscription, lane } of this.current) if (subscription.matches(event)) (lanes ??= []).push(lane)
       if (!lanes) {
@@ -164,12 +180,12 @@ export class DeliveryPipeline {
       }
       count += lanes.length
       const subscriptions = lanes.length === 1 ? lanes[0].spooledAlone : lanes.map((lane) => lane.spooled)
-      spooled.push({ event, lanes, subscriptions })
+      spooled.push({ event, lanes, subscriptions, item: call?.items[i] })
     }
     this.reserved += count
     let refs: SpoolRef[][] | undefined
     try {
-      refs = await this.options.spool?.append(spooled)
+      refs = await this.options.spool?.append(spooled, call)
     } finally {
       this.reserved -= count
     }

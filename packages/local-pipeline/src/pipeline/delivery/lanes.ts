@@ -25,7 +25,7 @@ interface LastAttempt {
 
 export interface Delivery {
   readonly event: SegmentEvent
-  /** Attempts made so far (in this run). */
+  /** Attempts made so far (with those of earlier runs, recorded in the spool). */
   attempts: number
   last?: LastAttempt
   /** Where the delivery is on disk, until its end is recorded; none without a spool. */

@@ -88,16 +88,13 @@ export class Ledger {
   /** Events that matched no subscription; `at` is an ISO time. */
   unsubscribed(events: readonly SegmentEvent[], at: string): void {
     this.totals.unsubscribed += events.length
-    for (const event of events) this.outcomes.add(outcomeOf(event, undefined, 'unsubscribed', 0, at))
+    for (const event of events) this.outcomes.addEnd(event, undefined, undefined, 0, at)
   }
 
   delivered(subscription: LaneSubscription, deliveries: ReadonlyArray<[Delivery, number]>, at: string): void {
     this.totals.delivered += deliveries.length
-    for (const [delivery, status] of deliveries) {
-      const outcome = outcomeOf(delivery.event, subscription, 'delivered', delivery.attempts, at)
-      outcome.status = status
-      this.outcomes.add(outcome)
-    }
+    for (const [delivery, status] of deliveries)
+      this.outcomes.addEnd(delivery.event, subscription, status, delivery.attempts, at)
   }
 
   /**

@@ -49,7 +49,8 @@ export function restoreInto(
   }
   for (const { event, refs } of restored) {
     for (const ref of refs) {
-      const delivery: Delivery = { event, attempts: 0, ref }
+      // Attempts go on counting from where the earlier run left them.
+      const delivery: Delivery = { event, attempts: ref.attempts, ref }
       const lane = laneOf(ref.subscription)
       if (typeof lane === 'string') orphans.push({ delivery, subscription: ref.subscription, reason: lane })
       else {

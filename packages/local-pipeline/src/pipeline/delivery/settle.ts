@@ -83,6 +83,7 @@ export class Settler {
         const group = retries.get(notBefore)
         if (group) group.push(delivery)
         else retries.set(notBefore, [delivery])
+        if (delivery.ref) this.options.spool?.attempted(delivery.ref, attempts)
         tally.retry(status)
         ledger.totals.retried++
         return

@@ -58,12 +58,12 @@ describe('bodies it takes', () => {
     ['deflate (zlib format)', 'deflate', (text: string) => zlib.deflateSync(text)]
   ])('%s → the text', async (_what, encoding, encode) => {
     const answer = await send(encode(JSON_TEXT), encoding)
-    expect(answer.json).toEqual({ kind: 'ok', text: JSON_TEXT })
+    expect(answer.json).toEqual({ kind: 'ok', text: JSON_TEXT, bytes: Buffer.from(JSON_TEXT).toJSON() })
   })
 
   it('an empty body under gzip is an empty body', async () => {
     const answer = await send('', 'gzip')
-    expect(answer.json).toEqual({ kind: 'ok', text: '' })
+    expect(answer.json).toEqual({ kind: 'ok', text: '', bytes: Buffer.alloc(0).toJSON() })
   })
 
   it('takes a gzip body that decodes to exactly the limit, and refuses one a byte over', async () => {

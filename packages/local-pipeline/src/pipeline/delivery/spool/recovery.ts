@@ -35,7 +35,7 @@ export function readSegment(file: string, content: Buffer): ReadSegment {
   for (let lineNumber = 1; start < content.length; lineNumber++) {
     const end = content.indexOf(NEWLINE, start)
     const last = end < 0
-    const read = readLine(content.toString('utf8', start, last ? content.length : end))
+    const read = readLine(content.subarray(start, last ? content.length : end))
     if (!read.ok) {
       // A last line without its newline that does not read: the write a kill cut short.
       if (last) return { records, intactLength: start, lacksNewline: false }

@@ -6,6 +6,7 @@
  */
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import * as path from 'node:path'
+import type { Chunk } from './records'
 
 interface Waiter {
   resolve: () => void
@@ -16,7 +17,7 @@ export class SegmentFile {
   private handle: FileHandle | undefined
   /** Bytes on disk: where the next write goes. */
   private written: number
-  private queued: string[] = []
+  private queued: Chunk[] = []
   private queuedChars = 0
   private waiters: Waiter[] = []
   private loop: Promise<void> | undefined
@@ -35,17 +36,17 @@ export class SegmentFile {
     this.written = existingSize ?? 0
   }
 
-  /** Roughly how big the file is, with what is queued (characters, not bytes: for rotating it). */
+  /** Roughly how big the file is, with what is queued (text counted in characters, not bytes: for rotating it). */
   get size(): number {
     return this.written + this.queuedChars
   }
 
-  /** Appends text; once the returned promise resolves it is on disk (written and flushed). */
-  appendDurably(text: string): Promise<void> {
+  /** Appends text and bytes; once the returned promise resolves they are on disk (written and flushed). */
+  appendDurably(chunks: readonly Chunk[]): Promise<void> {
     if (this.broken) return Promise.reject(this.broken)
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject })
-      this.queue(text)
+      for (const chunk of chunks) this.queue(chunk)
     })
   }
 
@@ -84,15 +85,15 @@ export class SegmentFile {
     while (this.loop) await this.loop
   }
 
-  private queue(text: string): void {
-    this.queued.push(text)
-    this.queuedChars += text.length
+  private queue(chunk: Chunk): void {
+    this.queued.push(chunk)
+    this.queuedChars += chunk.length
     this.loop ??= this.run().finally(() => (this.loop = undefined))
   }
 
   private async run(): Promise<void> {
     while (this.queued.length > 0 && !this.broken) {
-      const bytes = Buffer.from(this.queued.join(''))
+      const bytes = bytesOf(this.queued)
       const waiters = this.waiters
       this.queued = []
       this.queuedChars = 0
@@ -142,4 +143,21 @@ export class SegmentFile {
     }
     return this.handle
   }
+}
+
+/** One buffer of text and bytes in order: runs of text are joined before they are encoded. */
+function bytesOf(chunks: readonly Chunk[]): Buffer {
+  const buffers: Buffer[] = []
+  let text: string[] = []
+  for (const chunk of chunks) {
+    if (typeof chunk === 'string') {
+      text.push(chunk)
+      continue
+    }
+    if (text.length > 0) buffers.push(Buffer.from(text.join('')))
+    text = []
+    buffers.push(chunk)
+  }
+  if (text.length > 0) buffers.push(Buffer.from(text.join('')))
+  return buffers.length === 1 ? buffers[0] : Buffer.concat(buffers)
 }

@@ -10,12 +10,20 @@ import { appendFileSync, mkdirSync, readFileSync, readdirSync, statSync, truncat
 import * as path from 'node:path'
 import type { SegmentEvent } from '@segment/actions-core'
 import { lockFolder } from './lock'
-import { ackLine, headerLine, type SpooledSubscription } from './records'
+import type { TakenItem } from '../../segment-events'
+import { ackLine, attemptsLine, headerLine, type Chunk, type SpooledSubscription } from './records'
 import { readSegment } from './recovery'
-import { Segment, type RestoredEvent, type SpoolRef } from './segment'
+import { Segment, type RestoredEvent, type SpooledCall, type SpoolRef } from './segment'
 import { SegmentFile } from './segment-file'
 
-export type { RestoredEvent, SpoolRef } from './segment'
+export type { RestoredEvent, SpooledCall, SpoolRef } from './segment'
+
+/** An event to keep, with the subscriptions it is owed to and, when its call is given, where in the call it is. */
+export interface SpoolEntry {
+  event: SegmentEvent
+  subscriptions: readonly SpooledSubscription[]
+  item?: TakenItem
+}
 
 export const DEFAULT_SPOOL_DIR = 'ortto-spool'
 /** A segment takes no new events past this size. */
@@ -113,15 +121,19 @@ export class DiskSpool {
   /**
    * Writes these events, each with the subscriptions it is owed to; resolves once they are on disk,
    * with each event's deliveries. Rejects when they could not be written (nothing is owed then).
+   * With the `call` they came in (and each entry's item of it), the call's body is written as it
+   * came, once, instead of each event: cheaper, and a context the call's events share stays one.
    */
-  async append(
-    entries: ReadonlyArray<{ event: SegmentEvent; subscriptions: readonly SpooledSubscription[] }>
-  ): Promise<SpoolRef[][]> {
+  async append(entries: readonly SpoolEntry[], call?: SpooledCall): Promise<SpoolRef[][]> {
     const segment = this.writable()
-    const lines: string[] = []
-    const added = entries.map(({ event, subscriptions }) => segment.add(event, subscriptions, lines))
+    const lines: Chunk[] = []
+    const withItems = call && entries.every((entry) => entry.item !== undefined)
+    const contexts = new Map<object, number>()
+    const added = withItems
+      ? segment.addCall(call, entries as ReadonlyArray<Required<SpoolEntry>>, lines)
+      : entries.map(({ event, subscriptions }) => segment.add(event, subscriptions, lines, contexts))
     try {
-      await segment.file.appendDurably(lines.join(''))
+      await segment.file.appendDurably(lines)
     } catch (error) {
       for (const entry of added) segment.forget(entry)
       throw new SpoolError(`The spool could not write to ${segment.file.file} (${(error as Error).message}).`)
@@ -143,12 +155,30 @@ export class DiskSpool {
     for (const segment of touched) this.settle(segment)
   }
 
-  /** Writes the ends recorded since the last call (not flushed: a lost one only means a delivery is sent again). */
+  /**
+   * A retryable failure of this delivery after `attempts` attempts in all: written with the next
+   * ends, so that a restart goes on counting from there.
+   */
+  attempted(ref: SpoolRef, attempts: number): void {
+    if (ref.ended) return
+    ref.attempts = attempts
+    ref.entry.segment.attempted(ref)
+  }
+
+  /**
+   * Writes the ends and attempts recorded since the last call (not flushed: a lost end only means
+   * a delivery is sent again, a lost attempt that it is tried once more).
+   */
   writeEnds(): void {
     for (const segment of this.segments) {
-      if (segment.ends.length === 0) continue
-      segment.file.append(ackLine(segment.ends))
-      segment.ends = []
+      if (segment.tries.length > 0) {
+        segment.file.append(attemptsLine(segment.tries))
+        segment.tries = []
+      }
+      if (segment.ends.length > 0) {
+        segment.file.append(ackLine(segment.ends))
+        segment.ends = []
+      }
     }
   }
 
@@ -235,18 +265,27 @@ export class DiskSpool {
   private async compact(from: Segment): Promise<void> {
     from.compacting = true
     const to = this.writable()
-    const lines: string[] = []
+    const lines: Chunk[] = []
+    // Contexts the events share are written once here too.
+    const contexts = new Map<object, number>()
+    const attempts: number[] = []
     const moves = [...from.events.values()].map((entry) => {
       const refs = [...entry.owed]
       const written = to.write(
         entry.event,
         refs.map((ref) => ref.subscription),
-        lines
+        lines,
+        contexts
       )
-      return { entry, refs, ...written }
+      const copied = refs.map((ref) => ref.attempts)
+      refs.forEach((ref, k) => {
+        if (ref.attempts > 0) attempts.push(written.n, written.indexes[k], ref.attempts)
+      })
+      return { entry, refs, copied, ...written }
     })
+    if (attempts.length > 0) lines.push(attemptsLine(attempts))
     try {
-      await to.file.appendDurably(lines.join(''))
+      await to.file.appendDurably(lines)
     } catch (error) {
       for (const { refs } of moves) {
         to.owed -= refs.length
@@ -256,8 +295,11 @@ export class DiskSpool {
       this.options.log(`[spool] ${from.file.file} could not be compacted (${String(error)}); it is kept as it is`)
       return
     }
-    for (const { entry, refs, n, indexes } of moves) {
+    for (const { entry, refs, copied, n, indexes } of moves) {
       const still: SpoolRef[] = []
+      from.events.delete(entry.n)
+      entry.segment = to
+      entry.n = n
       refs.forEach((ref, k) => {
         if (ref.ended) {
           // It ended while the copy was written: recorded as ended in the copy too.
@@ -267,11 +309,10 @@ export class DiskSpool {
           ref.s = indexes[k]
           from.owed--
           still.push(ref)
+          // Tried again while the copy was written: that count goes with the copy too.
+          if (ref.attempts !== copied[k]) to.attempted(ref)
         }
       })
-      from.events.delete(entry.n)
-      entry.segment = to
-      entry.n = n
       entry.owed = still
       if (still.length > 0) to.events.set(n, entry)
     }
