@@ -6,5 +6,8 @@ module.exports = {
     '<rootDir>/packages/ortto-sandbox',
     '<rootDir>/packages/local-pipeline',
     '<rootDir>/test'
-  ]
+  ],
+  // jest-circus reads the timeout from the run's global configuration, not from a project's: the
+  // projects' own 30 s (test/jest-project.js) counts only when a package's jest runs alone.
+  testTimeout: 30_000
 }
