@@ -17,11 +17,14 @@
  *
  * `--source DIR` checks another copy of src/destinations (how the regression tests feed it
  * broken folders); `--only a,b` runs some steps; `--report FILE` writes the results as JSON;
- * `--keep` leaves the laid-out folder behind.
+ * `--keep` leaves the laid-out folder behind. A full check of our own folders also writes its
+ * report to reports/monorepo-check.json, where `npm run export` reads what was run.
  */
-import { writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { runMonorepoCheck, STEP_NAMES } from './monorepo/check'
 import type { StepName } from './monorepo/check'
+import { REPORT_FILE, writeReport } from './monorepo/report'
+import { ROOT } from './monorepo/toolchain'
 
 function argValue(name: string): string | undefined {
   const index = process.argv.indexOf(name)
@@ -39,7 +42,11 @@ async function main(): Promise<void> {
     log: (line) => console.log(line)
   })
   const reportFile = argValue('--report')
-  if (reportFile) writeFileSync(reportFile, JSON.stringify(report, null, 2))
+  if (reportFile) writeReport(reportFile, report)
+  if (argValue('--source') === undefined && only === undefined) {
+    writeReport(path.join(ROOT, REPORT_FILE), report)
+    console.log(`Report for npm run export: ${REPORT_FILE}`)
+  }
   if (!report.ok) process.exit(1)
 }
 

@@ -8,6 +8,7 @@
  *   --catalog FILE         today's catalog metadata to compare with (default scripts/export/catalog/…)
  *   --dry-run              list and describe, but leave the checkout untouched
  *   --force                replace the folder even when the checkout has uncommitted changes in it
+ *   --monorepo-report FILE check:monorepo's report the unit-test answer rests on (default reports/monorepo-check.json)
  */
 import { repositoryCommands } from './export/commands'
 import { EXPORTABLE } from './export/destinations'
@@ -16,11 +17,11 @@ import { runExport } from './export/run'
 import type { ExportOptions } from './export/run'
 
 export const USAGE = [
-  'Usage: npm run export -- <action-destinations checkout> <destination> [--pr-description FILE] [--catalog FILE] [--dry-run] [--force]',
+  'Usage: npm run export -- <action-destinations checkout> <destination> [--pr-description FILE] [--catalog FILE] [--monorepo-report FILE] [--dry-run] [--force]',
   `  <destination> is one of: ${EXPORTABLE.map((d) => d.name).join(', ')}`
 ].join('\n')
 
-const VALUE_FLAGS = ['--pr-description', '--catalog']
+const VALUE_FLAGS = ['--pr-description', '--catalog', '--monorepo-report']
 const SWITCHES = ['--dry-run', '--force']
 
 type Parsed = { options: ExportOptions } | { problem: string }
@@ -48,6 +49,7 @@ export function parseArguments(argv: string[]): Parsed {
       destination: positional[1],
       prDescription: values['--pr-description'],
       catalog: values['--catalog'],
+      monorepoReport: values['--monorepo-report'],
       dryRun: switches.has('--dry-run'),
       force: switches.has('--force')
     }
@@ -81,6 +83,12 @@ export function main(argv: string[], out: Output): number {
     }
     out.log(`  unchanged (${plan.unchanged.length})`)
     for (const warning of result.warnings) out.log(`Warning: ${warning}`)
+    const { monorepo } = result
+    out.log(
+      monorepo.gap === undefined
+        ? `Unit tests: ticked in the description, from check:monorepo's passing report of ${monorepo.checkedAt ?? ''}.`
+        : `Unit tests: not ticked in the description: ${monorepo.gap}. Run npm run check:monorepo, then export again.`
+    )
     out.log(`PR description: ${result.prDescriptionFile}`)
     out.log(`Next, in the checkout, commit on a branch of its own, then run (from its root):`)
     for (const { command } of repositoryCommands(destination.name)) out.log(`  ${command}`)

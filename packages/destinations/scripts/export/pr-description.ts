@@ -4,6 +4,7 @@
  * files replaced, and the checklist with what the export established and what is left to run.
  */
 import type { ChecklistItem } from './checklist'
+import type { MonorepoEvidence } from './monorepo-evidence'
 import type { UserChange } from './changes'
 import type { CompatibilityReport } from './compatibility'
 import type { RepositoryCommand } from './commands'
@@ -23,6 +24,7 @@ export interface DescriptionInput {
   changes: UserChange[]
   compatibility: CompatibilityReport
   checklist: ChecklistItem[]
+  monorepo: MonorepoEvidence
   commands: RepositoryCommand[]
 }
 
@@ -74,6 +76,20 @@ function summary(input: DescriptionInput): string[] {
   return lines
 }
 
+/** The steps of `check:monorepo` the unit-test answer rests on, or why there are none to show. */
+function whatWasRun(evidence: MonorepoEvidence): string[] {
+  if (evidence.steps.length === 0)
+    return [`Nothing was run before this export that covers these contents: ${evidence.gap ?? ''}.`]
+  return [
+    `What was run before this export: \`npm run check:monorepo\` (${evidence.checkedAt ?? ''}), this repository's toolchain on these contents:`,
+    '',
+    ...evidence.steps.map(
+      (step) =>
+        `- ${step.ok ? 'passed' : '**failed**'} ${code(step.name)} in ${step.seconds.toFixed(1)} s${step.ok && step.detail ? `: ${step.detail}` : ''}`
+    )
+  ]
+}
+
 export function prDescription(input: DescriptionInput): string {
   const { changes, compatibility, checklist, plan, commands } = input
   const tick = (item: ChecklistItem) => `- [${item.ticked ? 'x' : ' '}] ${item.line}\n  — ${item.answer}`
@@ -108,6 +124,8 @@ export function prDescription(input: DescriptionInput): string {
     '## Testing',
     '',
     ...checklist.filter((item) => item.section === 'Testing').map(tick),
+    '',
+    ...whatWasRun(input.monorepo),
     '',
     'Commands of this repository, run from its root after committing the export:',
     '',

@@ -12,6 +12,10 @@ import type { CatalogMetadata } from './catalog-metadata'
 import { readCatalogMetadata } from './catalog-metadata'
 import { repositoryCommands } from './commands'
 import { compareCompatibility } from './compatibility'
+import { folderDigest } from '../folder-digest'
+import { readReport, REPORT_FILE } from '../monorepo/report'
+import { monorepoEvidence } from './monorepo-evidence'
+import type { MonorepoEvidence } from './monorepo-evidence'
 import { EXPORTABLE, ourMetadata, repositoryRoot } from './destinations'
 import type { ExportableDestination } from './destinations'
 import { folderFiles, ourFolderFiles, ourSourceState, planReplacement, replaceFolder } from './folder'
@@ -30,6 +34,8 @@ export interface ExportOptions {
   dryRun?: boolean
   /** Replace the folder even when the checkout has uncommitted changes in it. */
   force?: boolean
+  /** `check:monorepo`'s report to answer the unit-test box from; defaults to reports/monorepo-check.json in this package. */
+  monorepoReport?: string
 }
 
 export interface ExportResult {
@@ -39,6 +45,8 @@ export interface ExportResult {
   prDescriptionFile: string
   warnings: string[]
   replaced: boolean
+  /** What check:monorepo's report says of the exported contents. */
+  monorepo: MonorepoEvidence
 }
 
 export function findDestination(name: string): ExportableDestination {
@@ -127,6 +135,11 @@ export function runExport(options: ExportOptions): ExportResult {
   }
 
   const compatibility = compareCompatibility(today, proposed)
+  const exported = { [destination.name]: folderDigest(ours) }
+  if (destination.importsFrom)
+    exported[destination.importsFrom] = folderDigest(ourFolderFiles(root, destination.importsFrom))
+  const reportFile = options.monorepoReport ? path.resolve(options.monorepoReport) : path.join(root, REPORT_FILE)
+  const monorepo = monorepoEvidence(readReport(reportFile), shownPath(root, reportFile), exported)
   const description = prDescription({
     destination,
     source,
@@ -136,7 +149,14 @@ export function runExport(options: ExportOptions): ExportResult {
     dependency,
     changes: userChanges(today, proposed),
     compatibility,
-    checklist: checklist({ folder: destination.name, proposed, compatibility, testSuites: testSuitesOf(ours) }),
+    checklist: checklist({
+      folder: destination.name,
+      proposed,
+      compatibility,
+      testSuites: testSuitesOf(ours),
+      monorepo
+    }),
+    monorepo,
     commands: repositoryCommands(destination.name)
   })
 
@@ -152,5 +172,5 @@ export function runExport(options: ExportOptions): ExportResult {
   )
   mkdirSync(path.dirname(prDescriptionFile), { recursive: true })
   writeFileSync(prDescriptionFile, description)
-  return { destination, folder, plan, prDescriptionFile, warnings, replaced: !options.dryRun }
+  return { destination, folder, plan, prDescriptionFile, warnings, replaced: !options.dryRun, monorepo }
 }

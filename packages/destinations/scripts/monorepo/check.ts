@@ -5,21 +5,17 @@ import { builtinModules } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { DestinationDefinition } from '@segment/actions-core'
+import { filesOnDisk, folderDigest } from '../folder-digest'
 import { generatedFiles } from '../generated-files'
 import { layOut } from './layout'
 import type { Layout } from './layout'
+import type { MonorepoReport } from './report'
+import { STEP_NAMES } from './steps'
+import type { StepName, StepResult } from './steps'
 import { ROOT, ensureToolchain, toolchainBin, toolchainRequire } from './toolchain'
 
-export const STEP_NAMES = ['imports', 'build', 'generated', 'prettier', 'eslint', 'jest'] as const
-export type StepName = (typeof STEP_NAMES)[number]
-
-export interface StepResult {
-  name: StepName
-  ok: boolean
-  seconds: number
-  /** What went wrong, ready to print; a short summary when it passed. */
-  detail: string
-}
+export { STEP_NAMES } from './steps'
+export type { StepName, StepResult } from './steps'
 
 export interface CheckOptions {
   /** A src/destinations folder to check; ours by default. */
@@ -205,7 +201,7 @@ async function runStep(name: StepName, layout: Layout): Promise<{ problem?: stri
   }
 }
 
-export async function runMonorepoCheck(options: CheckOptions = {}): Promise<{ ok: boolean; steps: StepResult[] }> {
+export async function runMonorepoCheck(options: CheckOptions = {}): Promise<MonorepoReport> {
   const log = options.log ?? (() => undefined)
   const source = path.resolve(options.source ?? path.join(ROOT, 'src', 'destinations'))
   const wanted = options.steps ?? [...STEP_NAMES]
@@ -213,6 +209,10 @@ export async function runMonorepoCheck(options: CheckOptions = {}): Promise<{ ok
   const steps = STEP_NAMES.filter((name) => wanted.includes(name) || (name === 'build' && wanted.includes('generated')))
   ensureToolchain(log)
   const layout = layOut(source)
+  // Digests of what was laid out, taken before any step runs, so the report names what it checked.
+  const folders = Object.fromEntries(
+    layout.folders.map((folder) => [folder, folderDigest(filesOnDisk(path.join(source, folder)))])
+  )
   log(`Segment's action-destinations checks on ${layout.folders.join(', ')} (laid out in ${layout.packageDir})`)
   const results: StepResult[] = []
   try {
@@ -237,5 +237,10 @@ export async function runMonorepoCheck(options: CheckOptions = {}): Promise<{ ok
     if (options.keep) log(`Kept ${layout.packageDir}`)
     else layout.remove()
   }
-  return { ok: results.every((result) => result.ok) && results.length === steps.length, steps: results }
+  return {
+    ok: results.every((result) => result.ok) && results.length === steps.length,
+    checkedAt: new Date().toISOString(),
+    folders,
+    steps: results
+  }
 }

@@ -14,6 +14,11 @@ import { compareCompatibility } from '../../scripts/export/compatibility'
 import type { CompatibilityRow } from '../../scripts/export/compatibility'
 import { EXPORTABLE, ourMetadata } from '../../scripts/export/destinations'
 import { findDestination } from '../../scripts/export/run'
+import type { MonorepoEvidence } from '../../scripts/export/monorepo-evidence'
+import { ourFolderFiles } from '../../scripts/export/folder'
+import { folderDigest } from '../../scripts/folder-digest'
+import { STEP_NAMES } from '../../scripts/monorepo/steps'
+import type { MonorepoReport } from '../../scripts/monorepo/report'
 import { createCheckout, REPOSITORY } from '../helpers/action-destinations-checkout'
 import type { FixtureCheckout } from '../helpers/action-destinations-checkout'
 
@@ -241,13 +246,29 @@ describe('what changes for users', () => {
   })
 })
 
+const NO_REPORT: MonorepoEvidence = {
+  file: 'reports/monorepo-check.json',
+  steps: [],
+  gap: 'there is no report of `npm run check:monorepo` at reports/monorepo-check.json'
+}
+
+/** A report of a full passing check, as check:monorepo writes it. */
+const passingSteps = () =>
+  STEP_NAMES.map((name) => ({
+    name,
+    ok: true,
+    seconds: 1.25,
+    detail: name === 'jest' ? '14 suites, 651 passed, 0 failed' : ''
+  }))
+
 describe('the checklist', () => {
-  const answers = (today: CatalogMetadata, proposed: CatalogMetadata) =>
+  const answers = (today: CatalogMetadata, proposed: CatalogMetadata, monorepo: MonorepoEvidence = NO_REPORT) =>
     checklist({
       folder: 'example',
       proposed,
       compatibility: compareCompatibility(today, proposed),
-      testSuites: ['a.test.ts']
+      testSuites: ['a.test.ts'],
+      monorepo
     })
 
   it('ticks backward compatibility only when nothing breaks, and says what does', () => {
@@ -271,6 +292,24 @@ describe('the checklist', () => {
     expect(e2e).toMatchObject({ ticked: false })
     expect(e2e?.answer).toContain('`./bin/run serve --destination=example`')
     expect(items.filter((item) => item.line.startsWith('[Segmenters]')).every((item) => !item.ticked)).toBe(true)
+  })
+
+  it('ticks the unit tests from a passing check:monorepo report of the exported contents, quoting its jest run', () => {
+    const evidence: MonorepoEvidence = { file: 'r.json', checkedAt: '2026-12-06T10:00:00.000Z', steps: passingSteps() }
+    const unit = answers(catalog(), catalog(), evidence).find((item) => item.line.startsWith('Added [unit tests]'))
+    expect(unit?.ticked).toBe(true)
+    expect(unit?.answer).toContain(
+      'on 2026-12-06T10:00:00.000Z on these very contents: the 1 test suites (`a.test.ts`)'
+    )
+    expect(unit?.answer).toContain('14 suites, 651 passed, 0 failed')
+    const failing = answers(catalog(), catalog(), {
+      ...evidence,
+      gap: '`npm run check:monorepo` failed at jest on then'
+    })
+    expect(failing.find((item) => item.line.startsWith('Added [unit tests]'))).toMatchObject({
+      ticked: false,
+      answer: expect.stringContaining('**not ticked**: `npm run check:monorepo` failed at jest on then.') as unknown
+    })
   })
 
   it('ticks password-typed secrets only when every secret-like setting is a password', () => {
@@ -307,9 +346,10 @@ describe('the description written for our folders', () => {
     rmSync(scratch, { recursive: true, force: true })
   })
 
-  function descriptionFor(name: string, catalogFile?: string): string {
+  /** The description; without `report`, check:monorepo's report is one that does not exist. */
+  function descriptionFor(name: string, catalogFile?: string, report = path.join(scratch, 'no-report.json')): string {
     const file = path.join(scratch, `${name}-${Math.random()}.md`)
-    const args = [fixture.root, name, '--dry-run', '--pr-description', file]
+    const args = [fixture.root, name, '--dry-run', '--pr-description', file, '--monorepo-report', report]
     if (catalogFile) args.push('--catalog', catalogFile)
     const lines: string[] = []
     expect(main(args, { log: (l) => lines.push(l), error: (l) => lines.push(l) })).toBe(0)
@@ -387,5 +427,76 @@ describe('the description written for our folders', () => {
     expect(text).toContain(
       "- [x] **Reviewed all field definitions** for sensitive data (API keys, tokens, passwords, client secrets) and confirmed they use `type: 'password'`"
     )
+  })
+
+  describe('with check:monorepo’s report', () => {
+    const digestOf = (name: string) => folderDigest(ourFolderFiles(REPOSITORY, name))
+    function reportFile(change: (report: MonorepoReport) => void = () => undefined): string {
+      const report: MonorepoReport = {
+        ok: true,
+        checkedAt: '2026-12-06T10:00:00.000Z',
+        folders: { ortto: digestOf('ortto'), 'ortto-audiences': digestOf('ortto-audiences') },
+        steps: passingSteps()
+      }
+      change(report)
+      const file = path.join(scratch, `report-${Math.random()}.json`)
+      writeFileSync(file, JSON.stringify(report))
+      return file
+    }
+
+    it('ticks the unit tests and lists what was run when the report passed on these contents', () => {
+      const text = descriptionFor('ortto', undefined, reportFile())
+      expect(text).toContain('- [x] Added [unit tests]')
+      expect(text).toContain(
+        "What was run before this export: `npm run check:monorepo` (2026-12-06T10:00:00.000Z), this repository's toolchain on these contents:"
+      )
+      for (const name of STEP_NAMES) expect(text).toContain(`- passed \`${name}\` in 1.3 s`)
+      expect(text).toContain('- passed `jest` in 1.3 s: 14 suites, 651 passed, 0 failed')
+    })
+
+    it('does not tick them from a report of other contents, naming the folder that differs', () => {
+      const changed = reportFile((report) => (report.folders.ortto = 'sha256:0000'))
+      const text = descriptionFor('ortto', undefined, changed)
+      expect(text).toContain('- [ ] Added [unit tests]')
+      expect(text).toContain('(2026-12-06T10:00:00.000Z) is of other contents of ortto/ than those exported')
+      expect(text).toContain('Nothing was run before this export that covers these contents')
+      // Ortto (Audiences) runs ortto's client in its tests: a change there matters to it too.
+      expect(descriptionFor('ortto-audiences', undefined, changed)).toContain('is of other contents of ortto/')
+    })
+
+    it('does not tick them after a failed or partial check, and lists the failed step', () => {
+      const failed = descriptionFor(
+        'ortto',
+        undefined,
+        reportFile((report) => {
+          report.ok = false
+          report.steps[5] = { ...report.steps[5], ok: false, detail: '1 failed' }
+        })
+      )
+      expect(failed).toContain('**not ticked**: `npm run check:monorepo` failed at jest on 2026-12-06T10:00:00.000Z.')
+      expect(failed).toContain('- **failed** `jest` in 1.3 s')
+      const partial = descriptionFor(
+        'ortto',
+        undefined,
+        reportFile((report) => report.steps.splice(4))
+      )
+      expect(partial).toContain('**not ticked**: `npm run check:monorepo` did not run eslint, jest on')
+    })
+
+    it('says what is wrong with a report it cannot use, and when there is none', () => {
+      const broken = path.join(scratch, 'broken.json')
+      writeFileSync(broken, '{"ok": true')
+      expect(descriptionFor('ortto', undefined, broken)).toMatch(
+        /the report at \S*broken\.json cannot be used: it is not JSON/
+      )
+      const foreign = path.join(scratch, 'foreign.json')
+      writeFileSync(foreign, JSON.stringify({ ok: true, steps: [] }))
+      expect(descriptionFor('ortto', undefined, foreign)).toContain(
+        'cannot be used: it is not a report `npm run check:monorepo` writes'
+      )
+      expect(descriptionFor('ortto')).toMatch(
+        /\*\*not ticked\*\*: there is no report of `npm run check:monorepo` at \S*no-report\.json/
+      )
+    })
   })
 })
