@@ -2,8 +2,9 @@
  * The engine with its spool across stops and starts: a stop ends on time and keeps what is not
  * delivered, the next start takes it back; a delivery keeps the mapping it was accepted under, and
  * one whose subscription is gone ends in the dead-letter file with why; a failure whose dead letter
- * cannot be written stays owed. Real Destination, a stand-in whose answers the test chooses, a
- * ManualClock.
+ * cannot be written stays owed; attempts count across restarts, so a delivery that always fails
+ * retryably is given up at the retry limit however often the pipeline restarts. Real Destination,
+ * a stand-in whose answers the test chooses, a ManualClock.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { Destination, type SegmentEvent } from '@segment/actions-core'
@@ -186,5 +187,29 @@ describe('a failure whose dead letter cannot be written', () => {
     rmSync(folder, { recursive: true, force: true })
     const second = start()
     expect(second.delivery.restored).toBe(1)
+  })
+})
+
+describe('attempts across restarts', () => {
+  it('gives up on a delivery that always fails retryably after the retry limit in all, however often it is restarted', async () => {
+    answer = () => ({ status: 503 })
+    const sent = () => standIn.requests.filter((r) => r.path === '/v1/identify').length
+    const sentPerRun: number[] = []
+    let run = start({ maxAttempts: 5 })
+    await run.delivery.enqueue([identify(1)])
+    // Each run tries it once (and once more as it stops), then stops: a pipeline killed over and over.
+    for (let restarts = 0; restarts < 10 && deadLetters().length === 0; restarts++) {
+      const before = sent()
+      await run.delivery.flush()
+      await run.delivery.stop()
+      sentPerRun.push(sent() - before)
+      run = start({ maxAttempts: 5 })
+    }
+    expect(sentPerRun.length).toBeGreaterThan(1)
+    expect(sent()).toBe(5)
+    expect(deadLetters()).toEqual([
+      expect.objectContaining({ subscription: 'Upsert Contact', status: 503, attempts: 5, event: identify(1) })
+    ])
+    expect(run.delivery.restored).toBe(0)
   })
 })
