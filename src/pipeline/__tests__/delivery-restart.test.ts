@@ -18,6 +18,7 @@ import { DeadLetterFile, type DeadLetter } from '../dead-letter'
 import { DeliveryPipeline, type DeliveryOptions } from '../delivery'
 import { DiskSpool } from '../delivery/spool/spool'
 import { ORTTO } from '../destinations'
+import { parseBatch } from '../segment-events'
 import { presetSubscriptions, type MatchableSubscription } from '../subscriptions'
 
 let temp: ReturnType<typeof tempDir>
@@ -211,5 +212,51 @@ describe('attempts across restarts', () => {
       expect.objectContaining({ subscription: 'Upsert Contact', status: 503, attempts: 5, event: identify(1) })
     ])
     expect(run.delivery.restored).toBe(0)
+  })
+})
+
+describe('a batch whose calls share its context', () => {
+  it('is delivered after a restart, the context taken back shared and frozen, as ingest gave it', async () => {
+    answer = () => ({ status: 503 })
+    const text = Buffer.from(
+      JSON.stringify({
+        context: { ip: '203.0.113.9', locale: 'fr-FR', app: { name: 'shop' } },
+        batch: [...range(20).map((n) => ({ type: 'identify', userId: `user-${n}`, traits: { n } })), track(20)]
+      })
+    )
+    const { events, items, receivedAt } = parseBatch(JSON.parse(text.toString()))
+    const first = start()
+    await first.delivery.enqueue(events, { route: 'batch', body: text, receivedAt, items })
+    await first.delivery.flush()
+    expect(await first.delivery.stop()).toMatchObject({ delivered: 0, failed: 0, pending: 21 })
+
+    answer = () => ({ status: 200 })
+    // What delivery is given to send, seen as it is made ready.
+    const given: SegmentEvent[] = []
+    const second = start({
+      prepare: (_subscription, batch) => {
+        given.push(...batch)
+        return Promise.resolve(batch.map((event) => ({ event })))
+      }
+    })
+    expect(second.delivery.restored).toBe(21)
+    const sentBefore = standIn.requests.length
+    await second.delivery.flush()
+    // Nothing wrote into the shared, frozen context (a write would throw and fail the event).
+    expect(second.delivery.status()).toMatchObject({ restored: 21, delivered: 21, failed: 0, pending: 0 })
+    expect(given).toHaveLength(21)
+    const shared = given[0].context
+    expect(given.every((event) => event.context === shared)).toBe(true)
+    expect(Object.isFrozen(shared)).toBe(true)
+    expect(shared).toEqual(events[0].context)
+    const contacts = standIn.requests
+      .slice(sentBefore)
+      .filter((r) => r.path === '/v1/identify')
+      .flatMap((r) => r.body as Array<{ user_id: string }>)
+    expect(contacts.map((contact) => contact.user_id).sort()).toEqual(
+      range(20)
+        .map((n) => `user-${n}`)
+        .sort()
+    )
   })
 })
