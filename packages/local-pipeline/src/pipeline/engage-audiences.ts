@@ -10,7 +10,8 @@
  * A createAudience or getAudience that fails gives the events that needed it that failure as their
  * outcome: retryable ones (429, 5xx, time-outs) are retried as deliveries are, the others end
  * failed with the reason. After a 401, 403 or 429 nothing more of the batch is sent, as the
- * destination does within a batch.
+ * destination does within a batch. Their requests count against the key's request budget, as
+ * the deliveries' do.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { Destination } from '@segment/actions-core'
@@ -95,8 +96,8 @@ export class EngageAudiences {
   /** Per computation_id: the Ortto audience, and whether it was checked (or created) in this run. */
   private readonly known = new Map<string, RememberedAudience & { checked: boolean }>()
   private readonly destination: Destination<OrttoSettings, AudienceSettings>
-  /** The text of each answer an audience call gets, kept for the call that is running. */
-  private readonly answers = new AsyncLocalStorage<string[]>()
+  /** The requests an audience call makes and the text of each answer it gets, kept for the call that is running. */
+  private readonly calls = new AsyncLocalStorage<{ requests: number; answers: string[] }>()
   /** Look-ups under way, by computation_id: batches sent at once share one instead of each creating the audience. */
   private readonly lookups = new Map<string, Promise<Found>>()
 
@@ -107,15 +108,21 @@ export class EngageAudiences {
     /** Where the ids are kept across restarts (audience-ids-file.ts); in memory only when unset. */
     private readonly file?: string
   ) {
+    const countRequest = () => {
+      const call = this.calls.getStore()
+      if (call) call.requests++
+    }
     const recordAnswer = (_request: unknown, _options: unknown, response: Response) => {
       const content = (response as { content?: unknown }).content
-      if (typeof content === 'string') this.answers.getStore()?.push(content)
+      if (typeof content === 'string') this.calls.getStore()?.answers.push(content)
     }
-    // The same definition, with each answer's text kept so that a 429's try-in-seconds can be honoured.
+    // The same definition, with each request counted (Ortto's request budget pays for it) and each
+    // answer's text kept so that a 429's try-in-seconds can be honoured.
     this.destination = new Destination<OrttoSettings, AudienceSettings>({
       ...definition,
       extendRequest: (data) => ({
         ...definition.extendRequest?.(data),
+        beforeRequest: [countRequest],
         afterResponse: [recordAnswer]
       })
     })
@@ -138,9 +145,13 @@ export class EngageAudiences {
 
   /**
    * Before delivery: each event with its audience's Ortto id set, or why it cannot be sent now.
-   * Each audience is looked up once per batch.
+   * Each audience is looked up once per batch. The requests createAudience and getAudience make go
+   * to `charge`, as those of the delivery: they count against the same per-key budget.
    */
-  async prepare(events: SegmentEvent[]): Promise<PreparedEvent[]> {
+  async prepare(
+    events: SegmentEvent[],
+    charge: (requests: number) => void = () => undefined
+  ): Promise<PreparedEvent[]> {
     const found = new Map<string, Found>()
     /** A refused key or a rate limit: the rest of the batch is not sent. */
     let halt: NotSent | undefined
@@ -148,7 +159,7 @@ export class EngageAudiences {
       const personas = audienceToProvide(event)
       const computationId = personas && computationIdOf(personas)
       if (!personas || computationId === undefined || found.has(computationId)) continue
-      const answer = await this.lookUp(computationId, personas)
+      const answer = await this.lookUp(computationId, personas, charge)
       found.set(computationId, answer)
       if (!answer.ok && HALTING.has(answer.notSent.status)) {
         halt = answer.notSent
@@ -187,22 +198,26 @@ export class EngageAudiences {
     return { event: withAudienceId(event, personas, known.externalId), audience }
   }
 
-  /** audienceFor, once at a time per Engage audience. */
-  private lookUp(computationId: string, personas: Personas): Promise<Found> {
+  /** audienceFor, once at a time per Engage audience (its requests charged to the batch that started it). */
+  private lookUp(computationId: string, personas: Personas, charge: (requests: number) => void): Promise<Found> {
     let lookup = this.lookups.get(computationId)
     if (!lookup) {
-      lookup = this.audienceFor(computationId, personas).finally(() => this.lookups.delete(computationId))
+      lookup = this.audienceFor(computationId, personas, charge).finally(() => this.lookups.delete(computationId))
       this.lookups.set(computationId, lookup)
     }
     return lookup
   }
 
   /** The Ortto audience of an Engage audience: remembered (checked once per run), else created. */
-  private async audienceFor(computationId: string, personas: Personas): Promise<Found> {
+  private async audienceFor(
+    computationId: string,
+    personas: Personas,
+    charge: (requests: number) => void
+  ): Promise<Found> {
     const known = this.known.get(computationId)
     if (known?.checked) return { ok: true, externalId: known.externalId }
     if (known) {
-      const checked = await this.call(() =>
+      const checked = await this.call(charge, () =>
         this.destination.getAudience({ settings: this.settings, externalId: known.externalId })
       )
       if (checked.ok) {
@@ -221,7 +236,9 @@ export class EngageAudiences {
       this.known.delete(computationId)
     }
     const input = createInput(personas)
-    const created = await this.call(() => this.destination.createAudience({ settings: this.settings, ...input }))
+    const created = await this.call(charge, () =>
+      this.destination.createAudience({ settings: this.settings, ...input })
+    )
     if (!created.ok) {
       return notSent(
         created,
@@ -236,10 +253,14 @@ export class EngageAudiences {
     return { ok: true, externalId: created.externalId }
   }
 
-  private async call(run: () => Promise<{ externalId: string }>): Promise<{ ok: true; externalId: string } | Failed> {
-    const answers: string[] = []
+  private async call(
+    charge: (requests: number) => void,
+    run: () => Promise<{ externalId: string }>
+  ): Promise<{ ok: true; externalId: string } | Failed> {
+    const call = { requests: 0, answers: [] as string[] }
+    const { answers } = call
     try {
-      const { externalId } = await this.answers.run(answers, run)
+      const { externalId } = await this.calls.run(call, run)
       return { ok: true, externalId }
     } catch (error) {
       const code = (error as { code?: unknown } | undefined)?.code
@@ -250,6 +271,8 @@ export class EngageAudiences {
         message: messageOf(error),
         ...(answers.length > 0 && { body: answers[answers.length - 1] })
       }
+    } finally {
+      charge(call.requests)
     }
   }
 

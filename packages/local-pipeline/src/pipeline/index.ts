@@ -218,8 +218,8 @@ export async function startPipeline(
         destinations: runners,
         settings,
         subscriptions,
-        prepare: async (subscription, events) =>
-          ofAudiences(subscription) ? audiences.prepare(events) : events.map((event) => ({ event })),
+        prepare: async (subscription, events, charge) =>
+          ofAudiences(subscription) ? audiences.prepare(events, charge) : events.map((event) => ({ event })),
         flushIntervalMs: config.flushIntervalMs,
         maxAttempts: config.maxAttempts,
         requestTimeoutMs: config.deliveryTimeoutMs,

@@ -2,8 +2,9 @@
  * The engine with its spool across stops and starts: a stop ends on time and keeps what is not
  * delivered, the next start takes it back; a delivery keeps the mapping it was accepted under, and
  * one whose subscription is gone ends in the dead-letter file with why; a failure whose dead letter
- * cannot be written stays owed. Real Destination, a stand-in whose answers the test chooses, a
- * ManualClock.
+ * cannot be written stays owed; attempts count across restarts, so a delivery that always fails
+ * retryably is given up at the retry limit however often the pipeline restarts. Real Destination,
+ * a stand-in whose answers the test chooses, a ManualClock.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { Destination, type SegmentEvent } from '@segment/actions-core'
@@ -16,6 +17,7 @@ import { DeadLetterFile, type DeadLetter } from '../dead-letter'
 import { DeliveryPipeline, type DeliveryOptions } from '../delivery'
 import { DiskSpool } from '../delivery/spool/spool'
 import { ORTTO } from '../destinations'
+import { parseBatch } from '../segment-events'
 import { presetSubscriptions, type MatchableSubscription } from '../subscriptions'
 
 let temp: ReturnType<typeof tempDir>
@@ -185,5 +187,75 @@ describe('a failure whose dead letter cannot be written', () => {
     rmSync(folder, { recursive: true, force: true })
     const second = start()
     expect(second.delivery.restored).toBe(1)
+  })
+})
+
+describe('attempts across restarts', () => {
+  it('gives up on a delivery that always fails retryably after the retry limit in all, however often it is restarted', async () => {
+    answer = () => ({ status: 503 })
+    const sent = () => standIn.requests.filter((r) => r.path === '/v1/identify').length
+    const sentPerRun: number[] = []
+    let run = start({ maxAttempts: 5 })
+    await run.delivery.enqueue([identify(1)])
+    // Each run tries it once (and once more as it stops), then stops: a pipeline killed over and over.
+    for (let restarts = 0; restarts < 10 && deadLetters().length === 0; restarts++) {
+      const before = sent()
+      await run.delivery.flush()
+      await run.delivery.stop()
+      sentPerRun.push(sent() - before)
+      run = start({ maxAttempts: 5 })
+    }
+    expect(sentPerRun.length).toBeGreaterThan(1)
+    expect(sent()).toBe(5)
+    expect(deadLetters()).toEqual([
+      expect.objectContaining({ subscription: 'Upsert Contact', status: 503, attempts: 5, event: identify(1) })
+    ])
+    expect(run.delivery.restored).toBe(0)
+  })
+})
+
+describe('a batch whose calls share its context', () => {
+  it('is delivered after a restart, the context taken back shared and frozen, as ingest gave it', async () => {
+    answer = () => ({ status: 503 })
+    const text = Buffer.from(
+      JSON.stringify({
+        context: { ip: '203.0.113.9', locale: 'fr-FR', app: { name: 'shop' } },
+        batch: [...range(20).map((n) => ({ type: 'identify', userId: `user-${n}`, traits: { n } })), track(20)]
+      })
+    )
+    const { events, items, receivedAt } = parseBatch(JSON.parse(text.toString()))
+    const first = start()
+    await first.delivery.enqueue(events, { route: 'batch', body: text, receivedAt, items })
+    await first.delivery.flush()
+    expect(await first.delivery.stop()).toMatchObject({ delivered: 0, failed: 0, pending: 21 })
+
+    answer = () => ({ status: 200 })
+    // What delivery is given to send, seen as it is made ready.
+    const given: SegmentEvent[] = []
+    const second = start({
+      prepare: (_subscription, batch) => {
+        given.push(...batch)
+        return Promise.resolve(batch.map((event) => ({ event })))
+      }
+    })
+    expect(second.delivery.restored).toBe(21)
+    const sentBefore = standIn.requests.length
+    await second.delivery.flush()
+    // Nothing wrote into the shared, frozen context (a write would throw and fail the event).
+    expect(second.delivery.status()).toMatchObject({ restored: 21, delivered: 21, failed: 0, pending: 0 })
+    expect(given).toHaveLength(21)
+    const shared = given[0].context
+    expect(given.every((event) => event.context === shared)).toBe(true)
+    expect(Object.isFrozen(shared)).toBe(true)
+    expect(shared).toEqual(events[0].context)
+    const contacts = standIn.requests
+      .slice(sentBefore)
+      .filter((r) => r.path === '/v1/identify')
+      .flatMap((r) => r.body as Array<{ user_id: string }>)
+    expect(contacts.map((contact) => contact.user_id).sort()).toEqual(
+      range(20)
+        .map((n) => `user-${n}`)
+        .sort()
+    )
   })
 })

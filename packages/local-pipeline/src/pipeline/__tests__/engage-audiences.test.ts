@@ -407,7 +407,7 @@ describe('over a persisted sandbox (SANDBOX_DATA)', () => {
 
 describe('createAudience and getAudience in the delivery queue', () => {
   /** A delivery queue over one sandbox with Sync Audience only, on a clock the test moves. */
-  async function queue(faults: FaultOptions, batchSize?: number) {
+  async function queue(faults: FaultOptions, batchSize?: number, requestsPerSecond?: number) {
     const sandbox = await startSandbox({ port: 0, faults })
     running.push(sandbox)
     process.env[LOCAL_ENDPOINT_ENV] = sandbox.url
@@ -419,8 +419,9 @@ describe('createAudience and getAudience in the delivery queue', () => {
       destinations: new Map([[ORTTO_AUDIENCES, new Destination(ORTTO_AUDIENCES.definition)]]),
       settings,
       subscriptions: presetSubscriptions(ORTTO_AUDIENCES),
-      prepare: (_subscription, events) => audiences.prepare(events),
+      prepare: (_subscription, events, charge) => audiences.prepare(events, charge),
       batchSize,
+      requestsPerSecond,
       clock,
       log: (line) => logLines.push(line)
     })
@@ -447,6 +448,28 @@ describe('createAudience and getAudience in the delivery queue', () => {
     await clock.advance(3_000)
     await delivery.flush()
     expect(delivery.status()).toMatchObject({ delivered: 1, pending: 0 })
+  })
+
+  it('charges createAudience to the key’s request budget: the next batch waits for the token it used', async () => {
+    // Two requests a second: the first batch's createAudience and its own request take both.
+    const { sandbox, delivery, clock } = await queue({}, undefined, 2)
+    await delivery.enqueue([event('ada')])
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ delivered: 1, pending: 0 })
+    const requests = () => Object.values(sandbox.stats().byRoute).reduce((sum, n) => sum + n, 0)
+    expect(sandbox.stats().byRoute['POST /v1/audiences/create']).toBe(1)
+    expect(requests()).toBe(2)
+
+    await delivery.enqueue([event('bob')])
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ delivered: 1, pending: 1 })
+    expect(requests()).toBe(2)
+    await clock.advance(499)
+    expect(requests()).toBe(2)
+    await clock.advance(1)
+    await delivery.flush()
+    expect(delivery.status()).toMatchObject({ delivered: 2, pending: 0 })
+    expect(requests()).toBe(3)
   })
 
   it('creates an audience once when batches of its events are sent at once', async () => {

@@ -2,8 +2,8 @@
  * Ortto's request budget, per API key: a token bucket that refills at the plan's rate
  * (ORTTO_REQUESTS_PER_SECOND) and holds one second's worth, and the pause a 429 imposes on every
  * subscription of that key. A send takes one token before it goes; once it is back, the requests
- * it really made (a batch split in two makes two) are charged, so the bucket can run into debt and
- * the next sends wait for it.
+ * it really made (a batch split in two makes two; an audience created or checked before it, one
+ * more) are charged, so the bucket can run into debt and the next sends wait for it.
  */
 
 /**

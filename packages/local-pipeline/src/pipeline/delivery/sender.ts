@@ -21,8 +21,16 @@ export interface Outcome {
   final?: boolean
 }
 
-/** Runs before each onBatch call of a subscription, on the events of the batch, in order; one answer per event. */
-export type PrepareEvents = (subscription: LaneSubscription, events: SegmentEvent[]) => Promise<PreparedEvent[]>
+/**
+ * Runs before each onBatch call of a subscription, on the events of the batch, in order; one answer
+ * per event. Requests it makes to Ortto (an audience created or checked) go to `charge`: they count
+ * against the key's request budget with the batch's own.
+ */
+export type PrepareEvents = (
+  subscription: LaneSubscription,
+  events: SegmentEvent[],
+  charge: (requests: number) => void
+) => Promise<PreparedEvent[]>
 
 /**
  * Destination instances of one destination, one per call in flight: actions-core keeps each
@@ -102,11 +110,11 @@ export class Sender {
     if (!this.prepare) return { outcomes: await this.send(subscription, events, signal, counted), ...counted }
     let prepared: PreparedEvent[]
     try {
-      prepared = await this.prepare(subscription, events)
+      prepared = await this.prepare(subscription, events, (requests) => (counted.requests += requests))
       if (prepared.length !== events.length) throw new Error(`${prepared.length} answers for ${events.length} events`)
     } catch (error) {
       const message = `the pipeline could not make this event ready to send (${error instanceof Error ? error.message : String(error)})`
-      return { outcomes: events.map(() => ({ status: 500, message })), requests: 0 }
+      return { outcomes: events.map(() => ({ status: 500, message })), ...counted }
     }
     const ready: Array<{ i: number; event: SegmentEvent }> = []
     prepared.forEach((p, i) => {
