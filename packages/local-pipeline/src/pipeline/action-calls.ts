@@ -8,7 +8,7 @@ import { Destination, defaultValues } from '@segment/actions-core'
 import type { DecoratedResponse, DestinationDefinition, Features, JSONObject } from '@segment/actions-core'
 import { redactDeep, redactApiKey } from 'actions-ortto'
 import { isRecord, parseJson } from './json'
-import { InputError } from './segment-events'
+import { InputError } from './http/errors'
 import { writeKeyRefusal } from './write-key'
 import type { Caller, WriteKeyGate } from './write-key'
 

@@ -18,7 +18,7 @@ import { OwnRoutes } from './own-routes'
 import { DeadLetterFile } from './dead-letter'
 import { DryRun } from './dry-run'
 import { PrefixedRoutes } from './prefixed-routes'
-import { PipelineServer } from './server'
+import { PipelineServer } from './http/server'
 import { WriteKeyGate, generateWriteKey } from './write-key'
 import { allPresetSubscriptions, loadMappingFile, type MatchableSubscription } from './subscriptions'
 

@@ -7,7 +7,7 @@
  */
 import type { DestinationDefinition } from '@segment/actions-core'
 import { isRecord } from './json'
-import { InputError } from './segment-events'
+import { InputError } from './http/errors'
 import { ActionCalls, messageOf, statusOf } from './action-calls'
 import type { CliAnswer, CliRouteSet } from './action-calls'
 import type { Caller, WriteKeyGate } from './write-key'

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
+import { InputError } from './http/errors'
 import { isRecord } from './json'
 import { BatchContext, InheritedContexts } from './batch-context'
 import { MAX_EVENT_DEPTH, walkEvent } from './event-structure'
@@ -251,15 +252,4 @@ export function parseBatch(body: unknown): {
     }
   })
   return { events, items, receivedAt, rejected, contextKeysCopied: shared?.keysCopied ?? 0 }
-}
-
-/** Input a client must fix; the server answers it with 400 and this message. */
-export class InputError extends Error {
-  constructor(
-    message: string,
-    readonly status = 400
-  ) {
-    super(message)
-    this.name = 'InputError'
-  }
 }
