@@ -7,7 +7,7 @@ import { MAX_REQUEST_BYTES } from './contract'
 import { SandboxDataError } from './errors'
 import { FaultOptionsError, parseFaultOptions, type FaultInjector } from './faults'
 import { errorBody, readBody, sendText } from '../http/http-io'
-import { parseJsonText } from './json'
+import { parseJson } from './json'
 import type { SandboxStore } from './store'
 import type { SandboxStats } from './types'
 
@@ -111,7 +111,7 @@ async function answer(
       const body = await readBody(req, MAX_REQUEST_BYTES)
       if (body.kind === 'aborted') return
       if (body.kind === 'refused') return sendText(res, body.status, errorBody(body.code, body.message))
-      const parsed = body.kind === 'ok' ? parseJsonText(body.text) : undefined
+      const parsed = body.kind === 'ok' ? parseJson(body.text) : undefined
       try {
         faults.set(parseFaultOptions(parsed))
       } catch (error) {

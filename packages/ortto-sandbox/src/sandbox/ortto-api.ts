@@ -14,7 +14,7 @@ import {
 } from './contract'
 import { malformedBatchBody, type FaultDecision, type FaultInjector } from './faults'
 import { errorBody, readBody, sendText } from '../http/http-io'
-import { isJsonObject, parseJsonText } from './json'
+import { isRecord, parseJson } from './json'
 import { increment } from './request-stats'
 import type { SandboxStore } from './store'
 import type { SandboxStats } from './types'
@@ -97,7 +97,7 @@ export class OrttoApiStandIn {
       )
     }
     if (body.kind === 'refused') return answer(failed(body.status, body.code, body.message))
-    const parsed = parseJsonText(body.text)
+    const parsed = parseJson(body.text)
     const batch = isBatchEndpoint(known.endpoint) ? known.endpoint : undefined
     if (batch && Array.isArray(parsed)) this.counters.objectsReceived += parsed.length
 
@@ -166,7 +166,7 @@ export class OrttoApiStandIn {
 
   private createAudience(body: unknown): Answer {
     if (body === undefined) return failed(400, 'bad-request', 'the body is not valid JSON')
-    const name = isJsonObject(body) ? body.name : undefined
+    const name = isRecord(body) ? body.name : undefined
     if (typeof name !== 'string' || name.trim() === '') {
       return failed(400, 'bad-request', 'the body must be {"name": "<audience name>"} with a non-blank name')
     }
@@ -176,7 +176,7 @@ export class OrttoApiStandIn {
 
   private getAudience(body: unknown): Answer {
     if (body === undefined) return failed(400, 'bad-request', 'the body is not valid JSON')
-    const id = isJsonObject(body) ? body.id : undefined
+    const id = isRecord(body) ? body.id : undefined
     if (typeof id !== 'string' || id.trim() === '') {
       return failed(400, 'bad-request', 'the body must be {"id": "<audience id>"} with a non-blank id')
     }
