@@ -94,13 +94,6 @@ export function statusOf(error: unknown): number | undefined {
   return undefined
 }
 
-/** An error's message; hooks and dynamic fields report theirs as plain `{message, code}` objects. */
-export function messageOf(error: unknown): string {
-  if (typeof error === 'string') return error
-  const message = (error as { message?: unknown } | null | undefined)?.message
-  return typeof message === 'string' ? message : String(error)
-}
-
 /**
  * For a schema error (actions-core throws ajv-human-errors' AggregateAjvError, iterable over one
  * error per problem): the message of each problem by field path, `$.` dropped. Else undefined.

@@ -14,6 +14,7 @@ import { SpoolDamagedError } from './delivery/spool/recovery'
 import { DiskSpool, SpoolError } from './delivery/spool/spool'
 import { ORTTO, ORTTO_AUDIENCES, PIPELINE_DESTINATIONS, type PipelineDestination } from './destinations'
 import { EngageAudiences } from './engage-audiences'
+import { messageOf } from './error-message'
 import { OwnRoutes } from './own-routes'
 import { DeadLetterFile } from './dead-letter'
 import { DryRun } from './dry-run'
@@ -68,7 +69,7 @@ export class PipelineStopError extends Error {
     readonly totals: DeliveryTotals,
     cause: unknown
   ) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause })
+    super(messageOf(cause), { cause })
     this.name = 'PipelineStopError'
   }
 }

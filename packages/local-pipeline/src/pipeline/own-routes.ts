@@ -8,7 +8,8 @@
 import type { DestinationDefinition } from '@segment/actions-core'
 import { isRecord } from './json'
 import { InputError } from './http/errors'
-import { ActionCalls, messageOf, statusOf } from './action-calls'
+import { ActionCalls, statusOf } from './action-calls'
+import { messageOf } from './error-message'
 import type { CliAnswer, CliRouteSet } from './action-calls'
 import type { Caller, WriteKeyGate } from './write-key'
 

@@ -6,6 +6,7 @@
 import { Destination, type SegmentEvent } from '@segment/actions-core'
 import type { Settings } from 'actions-ortto'
 import type { PipelineDestination } from '../destinations'
+import { messageOf } from '../error-message'
 import type { PreparedEvent } from '../prepared-event'
 import { withSubscription } from '../subscriptions'
 import type { LaneSubscription } from './lanes'
@@ -105,7 +106,7 @@ export class Sender {
       prepared = await this.prepare(subscription, events)
       if (prepared.length !== events.length) throw new Error(`${prepared.length} answers for ${events.length} events`)
     } catch (error) {
-      const message = `the pipeline could not make this event ready to send (${error instanceof Error ? error.message : String(error)})`
+      const message = `the pipeline could not make this event ready to send (${messageOf(error)})`
       return { outcomes: events.map(() => ({ status: 500, message })), requests: 0 }
     }
     const ready: Array<{ i: number; event: SegmentEvent }> = []
@@ -149,7 +150,7 @@ export class Sender {
     } catch (thrown) {
       const { error, requests } = thrown as CountedThrow
       counted.requests += requests
-      const message = error instanceof Error ? error.message : String(error)
+      const message = messageOf(error)
       if (!isUnexpectedThrow(error)) {
         const status = (error as { status?: number }).status ?? 500
         return events.map(() => ({ status, message }))

@@ -22,6 +22,7 @@
 import { crc32 } from 'node:zlib'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import { isCallRoute, type CallRoute } from '../../segment-events'
+import { isRecord } from '../../json'
 
 const SPOOL_FORMAT_VERSION = 2
 const READABLE_VERSIONS = [1, 2]
@@ -132,16 +133,14 @@ export function readLine(bytes: Buffer): ReadLine {
 }
 
 const isIndex = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 const isIndexList = (value: unknown): value is number[] => Array.isArray(value) && value.every(isIndex)
 
 /** Whether each entry of a `c` line names a call its body has. */
 function callEntriesFit(record: Record<string, unknown>): boolean {
   const { e: entries, b: body, r: route } = record
-  if (!Array.isArray(entries) || !isObject(body)) return false
+  if (!Array.isArray(entries) || !isRecord(body)) return false
   const calls = route === 'batch' ? body.batch : undefined
-  if (route === 'batch' && (!Array.isArray(calls) || !(body.context === undefined || isObject(body.context)))) {
+  if (route === 'batch' && (!Array.isArray(calls) || !(body.context === undefined || isRecord(body.context)))) {
     return false
   }
   return entries.every((entry: unknown) => {
@@ -149,12 +148,12 @@ function callEntriesFit(record: Record<string, unknown>): boolean {
     const [index, subscriptions, messageId] = entry as unknown[]
     if (!isIndex(index) || !isIndexList(subscriptions)) return false
     if (messageId !== undefined && typeof messageId !== 'string') return false
-    return calls === undefined ? index === 0 : isObject((calls as unknown[])[index])
+    return calls === undefined ? index === 0 : isRecord((calls as unknown[])[index])
   })
 }
 
 function shapeProblem(record: unknown): string | undefined {
-  if (!isObject(record)) return 'it is not a JSON object'
+  if (!isRecord(record)) return 'it is not a JSON object'
   switch (record.t) {
     case 'spool':
       return READABLE_VERSIONS.includes(record.version as number)
@@ -164,9 +163,9 @@ function shapeProblem(record: unknown): string | undefined {
       const s = record.subscription
       const fine =
         isIndex(record.i) &&
-        isObject(s) &&
+        isRecord(s) &&
         ['name', 'destination', 'partnerAction', 'subscribe'].every((key) => typeof s[key] === 'string') &&
-        isObject(s.mapping)
+        isRecord(s.mapping)
       return fine ? undefined : 'it is not a well-formed subscription'
     }
     case 'c':
@@ -174,11 +173,11 @@ function shapeProblem(record: unknown): string | undefined {
         ? undefined
         : 'it is not a well-formed call'
     case 'x':
-      return isIndex(record.i) && isObject(record.c) ? undefined : 'it is not a well-formed context'
+      return isIndex(record.i) && isRecord(record.c) ? undefined : 'it is not a well-formed context'
     case 'e':
       return isIndex(record.n) &&
         isIndexList(record.s) &&
-        isObject(record.e) &&
+        isRecord(record.e) &&
         (record.x === undefined || isIndex(record.x))
         ? undefined
         : 'it is not a well-formed event'
