@@ -44,7 +44,7 @@ export async function takeIn(
     throw new InputError(reason)
   }
   // The spool keeps the call's body as it came, and what ingest added to its events.
-  const { unsubscribed } = await delivery.enqueue(events, { route: call, body: bytes, receivedAt, items })
+  const { unsubscribed } = await delivery.enqueue(events, { kind: call, body: bytes, receivedAt, items })
   counts.calls++
   counts.events += events.length
   counts.rejectedEvents += rejected.length

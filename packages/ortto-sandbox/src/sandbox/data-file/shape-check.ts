@@ -1,4 +1,4 @@
-import { AUDIENCE_MODES, MEMBERSHIP_ROUTES, type MembershipRoute } from '../contract'
+import { AUDIENCE_MODES, MEMBERSHIP_PATHS, type MembershipPath } from '../contract'
 import { isRecord } from '../json'
 import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxMembershipChange, SandboxState } from '../types'
 import { DATA_FILE_FORMAT, READABLE_VERSIONS } from './format'
@@ -79,14 +79,14 @@ export function checkAudience(value: unknown, where: string): Omit<SandboxAudien
 }
 
 const MODES: readonly unknown[] = AUDIENCE_MODES
-const ROUTES: readonly unknown[] = MEMBERSHIP_ROUTES
+const PATHS: readonly unknown[] = MEMBERSHIP_PATHS
 
 export function checkMembershipChange(value: unknown, where: string): SandboxMembershipChange {
   const m = jsonObject(value, where)
   if (!MODES.includes(m.mode)) throw new ShapeError(`${where}.mode must be one of ${AUDIENCE_MODES.join(', ')}`)
   if (typeof m.changed !== 'boolean') throw new ShapeError(`${where}.changed must be true or false`)
-  if (!ROUTES.includes(m.via)) {
-    throw new ShapeError(`${where}.via must be one of ${MEMBERSHIP_ROUTES.join(', ')}`)
+  if (!PATHS.includes(m.via)) {
+    throw new ShapeError(`${where}.via must be one of ${MEMBERSHIP_PATHS.join(', ')}`)
   }
   const sequence = wholeNumber(m.sequence, `${where}.sequence`)
   if (sequence < 1) throw new ShapeError(`${where}.sequence must be 1 or more`)
@@ -100,7 +100,7 @@ export function checkMembershipChange(value: unknown, where: string): SandboxMem
     user_id: textOrNull(m.user_id, `${where}.user_id`),
     anonymous_id: textOrNull(m.anonymous_id, `${where}.anonymous_id`),
     message_id: textOrNull(m.message_id, `${where}.message_id`),
-    via: m.via as MembershipRoute
+    via: m.via as MembershipPath
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { ORTTO_ENDPOINTS, type MembershipRoute } from '../contract'
+import { ORTTO_ENDPOINTS, type MembershipPath } from '../contract'
 import type { JournalEntry } from '../data-file/format'
 import type { SandboxAudience, SandboxMembershipChange, SandboxState } from '../types'
 import type { AudienceChange, ObjectProblem, ValidActivity, ValidContact } from '../validation'
@@ -108,7 +108,7 @@ export class SandboxStore extends StoreViews {
   applyContact(
     object: ValidContact,
     now: string,
-    via: Exclude<MembershipRoute, '/v1/track'>
+    via: Exclude<MembershipPath, '/v1/track'>
   ): ObjectProblem | undefined {
     const problem = this.checkAudience(object.audience)
     if (problem) return problem
@@ -173,7 +173,7 @@ export class SandboxStore extends StoreViews {
     return { status: 404, message: `audience ${audience.id} does not exist; create it with /v1/audiences/create` }
   }
 
-  private upsertContact(object: ValidContact, now: string, via: MembershipRoute): StoredContact {
+  private upsertContact(object: ValidContact, now: string, via: MembershipPath): StoredContact {
     const contact = this.locateContact(object.userId, object.anonymousId, now)
     if (object.traits) {
       for (const [key, value] of Object.entries(object.traits)) contact.traits.set(key, value)
@@ -187,7 +187,7 @@ export class SandboxStore extends StoreViews {
   }
 
   /** Applies the object's `audience` (checked to exist) and writes it in the history, a repeat included. */
-  private changeMembership(contact: StoredContact, object: ValidContact, now: string, via: MembershipRoute): void {
+  private changeMembership(contact: StoredContact, object: ValidContact, now: string, via: MembershipPath): void {
     const { mode, id } = object.audience!
     const audience = this.audiences.get(id)!
     const changed = mode === 'add' ? this.addMember(audience, contact.id) : this.removeMember(audience, contact.id)
