@@ -27,7 +27,7 @@ export interface DeadLetter {
   partnerAction: string
   status: number
   errortype?: string
-  message: string
+  reason: string
   attempts: number
   event: SegmentEvent
 }

@@ -157,8 +157,8 @@ export class DryRun<Settings> {
     const recording: Recording = { payloads: [], requests: [] }
     const prepared = this.preview?.(subscription, taken) ?? { event: taken }
     if ('notSent' in prepared) {
-      const { status, errortype, message } = prepared.notSent
-      const failure = { status, ...(errortype && { errortype }), reason: message }
+      const { status, errortype, reason } = prepared.notSent
+      const failure = { status, ...(errortype && { errortype }), reason }
       return { subscription: name, partnerAction, valid: false, failure, requests: [] }
     }
     const { event, audience } = prepared

@@ -162,7 +162,7 @@ export class EngageAudiences {
       const answer = computationId === undefined ? undefined : found.get(computationId)
       if (answer && !answer.ok) return { notSent: answer.notSent }
       if (halt)
-        return { notSent: { ...halt, message: `Not sent: an audience request of this batch failed. ${halt.message}` } }
+        return { notSent: { ...halt, reason: `Not sent: an audience request of this batch failed. ${halt.reason}` } }
       if (!personas) return { event }
       if (!answer) return { notSent: noComputationId() }
       return { event: withAudienceId(event, personas, answer.externalId) }
@@ -275,7 +275,7 @@ function notSent({ status, errortype, message, body }: Failed, doing: string): F
     notSent: {
       status,
       ...(errortype && { errortype }),
-      message: `${doing}: ${message}`,
+      reason: `${doing}: ${message}`,
       ...(body !== undefined && { body })
     }
   }
@@ -284,6 +284,6 @@ function notSent({ status, errortype, message, body }: Failed, doing: string): F
 const noComputationId = (): NotSent => ({
   status: 400,
   errortype: 'PAYLOAD_VALIDATION_FAILED',
-  message:
+  reason:
     'context.personas.computation_id is empty or not a string: the pipeline creates one Ortto audience per Engage audience and knows it by that id, which Engage always sends.'
 })

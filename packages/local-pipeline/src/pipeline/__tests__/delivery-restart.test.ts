@@ -144,7 +144,7 @@ describe('the next start', () => {
         subscription: 'Track Activity',
         partnerAction: 'trackActivity',
         status: 410,
-        message:
+        reason:
           'the subscription "Track Activity" (trackActivity) it was accepted for is no longer in the mappings; it was not sent',
         event: track(1)
       })

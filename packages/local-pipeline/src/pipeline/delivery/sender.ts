@@ -14,7 +14,7 @@ import type { LaneSubscription } from './lanes'
 /** What one attempt gave a delivery: the destination's result, or why there is none. */
 export interface Outcome {
   status: number
-  message?: string
+  reason?: string
   errortype?: string
   /** Ortto's answer, when the result carries it (a 429's try-in-seconds is read from it). */
   body?: unknown
@@ -107,7 +107,7 @@ export class Sender {
       if (prepared.length !== events.length) throw new Error(`${prepared.length} answers for ${events.length} events`)
     } catch (error) {
       const message = `the pipeline could not make this event ready to send (${messageOf(error)})`
-      return { outcomes: events.map(() => ({ status: 500, message })), requests: 0 }
+      return { outcomes: events.map(() => ({ status: 500, reason: message })), requests: 0 }
     }
     const ready: Array<{ i: number; event: SegmentEvent }> = []
     prepared.forEach((p, i) => {
@@ -153,11 +153,11 @@ export class Sender {
       const message = messageOf(error)
       if (!isUnexpectedThrow(error)) {
         const status = (error as { status?: number }).status ?? 500
-        return events.map(() => ({ status, message }))
+        return events.map(() => ({ status, reason: message }))
       }
       if (events.length === 1) {
         const reason = `the destination could not process this event (${message}); it is not retried`
-        return [{ status: 400, message: reason, final: true }]
+        return [{ status: 400, reason, final: true }]
       }
       const middle = Math.ceil(events.length / 2)
       const first = await this.send(subscription, events.slice(0, middle), signal, counted)
@@ -168,7 +168,7 @@ export class Sender {
       const result = multistatus?.[i]
       if (!result) return { status: 500 }
       if ('errormessage' in result) {
-        return { status: result.status, message: result.errormessage, errortype: result.errortype, body: result.body }
+        return { status: result.status, reason: result.errormessage, errortype: result.errortype, body: result.body }
       }
       return { status: result.status, body: result.body }
     })
