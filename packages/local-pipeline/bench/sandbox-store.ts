@@ -95,8 +95,8 @@ export function prefillDataFile(file: string, bytes: number): number {
   return statSync(file).size
 }
 
-async function post(sandbox: Sandbox, route: string, body: unknown[]): Promise<number> {
-  const response = await fetch(`${sandbox.url}${route}`, {
+async function post(sandbox: Sandbox, apiPath: string, body: unknown[]): Promise<number> {
+  const response = await fetch(`${sandbox.url}${apiPath}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify(body)
@@ -106,19 +106,19 @@ async function post(sandbox: Sandbox, route: string, body: unknown[]): Promise<n
 }
 
 /** Half the contacts are new, half update stored ones; every activity is new. */
-function batches(events: number, run: string): Array<{ route: string; body: unknown[] }> {
-  const out: Array<{ route: string; body: unknown[] }> = []
+function batches(events: number, run: string): Array<{ apiPath: string; body: unknown[] }> {
+  const out: Array<{ apiPath: string; body: unknown[] }> = []
   for (let start = 0, n = 0; start < events; start += BATCH, n++) {
     const size = Math.min(BATCH, events - start)
     const ids = Array.from({ length: size }, (_, j) => start + j)
     if (n % 2 === 0) {
       out.push({
-        route: '/v1/identify',
+        apiPath: '/v1/identify',
         body: ids.map((i) => ({ user_id: i % 2 ? `stored-${i}` : `${run}-${i}`, traits: traitsFor(i) }))
       })
     } else {
       out.push({
-        route: '/v1/track',
+        apiPath: '/v1/track',
         body: ids.map((i) => ({
           user_id: `${run}-${i}`,
           event: 'Product Viewed',
@@ -141,7 +141,7 @@ async function ingest(sandbox: Sandbox, events: number, concurrency: number, run
   const start = performance.now()
   const worker = async (): Promise<void> => {
     for (let next = queue.shift(); next; next = queue.shift()) {
-      const status = String(await post(sandbox, next.route, next.body))
+      const status = String(await post(sandbox, next.apiPath, next.body))
       statuses[status] = (statuses[status] ?? 0) + 1
     }
   }

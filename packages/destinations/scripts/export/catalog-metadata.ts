@@ -3,6 +3,7 @@
  * publishes) that the export compares, and the reading of such a file.
  */
 import { readFileSync } from 'node:fs'
+import { isRecord } from '../../src/destinations/ortto/client/json'
 import { ExportRefusal } from './refusal'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -48,9 +49,6 @@ export interface CatalogMetadata {
   presets: PresetMetadata[]
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-
 /** Reads a catalog metadata file, refusing anything without the shape the comparison relies on. */
 export function readCatalogMetadata(file: string): CatalogMetadata {
   let parsed: unknown
@@ -62,11 +60,11 @@ export function readCatalogMetadata(file: string): CatalogMetadata {
       'Pass --catalog with a metadata.json as generate:metadata-payload writes it.'
     )
   }
-  const actions = isObject(parsed) ? parsed.actions : undefined
+  const actions = isRecord(parsed) ? parsed.actions : undefined
   const wellFormed =
-    isObject(parsed) &&
-    isObject(actions) &&
-    Object.values(actions).every((action) => isObject(action) && isObject(action.fields)) &&
+    isRecord(parsed) &&
+    isRecord(actions) &&
+    Object.values(actions).every((action) => isRecord(action) && isRecord(action.fields)) &&
     Array.isArray(parsed.presets)
   if (!wellFormed) {
     throw new ExportRefusal(

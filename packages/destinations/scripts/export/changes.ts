@@ -4,6 +4,7 @@
  * hidden actions, presets…), as lines for the PR description.
  */
 import { isDeepStrictEqual } from 'node:util'
+import { isRecord } from '../../src/destinations/ortto/client/json'
 import type { CatalogMetadata, FieldMetadata } from './catalog-metadata'
 import { code, value } from './markdown'
 
@@ -15,9 +16,6 @@ export interface UserChange {
 
 type Record_ = Record<string, unknown>
 
-const isPlainObject = (json: unknown): json is Record_ =>
-  typeof json === 'object' && json !== null && !Array.isArray(json)
-
 const union = (a: string[], b: string[]) => [...a, ...b.filter((key) => !a.includes(key))]
 
 function propertyChanges(where: string, before: Record_, after: Record_, skip: string[] = []): UserChange[] {
@@ -28,7 +26,7 @@ function propertyChanges(where: string, before: Record_, after: Record_, skip: s
 
 /** Differences at the leaves of two JSON values, named by their dotted path. */
 function leafChanges(where: string, before: unknown, after: unknown, at: string[] = []): UserChange[] {
-  if (isPlainObject(before) && isPlainObject(after)) {
+  if (isRecord(before) && isRecord(after)) {
     return union(Object.keys(before), Object.keys(after)).flatMap((key) =>
       leafChanges(where, before[key], after[key], [...at, key])
     )

@@ -17,7 +17,7 @@
 import fc from 'fast-check'
 import nock from 'nock'
 import { createRequestClient, type RequestClient } from '@segment/actions-core'
-import { deliver, type EventOutcome, type Route } from '../../src/destinations/ortto/client/deliver'
+import { deliver, type EventOutcome, type ActionDelivery } from '../../src/destinations/ortto/client/deliver'
 import { prepareActivity, prepareContact } from '../../src/destinations/ortto/client/wire-objects'
 import type { WireObject } from '../../src/destinations/ortto/types'
 import { API_KEY, ORIGIN, eventFor, runBatch } from '../../src/destinations/ortto/__tests__/__helpers__/ortto'
@@ -159,20 +159,23 @@ function concrete(plan: AnswerPlan, n: number, key: string): ConcreteAnswer {
 // ---------------------------------------------------------------------------------------------
 // Runs
 
-type RouteName = 'identify' | 'track'
+type Endpoint = 'identify' | 'track'
 
-const routes: Record<RouteName, Route<never, WireObject>> = {
-  identify: { method: 'POST', path: '/v1/identify', prepare: prepareContact } as unknown as Route<never, WireObject>,
-  track: { method: 'POST', path: '/v1/track', prepare: prepareActivity } as unknown as Route<never, WireObject>
+const deliveries: Record<Endpoint, ActionDelivery<never, WireObject>> = {
+  identify: { method: 'POST', path: '/v1/identify', prepare: prepareContact } as unknown as ActionDelivery<
+    never,
+    WireObject
+  >,
+  track: { method: 'POST', path: '/v1/track', prepare: prepareActivity } as unknown as ActionDelivery<never, WireObject>
 }
 
 const tagOf = (i: number) => `m${i}`
 
-function payloadsFor(route: RouteName, n: number): unknown[] {
+function payloadsFor(endpoint: Endpoint, n: number): unknown[] {
   return Array.from({ length: n }, (_, i) => ({
     user_id: `u${i}`,
     message_id: tagOf(i),
-    ...(route === 'track' ? { event: 'Order Completed' } : {})
+    ...(endpoint === 'track' ? { event: 'Order Completed' } : {})
   }))
 }
 
@@ -197,8 +200,8 @@ interface Delivery {
   requests: Array<{ objects: unknown[]; answer: SeenAnswer }>
 }
 
-async function deliverWith(route: RouteName, n: number, key: string, plans: AnswerPlan[]): Promise<Delivery> {
-  const payloads = payloadsFor(route, n) as never[]
+async function deliverWith(endpoint: Endpoint, n: number, key: string, plans: AnswerPlan[]): Promise<Delivery> {
+  const payloads = payloadsFor(endpoint, n) as never[]
   const input = { settings: { api_key: key } }
   const planFor = (k: number) => plans[k % plans.length]
   // 1xx: a stub client (see the file comment); everything else goes through nock.
@@ -209,17 +212,17 @@ async function deliverWith(route: RouteName, n: number, key: string, plans: Answ
     const client = stub as unknown as RequestClient
     try {
       return {
-        outcomes: await settleWithinTurns(deliver(client, payloads, input, routes[route]), 'deliver'),
+        outcomes: await settleWithinTurns(deliver(client, payloads, input, deliveries[endpoint]), 'deliver'),
         requests
       }
     } catch (error) {
       throw new Error(`deliver failed: ${String(error)}`)
     }
   }
-  const ortto = installOrtto(originOf(key), routes[route].path, 8, (k, size) => concrete(planFor(k), size, key))
+  const ortto = installOrtto(originOf(key), deliveries[endpoint].path, 8, (k, size) => concrete(planFor(k), size, key))
   const request = createRequestClient({ headers: { Authorization: `Bearer ${key}` } })
   try {
-    const outcomes = await settleWithinTurns(deliver(request, payloads, input, routes[route]), 'deliver')
+    const outcomes = await settleWithinTurns(deliver(request, payloads, input, deliveries[endpoint]), 'deliver')
     return { outcomes, requests: ortto.requests }
   } catch (error) {
     throw new Error(`deliver failed: ${String(error)}`)
@@ -307,8 +310,8 @@ function count(key: string, { outcomes, requests }: Delivery): void {
   }
 }
 
-async function holds(route: RouteName, n: number, key: string, plans: AnswerPlan[]): Promise<void> {
-  const delivery = await deliverWith(route, n, key, plans)
+async function holds(endpoint: Endpoint, n: number, key: string, plans: AnswerPlan[]): Promise<void> {
+  const delivery = await deliverWith(endpoint, n, key, plans)
   count(key, delivery)
   const found = violations(n, key, delivery)
   if (found.length > 0) {
@@ -317,7 +320,7 @@ async function holds(route: RouteName, n: number, key: string, plans: AnswerPlan
 }
 
 const apiKey = fc.oneof({ weight: 3, arbitrary: fc.constant(API_KEY) }, { weight: 1, arbitrary: wellFormedKey })
-const routeName = fc.constantFrom<RouteName>('identify', 'track')
+const endpointName = fc.constantFrom<Endpoint>('identify', 'track')
 const payloadCount = fc.oneof(
   { weight: 12, arbitrary: fc.integer({ min: 1, max: 30 }) },
   { weight: 1, arbitrary: fc.integer({ min: 501, max: 530 }) }
@@ -328,11 +331,11 @@ describe('deliver: Ortto’s answers, whatever their status, body and content ty
     for (const situation of Object.keys(coverage) as Array<keyof typeof coverage>) coverage[situation] = 0
     await fc.assert(
       fc.asyncProperty(
-        routeName,
+        endpointName,
         payloadCount,
         apiKey,
         fc.array(answerPlan, { minLength: 1, maxLength: 3 }),
-        (route, n, key, plans) => holds(route, n, key, plans)
+        (endpoint, n, key, plans) => holds(endpoint, n, key, plans)
       ),
       { seed: SEED, numRuns: 200 }
     )
@@ -429,7 +432,7 @@ describe('deliver: answers whose JSON uses prototype-named keys (__proto__, cons
             request,
             payloadsFor('identify', n) as never[],
             { settings: { api_key: API_KEY } },
-            routes.identify
+            deliveries.identify
           )
           const found = violations(n, API_KEY, { outcomes, requests: ortto.requests })
           if (found.length > 0) throw new Error(found.join('\n'))
@@ -454,7 +457,7 @@ describe('regressions found by the properties above', () => {
     nock(ORIGIN).post('/v1/identify').reply(status, body, { 'content-type': 'application/json' })
     const payloads = Array.from({ length: n }, (_, i) => ({ user_id: `u${i}` }))
     return settleWithinTurns(
-      deliver(request, payloads as never[], { settings: { api_key: API_KEY } }, routes.identify),
+      deliver(request, payloads as never[], { settings: { api_key: API_KEY } }, deliveries.identify),
       'deliver'
     )
   }

@@ -6,13 +6,11 @@
 import fc from 'fast-check'
 import { readBatchAnswer } from '../../src/destinations/ortto/client/batch-answer'
 import { expectWellFormed } from '../../src/destinations/ortto/__tests__/__helpers__/verdicts'
+import { isRecord } from './support'
 
 const SEED = 20_240_304
 
 const times = <T>(count: number, value: T): T[] => Array.from({ length: count }, () => value)
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 describe('readBatchAnswer: property over any body', () => {
   const usableStatus = (status: unknown): status is number =>
@@ -20,13 +18,13 @@ describe('readBatchAnswer: property over any body', () => {
 
   /** Independent statement of the contract: ok only when the body gives no reason to doubt. */
   function expectedOutcome(status: number, body: unknown, sentCount: number): Array<true | number> {
-    const list = isObject(body) ? body.errors : undefined
+    const list = isRecord(body) ? body.errors : undefined
     if (!Array.isArray(list)) return times(sentCount, status === 207 ? 502 : true)
     const firstEntry = new Map<number, Record<string, unknown>>()
     let everyEntryNamesAnObject = true
     for (const item of list as unknown[]) {
-      const index = isObject(item) ? item.index : undefined
-      if (isObject(item) && typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < sentCount) {
+      const index = isRecord(item) ? item.index : undefined
+      if (isRecord(item) && typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < sentCount) {
         if (!firstEntry.has(index)) firstEntry.set(index, item)
       } else {
         everyEntryNamesAnObject = false

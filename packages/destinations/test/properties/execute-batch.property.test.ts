@@ -655,7 +655,7 @@ describe('deliver: a batch halted by a refused key or a rate limit', () => {
   // repeat bad credentials). Those events must still fail, and their outcomes must not claim a
   // `sent` object that never went out (`toMultiStatus` copies `outcome.sent` into `result.sent`).
   // Run at the deliver level: 501+ events through executeBatch cost ~160 ms a run.
-  const route = { method: 'POST' as const, path: '/v1/identify' as const, prepare: prepareContact }
+  const identify = { method: 'POST' as const, path: '/v1/identify' as const, prepare: prepareContact }
   const request = createRequestClient({ headers: { Authorization: `Bearer ${API_KEY}` } })
 
   const halting = fc.record({
@@ -670,11 +670,11 @@ describe('deliver: a batch halted by a refused key or a rate limit', () => {
       fc.asyncProperty(halting, async ({ payloads: n, status, body, later }) => {
         const payloads = Array.from({ length: n }, (_, i) => ({ user_id: `u${i}`, message_id: tagOf(i) }))
         const answers: AnswerSpec[] = [{ kind: 'refused', status, body, echo: 'none' }, later]
-        const ortto = installOrtto(originOf(API_KEY), route.path, 4, (k, size) =>
+        const ortto = installOrtto(originOf(API_KEY), identify.path, 4, (k, size) =>
           concreteAnswer(answers[Math.min(k, 1)], size, API_KEY)
         )
         try {
-          const outcomes = await deliver(request, payloads, { settings: { api_key: API_KEY } }, route)
+          const outcomes = await deliver(request, payloads, { settings: { api_key: API_KEY } }, identify)
           const where = new Map<string, { request: number; position: number }>()
           ortto.requests.forEach((r, k) =>
             r.objects.forEach((o, position) => where.set(messageIdOf(o) ?? '', { request: k, position }))
@@ -710,7 +710,7 @@ describe('deliver: a batch halted by a refused key or a rate limit', () => {
 })
 
 describe('deliver: requests packed at the limits (500 objects, 2,000,000 bytes)', () => {
-  const route = { method: 'POST' as const, path: '/v1/identify' as const, prepare: prepareContact }
+  const identify = { method: 'POST' as const, path: '/v1/identify' as const, prepare: prepareContact }
   const request = createRequestClient({ headers: { Authorization: `Bearer ${API_KEY}` } })
   const ORIGIN = originOf(API_KEY)
 
@@ -760,14 +760,14 @@ describe('deliver: requests packed at the limits (500 objects, 2,000,000 bytes)'
           traits: { t: 'x'.repeat(Math.max(0, bytes - overheadOf(i))) }
         }))
         const sizesOf = payloads.map((p) => Buffer.byteLength(JSON.stringify(p)))
-        const ortto = installOrtto(ORIGIN, route.path, 8, () => ({
+        const ortto = installOrtto(ORIGIN, identify.path, 8, () => ({
           kind: 'http',
           status: 200,
           text: '{}',
           headers: { 'content-type': 'application/json' }
         }))
         try {
-          const outcomes = await deliver(request, payloads, { settings: { api_key: API_KEY } }, route)
+          const outcomes = await deliver(request, payloads, { settings: { api_key: API_KEY } }, identify)
           const out: string[] = []
           const fits = sizesOf.map((b) => b + 2 <= MAX_REQUEST_BYTES)
           const expectedOrder = payloads.filter((_, i) => fits[i]).map((p) => p.message_id)

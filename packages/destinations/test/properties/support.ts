@@ -27,7 +27,7 @@ export function objectOf(entries: Array<[string, unknown]>): Record<string, unkn
   return result
 }
 
-export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
 const own = (value: Record<string, unknown>, key: string): unknown =>
@@ -487,18 +487,18 @@ export function justifiedOutcome(answer: SeenAnswer, sentCount: number, position
     return { ok: false, status: exact, why: `the whole request was answered ${status}` }
   }
   const body = parseJson(answer.text)
-  const errors = isPlainObject(body) ? own(body, 'errors') : undefined
+  const errors = isRecord(body) ? own(body, 'errors') : undefined
   if (!Array.isArray(errors)) {
     return status === 207
       ? { ok: false, why: '207 without a readable errors list' }
       : { ok: true, status, why: `${status} without an errors list` }
   }
   const attributable = errors.every((entry) => {
-    if (!isPlainObject(entry)) return false
+    if (!isRecord(entry)) return false
     const index = own(entry, 'index')
     return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < sentCount
   })
-  const listed = errors.find((entry) => isPlainObject(entry) && own(entry, 'index') === position) as
+  const listed = errors.find((entry) => isRecord(entry) && own(entry, 'index') === position) as
     Record<string, unknown> | undefined
   if (listed) {
     const entryStatus = own(listed, 'status')

@@ -35,7 +35,7 @@ import {
   installOrtto,
   isDelivered,
   justifiedOutcome,
-  isPlainObject,
+  isRecord,
   ipValue,
   keyLeakViolations,
   keyLeaks,
@@ -276,7 +276,7 @@ function cleaned(value: Record<string, unknown>, leftOut?: string): Record<strin
   for (const name of Object.keys(value)) {
     if (name === '' || name === leftOut) continue
     const inner = value[name]
-    out.push([name, isPlainObject(inner) ? cleaned(inner) : inner])
+    out.push([name, isRecord(inner) ? cleaned(inner) : inner])
   }
   return objectOf(out)
 }
@@ -296,11 +296,7 @@ function expectedOf(event: SegmentEvent, spec: EventSpec): Expected {
   if (!audienceId) return { kind: 'invalid', why: 'audience id' }
   const key = nonBlank(personas.computation_key)
   if (!key) return { kind: 'invalid', why: 'computation key' }
-  const carrier = isPlainObject(event.properties)
-    ? event.properties
-    : isPlainObject(event.traits)
-      ? event.traits
-      : undefined
+  const carrier = isRecord(event.properties) ? event.properties : isRecord(event.traits) ? event.traits : undefined
   if (!carrier) return { kind: 'invalid', why: 'no traits object' }
   const userId = nonBlank(event.userId)
   const anonymousId = nonBlank(event.anonymousId)
@@ -326,7 +322,7 @@ function expectedOf(event: SegmentEvent, spec: EventSpec): Expected {
 function canonical(value: unknown): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort)
-    if (!isPlainObject(v)) return v
+    if (!isRecord(v)) return v
     return objectOf(
       Object.keys(v)
         .sort()
@@ -402,7 +398,7 @@ async function runScenario(s: Scenario): Promise<Run> {
 const HALTING_STATUSES = new Set([401, 403, 429])
 
 const messageIdOf = (value: unknown): string | undefined => {
-  const id = isPlainObject(value) ? value.message_id : undefined
+  const id = isRecord(value) ? value.message_id : undefined
   return typeof id === 'string' ? id : undefined
 }
 
@@ -492,7 +488,7 @@ function violations(s: Scenario, run: Run): string[] {
     if (canonical(received) !== canonical(e.member)) {
       out.push(`(w) ${at}: Ortto got ${brief(received)}, expected ${brief(e.member)}`)
     }
-    if (isPlainObject(received)) {
+    if (isRecord(received)) {
       const strange = Object.keys(received).filter((name) => !MEMBER_KEYS.has(name) || MAPPING_ONLY_KEYS.includes(name))
       if (strange.length > 0) out.push(`(w) ${at}: keys not Ortto's on the wire: ${brief(strange)}`)
     }
@@ -546,8 +542,8 @@ function count(s: Scenario, run: Run): void {
   if (!ORTTO_KEY_SHAPE.test(s.key)) coverage.runsWithAMalformedKey++
   for (const r of requests) {
     for (const member of r.objects) {
-      const audience = isPlainObject(member) ? member.audience : undefined
-      if (!isPlainObject(member) || !isPlainObject(audience)) continue
+      const audience = isRecord(member) ? member.audience : undefined
+      if (!isRecord(member) || !isRecord(audience)) continue
       if (audience.mode === 'add') coverage.membersAdded++
       if (audience.mode === 'remove') coverage.membersRemoved++
       if (!('traits' in member)) coverage.membersWithoutTraits++

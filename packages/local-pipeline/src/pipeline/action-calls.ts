@@ -8,7 +8,7 @@ import { Destination, defaultValues } from '@segment/actions-core'
 import type { DecoratedResponse, DestinationDefinition, Features, JSONObject } from '@segment/actions-core'
 import { redactDeep, redactApiKey } from 'actions-ortto'
 import { isRecord, parseJson } from './json'
-import { InputError } from './segment-events'
+import { InputError } from './http/errors'
 import { writeKeyRefusal } from './write-key'
 import type { Caller, WriteKeyGate } from './write-key'
 
@@ -92,13 +92,6 @@ export function statusOf(error: unknown): number | undefined {
   if (typeof e?.status === 'number') return e.status
   if (typeof e?.response?.status === 'number') return e.response.status
   return undefined
-}
-
-/** An error's message; hooks and dynamic fields report theirs as plain `{message, code}` objects. */
-export function messageOf(error: unknown): string {
-  if (typeof error === 'string') return error
-  const message = (error as { message?: unknown } | null | undefined)?.message
-  return typeof message === 'string' ? message : String(error)
 }
 
 /**

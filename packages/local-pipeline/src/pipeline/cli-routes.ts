@@ -5,8 +5,9 @@
  */
 import type { Destination, DestinationDefinition, OAuth2ClientCredentials } from '@segment/actions-core'
 import { isRecord } from './json'
-import { InputError } from './segment-events'
-import { ActionCalls, messageOf, optionalObject, schemaFields, statusOf } from './action-calls'
+import { InputError } from './http/errors'
+import { ActionCalls, optionalObject, schemaFields, statusOf } from './action-calls'
+import { messageOf } from './error-message'
 import type { AuthTokens, CliAnswer, CliRouteSet } from './action-calls'
 import type { Caller, WriteKeyGate } from './write-key'
 

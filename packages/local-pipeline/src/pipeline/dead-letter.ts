@@ -17,6 +17,7 @@ import {
 import path from 'node:path'
 import type { SegmentEvent } from '@segment/actions-core'
 import { redactApiKey } from 'actions-ortto'
+import { messageOf } from './error-message'
 
 export const DEFAULT_DEAD_LETTER_FILE = 'ortto-dead-letter.ndjson'
 
@@ -26,7 +27,7 @@ export interface DeadLetter {
   partnerAction: string
   status: number
   errortype?: string
-  message: string
+  reason: string
   attempts: number
   event: SegmentEvent
 }
@@ -93,6 +94,6 @@ function syncFolder(folder: string): void {
 }
 
 function unwritable(file: string, error: unknown): Error {
-  const why = error instanceof Error ? error.message : String(error)
+  const why = messageOf(error)
   return new Error(`DEAD_LETTER_FILE ${file} cannot be written (${why}); choose a writable path.`)
 }

@@ -13,7 +13,8 @@ import type { DestinationDefinition, JSONObject, RequestClient, SegmentEvent } f
 import type { RequestOptions } from '@segment/actions-core'
 import { transformBatch } from '@segment/actions-core/mapping-kit'
 import { isRecord } from './json'
-import { ActionCalls, bodyText, messageOf, shownHeaders, statusOf, type Exchange } from './action-calls'
+import { ActionCalls, bodyText, shownHeaders, statusOf, type Exchange } from './action-calls'
+import { messageOf } from './error-message'
 import type { NotSent } from './prepared-event'
 import type { PipelineDestination } from './destinations'
 import type { AudiencePlan } from './engage-audiences'
@@ -156,8 +157,8 @@ export class DryRun<Settings> {
     const recording: Recording = { payloads: [], requests: [] }
     const prepared = this.preview?.(subscription, taken) ?? { event: taken }
     if ('notSent' in prepared) {
-      const { status, errortype, message } = prepared.notSent
-      const failure = { status, ...(errortype && { errortype }), reason: message }
+      const { status, errortype, reason } = prepared.notSent
+      const failure = { status, ...(errortype && { errortype }), reason }
       return { subscription: name, partnerAction, valid: false, failure, requests: [] }
     }
     const { event, audience } = prepared

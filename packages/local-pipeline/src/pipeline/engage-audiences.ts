@@ -18,7 +18,8 @@ import { Destination } from '@segment/actions-core'
 import type { AudienceDestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
 import { isRecord, nonBlank } from './json'
 import { COMPUTATION_CLASSES, type OrttoSettings, type AudienceSettings } from 'actions-ortto'
-import { messageOf, statusOf } from './action-calls'
+import { statusOf } from './action-calls'
+import { messageOf } from './error-message'
 import { readAudienceIds, writeAudienceIds, type RememberedAudience } from './audience-ids-file'
 import type { NotSent, PreparedEvent } from './prepared-event'
 
@@ -172,7 +173,7 @@ export class EngageAudiences {
       const answer = computationId === undefined ? undefined : found.get(computationId)
       if (answer && !answer.ok) return { notSent: answer.notSent }
       if (halt)
-        return { notSent: { ...halt, message: `Not sent: an audience request of this batch failed. ${halt.message}` } }
+        return { notSent: { ...halt, reason: `Not sent: an audience request of this batch failed. ${halt.reason}` } }
       if (!personas) return { event }
       if (!answer) return { notSent: noComputationId() }
       return { event: withAudienceId(event, personas, answer.externalId) }
@@ -297,7 +298,7 @@ function notSent({ status, errortype, message, body }: Failed, doing: string): F
     notSent: {
       status,
       ...(errortype && { errortype }),
-      message: `${doing}: ${message}`,
+      reason: `${doing}: ${message}`,
       ...(body !== undefined && { body })
     }
   }
@@ -306,6 +307,6 @@ function notSent({ status, errortype, message, body }: Failed, doing: string): F
 const noComputationId = (): NotSent => ({
   status: 400,
   errortype: 'PAYLOAD_VALIDATION_FAILED',
-  message:
+  reason:
     'context.personas.computation_id is empty or not a string: the pipeline creates one Ortto audience per Engage audience and knows it by that id, which Engage always sends.'
 })

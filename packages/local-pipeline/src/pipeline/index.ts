@@ -14,11 +14,12 @@ import { SpoolDamagedError } from './delivery/spool/recovery'
 import { DiskSpool, SpoolError } from './delivery/spool/spool'
 import { ORTTO, ORTTO_AUDIENCES, PIPELINE_DESTINATIONS, type PipelineDestination } from './destinations'
 import { EngageAudiences } from './engage-audiences'
+import { messageOf } from './error-message'
 import { OwnRoutes } from './own-routes'
 import { DeadLetterFile } from './dead-letter'
 import { DryRun } from './dry-run'
 import { PrefixedRoutes } from './prefixed-routes'
-import { PipelineServer } from './server'
+import { PipelineServer } from './http/server'
 import { WriteKeyGate, generateWriteKey } from './write-key'
 import { allPresetSubscriptions, loadMappingFile, type MatchableSubscription } from './subscriptions'
 
@@ -68,7 +69,7 @@ export class PipelineStopError extends Error {
     readonly totals: DeliveryTotals,
     cause: unknown
   ) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause })
+    super(messageOf(cause), { cause })
     this.name = 'PipelineStopError'
   }
 }

@@ -7,8 +7,9 @@
  */
 import type { DestinationDefinition } from '@segment/actions-core'
 import { isRecord } from './json'
-import { InputError } from './segment-events'
-import { ActionCalls, messageOf, statusOf } from './action-calls'
+import { InputError } from './http/errors'
+import { ActionCalls, statusOf } from './action-calls'
+import { messageOf } from './error-message'
 import type { CliAnswer, CliRouteSet } from './action-calls'
 import type { Caller, WriteKeyGate } from './write-key'
 

@@ -4,7 +4,7 @@
  * destination at the root; the pipeline does the same for SERVE_DESTINATION's, and serves the
  * other one here, in the same answer shapes, so both can be tried without a restart.
  */
-import { InputError } from './segment-events'
+import { InputError } from './http/errors'
 import type { CliAnswer, CliRouteSet } from './action-calls'
 import type { Caller } from './write-key'
 

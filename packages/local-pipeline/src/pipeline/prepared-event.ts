@@ -7,7 +7,7 @@ import type { SegmentEvent } from '@segment/actions-core'
 /** What a delivery is when it cannot be sent now: its status, why, and Ortto's answer when there was one. */
 export interface NotSent {
   status: number
-  message: string
+  reason: string
   errortype?: string
   /** Ortto's answer text, when one caused it (a 429's try-in-seconds is read from it). */
   body?: unknown

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
+import { InputError } from './http/errors'
 import { isRecord } from './json'
 import { BatchContext, InheritedContexts } from './batch-context'
 import { MAX_EVENT_DEPTH, walkEvent } from './event-structure'
@@ -133,10 +134,10 @@ export interface TakenItem {
 const takenItem = (index: number, body: Record<string, unknown>, event: SegmentEvent): TakenItem =>
   idValue(body.messageId) === undefined ? { index, messageId: event.messageId } : { index }
 
-/** The route a call came by: /v1/<type>, or /v1/batch. */
-export type CallRoute = EventType | 'batch'
+/** Which call it was, by the route it came by: one event (/v1/<type>), or a batch (/v1/batch). */
+export type CallKind = EventType | 'batch'
 
-export const isCallRoute = (value: unknown): value is CallRoute => value === 'batch' || isEventType(value)
+export const isCallKind = (value: unknown): value is CallKind => value === 'batch' || isEventType(value)
 
 /**
  * The events a call gave, rebuilt from its body (as parsed) and what ingest added to them (the
@@ -144,12 +145,12 @@ export const isCallRoute = (value: unknown): value is CallRoute => value === 'ba
  * shared as it was then. Nothing is checked again: these were taken in.
  */
 export function rebuildEvents(
-  route: CallRoute,
+  kind: CallKind,
   body: Record<string, unknown>,
   receivedAt: string,
   items: readonly TakenItem[]
 ): SegmentEvent[] {
-  if (route !== 'batch') return items.map(({ messageId }) => eventOf(body, route, receivedAt, undefined, messageId))
+  if (kind !== 'batch') return items.map(({ messageId }) => eventOf(body, kind, receivedAt, undefined, messageId))
   const calls = body.batch as Array<Record<string, unknown>>
   const shared = isRecord(body.context) ? (body.context as JSONObject) : undefined
   const contexts = shared && new InheritedContexts(shared)
@@ -251,15 +252,4 @@ export function parseBatch(body: unknown): {
     }
   })
   return { events, items, receivedAt, rejected, contextKeysCopied: shared?.keysCopied ?? 0 }
-}
-
-/** Input a client must fix; the server answers it with 400 and this message. */
-export class InputError extends Error {
-  constructor(
-    message: string,
-    readonly status = 400
-  ) {
-    super(message)
-    this.name = 'InputError'
-  }
 }

@@ -5,6 +5,7 @@
  */
 import { banner, mappingLines } from './banner'
 import { ConfigError, readConfig } from './config'
+import { messageOf } from './error-message'
 import { plural } from './log-text'
 import { PipelineStopError, startPipeline } from './index'
 import type { DeliveryTotals } from './delivery'
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
       .catch((error: unknown) => {
         // Delivery is done even when the sandbox could not save: its totals still count.
         if (error instanceof PipelineStopError) printTotals(error.totals)
-        console.error(`Stopping failed: ${error instanceof Error ? error.message : String(error)}`)
+        console.error(`Stopping failed: ${messageOf(error)}`)
         process.exit(1)
       })
   }

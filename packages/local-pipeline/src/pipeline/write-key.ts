@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type * as http from 'node:http'
 import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { isRecord } from './json'
-import { InputError } from './segment-events'
+import { InputError } from './http/errors'
 
 /** 24 url-safe characters (144 random bits), for a start without SEGMENT_WRITE_KEY. */
 export const generateWriteKey = (): string => randomBytes(18).toString('base64url')

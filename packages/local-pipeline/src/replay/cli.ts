@@ -5,6 +5,7 @@
  */
 import { statSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { messageOf } from '../pipeline/error-message'
 import { DEFAULTS, replay } from './index'
 
 const USAGE = `Usage: npm run replay -- [options] FILE…
@@ -119,6 +120,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error))
+  console.error(messageOf(error))
   process.exit(1)
 })

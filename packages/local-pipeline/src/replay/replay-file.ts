@@ -17,6 +17,7 @@ import {
   type CheckpointState
 } from './checkpoint'
 import { parseJson } from '../pipeline/json'
+import { messageOf } from '../pipeline/error-message'
 import { LineReader } from './event-lines'
 import { openSource, sourceKind, type LinePosition, type SourceLine } from './line-source'
 import type { PostOutcome, TakenAnswer } from './pipeline-client'
@@ -129,7 +130,7 @@ export async function replayFile(
     if (error instanceof ReplayInterrupted) outcome.end = 'interrupted'
     else {
       outcome.end = 'stopped'
-      outcome.error = error instanceof Error ? error.message : String(error)
+      outcome.error = messageOf(error)
     }
   }
 

@@ -240,7 +240,7 @@ describe(`a ${EVENTS}-event run through the pipeline while Ortto misbehaves`, ()
     expect(rejectedIds).toEqual(new Set(invalid.map((s) => String(s.event.messageId))))
     for (const failure of failures) {
       expect(failure.status).toBe(400)
-      expect(failure.message).toMatch(/Ortto rejected this event \(400\): .*4,?000 characters/)
+      expect(failure.reason).toMatch(/Ortto rejected this event \(400\): .*4,?000 characters/)
     }
     expect(status).toMatchObject({
       received: EVENTS + ENGAGE_EVENTS,

@@ -20,13 +20,13 @@ export type OrttoEndpoint = keyof typeof ORTTO_ENDPOINTS
 export type BatchEndpoint = 'identify' | 'track' | 'audienceMembers'
 
 /** The paths whose objects may carry `audience: {mode, id}`, and so change a membership. */
-export const MEMBERSHIP_ROUTES = [
+export const MEMBERSHIP_PATHS = [
   ORTTO_ENDPOINTS.identify.path,
   ORTTO_ENDPOINTS.track.path,
   ORTTO_ENDPOINTS.audienceMembers.path
 ] as const
 
-export type MembershipRoute = (typeof MEMBERSHIP_ROUTES)[number]
+export type MembershipPath = (typeof MEMBERSHIP_PATHS)[number]
 
 /** At most 500 objects per request. */
 export const MAX_OBJECTS_PER_REQUEST = 500

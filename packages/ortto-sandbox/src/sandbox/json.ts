@@ -3,11 +3,11 @@
 export type JsonObject = Record<string, unknown>
 
 /** A JSON object: not null, not an array. */
-export const isJsonObject = (value: unknown): value is JsonObject =>
+export const isRecord = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** The parsed text, or undefined when it is not JSON (JSON itself has no undefined, so nothing is mistaken for it). */
-export function parseJsonText(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown
   } catch {

@@ -1,5 +1,5 @@
 import type * as http from 'node:http'
-import type { AudienceMode, MembershipRoute } from './contract'
+import type { AudienceMode, MembershipPath } from './contract'
 
 /** Public shapes of the sandbox; see index.ts for the entry point. */
 
@@ -93,7 +93,7 @@ export interface SandboxMembershipChange {
   anonymous_id: string | null
   message_id: string | null
   /** The API path of the request that carried it. */
-  via: MembershipRoute
+  via: MembershipPath
 }
 
 export interface SandboxState {

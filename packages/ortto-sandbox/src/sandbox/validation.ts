@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net'
 import { AUDIENCE_MODES, MAX_ACTIVITY_BYTES, MAX_TEXT_LENGTH, ORTTO_NAMESPACE, type AudienceMode } from './contract'
-import { isJsonObject, type JsonObject } from './json'
+import { isRecord, type JsonObject } from './json'
 
 /**
  * Per-object rules of Ortto (docs/ortto-api.md) for `/v1/identify`, `/v1/track` and
@@ -79,7 +79,7 @@ function findOverlongString(root: JsonObject): { path: string; length: number } 
       if (length > MAX_TEXT_LENGTH) return { path, length }
     } else if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: `${path}[${i}]` })
-    } else if (isJsonObject(value)) {
+    } else if (isRecord(value)) {
       const keys = Object.keys(value)
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i]
@@ -100,13 +100,13 @@ function optionalString(object: JsonObject, key: string): Validation<string | un
 function optionalObject(object: JsonObject, key: string): Validation<JsonObject | undefined> {
   const value = object[key]
   if (value === undefined) return { ok: true, value: undefined }
-  if (!isJsonObject(value)) return invalid(`${key} must be an object`)
+  if (!isRecord(value)) return invalid(`${key} must be an object`)
   return { ok: true, value }
 }
 
 function readAudience(value: unknown): Validation<AudienceChange | undefined> {
   if (value === undefined) return { ok: true, value: undefined }
-  if (!isJsonObject(value) || typeof value.mode !== 'string' || !MODES.includes(value.mode) || !isNonBlank(value.id)) {
+  if (!isRecord(value) || typeof value.mode !== 'string' || !MODES.includes(value.mode) || !isNonBlank(value.id)) {
     return invalid(`audience must be ${AUDIENCE_SHAPE}`)
   }
   return { ok: true, value: { mode: value.mode as AudienceMode, id: value.id } }
@@ -114,7 +114,7 @@ function readAudience(value: unknown): Validation<AudienceChange | undefined> {
 
 /** The keys shared by contact and activity objects. */
 function readContact(raw: unknown): Validation<ValidContact> {
-  if (!isJsonObject(raw)) return invalid('each element must be a JSON object')
+  if (!isRecord(raw)) return invalid('each element must be a JSON object')
 
   const userId = optionalString(raw, 'user_id')
   if (!userId.ok) return userId

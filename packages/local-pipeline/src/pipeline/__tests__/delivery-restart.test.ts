@@ -146,7 +146,7 @@ describe('the next start', () => {
         subscription: 'Track Activity',
         partnerAction: 'trackActivity',
         status: 410,
-        message:
+        reason:
           'the subscription "Track Activity" (trackActivity) it was accepted for is no longer in the mappings; it was not sent',
         event: track(1)
       })
@@ -225,7 +225,7 @@ describe('a batch whose calls share its context', () => {
     )
     const { events, items, receivedAt } = parseBatch(JSON.parse(text.toString()))
     const first = start()
-    await first.delivery.enqueue(events, { route: 'batch', body: text, receivedAt, items })
+    await first.delivery.enqueue(events, { kind: 'batch', body: text, receivedAt, items })
     await first.delivery.flush()
     expect(await first.delivery.stop()).toMatchObject({ delivered: 0, failed: 0, pending: 21 })
 

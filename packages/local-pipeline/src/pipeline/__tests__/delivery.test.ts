@@ -252,7 +252,7 @@ describe('retries', () => {
           subscription: 'Upsert Contact',
           status: last,
           errortype: ERROR_CODES[last],
-          message: `Ortto could not process the request (${last}): injected failure: nothing was applied.`,
+          reason: `Ortto could not process the request (${last}): injected failure: nothing was applied.`,
           attempts: 3
         }
       ]
@@ -306,7 +306,7 @@ describe('requestTimeoutMs', () => {
         subscription: 'Upsert Contact',
         status: 408,
         errortype: 'REQUEST_TIMEOUT',
-        message: 'No answer from Ortto in time: REQUESTTIMEOUTERROR Request timed out before receiving a response.',
+        reason: 'No answer from Ortto in time: REQUESTTIMEOUTERROR Request timed out before receiving a response.',
         attempts: 2
       }
     ])
@@ -338,7 +338,7 @@ describe('failures that are final at once', () => {
           subscription: 'Upsert Contact',
           status: 400,
           errortype: 'BAD_REQUEST',
-          message:
+          reason:
             'Ortto rejected this event (400): traits.bio is 5000 characters long; text fields take at most 4000 characters',
           attempts: 1
         }
@@ -378,9 +378,7 @@ describe('failures that are final at once', () => {
     expect(status.recentFailures).toEqual([
       expect.objectContaining({ messageId: 'm-track-huge', status: 413, errortype: 'PAYLOAD_TOO_LARGE', attempts: 1 })
     ])
-    expect(status.recentFailures[0].message).toMatch(
-      /^Ortto rejected this event \(413\): activity is \d+ bytes of JSON/
-    )
+    expect(status.recentFailures[0].reason).toMatch(/^Ortto rejected this event \(413\): activity is \d+ bytes of JSON/)
     expect(proxy.requests).toHaveLength(1)
   })
 
@@ -550,7 +548,7 @@ describe('an event the destination cannot process', () => {
         type: 'identify',
         subscription: 'Upsert Contact',
         status: 400,
-        message: 'the destination could not process this event (Maximum call stack size exceeded); it is not retried',
+        reason: 'the destination could not process this event (Maximum call stack size exceeded); it is not retried',
         attempts: 1
       }
     ])
@@ -615,7 +613,7 @@ describe('the dead-letter file', () => {
         partnerAction: 'trackActivity',
         status: 400,
         errortype: 'BAD_REQUEST',
-        message: expect.stringMatching(/^Ortto rejected this event \(400\)/) as unknown,
+        reason: expect.stringMatching(/^Ortto rejected this event \(400\)/) as unknown,
         attempts: 1,
         event: JSON.parse(JSON.stringify(tooLong)) as unknown
       }
@@ -654,7 +652,7 @@ describe('the dead-letter file', () => {
     for (const letter of letters) {
       expect(letter).toMatchObject({
         status: 503,
-        message: 'abandoned: a second Ctrl+C stopped the pipeline; it was never sent'
+        reason: 'abandoned: a second Ctrl+C stopped the pipeline; it was never sent'
       })
     }
   })
@@ -696,7 +694,7 @@ describe('the API key', () => {
       const status = await echoing.stop()
       const everything = JSON.stringify([status, reports, lines]) + readFileSync(file.file, 'utf8')
       expect(status).toMatchObject({ delivered: 0, failed: 2 })
-      expect(reports.map((r) => r.message).join(' ')).toMatch(/not for Bearer «redacted».*refused Bearer «redacted»/)
+      expect(reports.map((r) => r.reason).join(' ')).toMatch(/not for Bearer «redacted».*refused Bearer «redacted»/)
       expect(everything).not.toContain(TEST_API_KEY)
       expect(everything).not.toContain(TEST_API_KEY.slice(4))
     } finally {

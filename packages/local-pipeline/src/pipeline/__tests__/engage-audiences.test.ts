@@ -268,7 +268,7 @@ describe('Engage audience events through the pipeline', () => {
     const events = [engageIdentify('ada', VIP, true), engageIdentify('bob', CHURN, true)]
     await send(p, '/v1/batch', { batch: events.map((e) => ({ ...e, type: 'identify' })) })
     await settled(p, 2)
-    const reasons = p.delivery.status().recentFailures.map((f) => [f.status, f.errortype, f.message])
+    const reasons = p.delivery.status().recentFailures.map((f) => [f.status, f.errortype, f.reason])
     expect(reasons).toEqual([
       [401, 'INVALID_AUTHENTICATION', expect.stringMatching(/^createAudience could not create .* aud_vip: .*401/)],
       [401, 'INVALID_AUTHENTICATION', expect.stringMatching(/^Not sent: an audience request of this batch failed\. /)]
@@ -495,7 +495,7 @@ describe('createAudience and getAudience in the delivery queue', () => {
       prepare: (_subscription, events) =>
         throws
           ? Promise.reject(new Error('broken'))
-          : Promise.resolve(events.map((e) => ({ notSent: { status: 400, message: `refused ${String(e.userId)}` } }))),
+          : Promise.resolve(events.map((e) => ({ notSent: { status: 400, reason: `refused ${String(e.userId)}` } }))),
       maxAttempts: 5,
       clock,
       log: (line) => logLines.push(line)
@@ -518,7 +518,7 @@ describe('createAudience and getAudience in the delivery queue', () => {
     expect(
       delivery
         .status()
-        .recentFailures.map((f) => f.message)
+        .recentFailures.map((f) => f.reason)
         .sort()
     ).toEqual(['refused ada', 'refused bob'])
   })

@@ -54,7 +54,7 @@ afterEach(async () => {
 })
 
 const sandboxOf = (p: Pipeline) => p.sandbox as Sandbox
-const messageOf = (answer: { json: unknown }) => (answer.json as { error: { message: string } }).error.message
+const answerMessage = (answer: { json: unknown }) => (answer.json as { error: { message: string } }).error.message
 const portOf = (p: Pipeline) => new URL(p.url).port
 
 const identifyEvent = { type: 'identify', userId: 'intruder', traits: { email: 'i@example.com' } }
@@ -253,7 +253,7 @@ describe('the write key', () => {
       const statsBefore = sandboxOf(p).stats()
       const answer = await post(p.url, path, body, { writeKey: null })
       expect(answer.status).toBe(401)
-      expect(messageOf(answer)).toMatch(WRITE_KEY_MESSAGE)
+      expect(answerMessage(answer)).toMatch(WRITE_KEY_MESSAGE)
       expect(sandboxOf(p).stats()).toEqual(statsBefore)
     })
 
@@ -378,7 +378,7 @@ describe("the embedded sandbox's own port", () => {
         writeKey: null
       })
       expect([method, path, answer.status]).toEqual([method, path, 404])
-      expect(messageOf(answer)).toMatch(/on the pipeline's port, with its write key/)
+      expect(answerMessage(answer)).toMatch(/on the pipeline's port, with its write key/)
     }
     expect((await get(p.url, '/sandbox/stats')).status).toBe(200)
   })
@@ -450,7 +450,7 @@ describe('the request guard', () => {
     it('no Host → 421', async () => {
       const answer = await raw('/status', { host: null })
       expect(answer.status).toBe(421)
-      expect(messageOf(answer)).toBe(
+      expect(answerMessage(answer)).toBe(
         `no Host header; this server answers only requests addressed to 127.0.0.1:${portOf(p)} or localhost:${portOf(p)}`
       )
     })
@@ -478,7 +478,7 @@ describe('the request guard', () => {
             headers: { origin }
           })
           expect({ path, method, status: answer.status }).toEqual({ path, method, status: 403 })
-          expect(messageOf(answer)).toBe(
+          expect(answerMessage(answer)).toBe(
             `requests from the web page at ${origin} are refused: only https://app.segment.com, https://eu1.app.segment.com, ` +
               'https://app.segment.build, https://eu1.app.segment.build, http://localhost:8000 are allowed ' +
               "(requests without an Origin header, such as curl's, pass)"
@@ -528,7 +528,7 @@ describe('the request guard', () => {
           headers: { 'content-type': contentType }
         })
         expect({ method, path, status: answer.status }).toEqual({ method, path, status: 415 })
-        expect(messageOf(answer)).toBe(
+        expect(answerMessage(answer)).toBe(
           `${method} takes a JSON body: send "content-type: application/json" (got "${contentType.split(';')[0]}")`
         )
       }
@@ -540,7 +540,9 @@ describe('the request guard', () => {
     it('no content-type on a POST → 415 saying none was sent', async () => {
       const answer = await raw('/sandbox/reset', { method: 'POST' })
       expect(answer.status).toBe(415)
-      expect(messageOf(answer)).toBe('POST takes a JSON body: send "content-type: application/json" (none was sent)')
+      expect(answerMessage(answer)).toBe(
+        'POST takes a JSON body: send "content-type: application/json" (none was sent)'
+      )
     })
 
     it.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON;charset=UTF-8'])(
@@ -626,7 +628,7 @@ describe('compressed bodies (Content-Encoding)', () => {
   it('answers 400 for a body that is not valid gzip', async () => {
     const answer = await sendEncoded('/v1/identify', Buffer.from('{"userId": "plain"}'), 'gzip')
     expect(answer.status).toBe(400)
-    expect(messageOf(answer)).toMatch(
+    expect(answerMessage(answer)).toMatch(
       /^the body is not valid gzip data \(Content-Encoding: gzip\): incorrect header check/
     )
     expect(p.delivery.status().received).toBe(0)

@@ -574,7 +574,7 @@ describe('/status and the sandbox routes on the main port', () => {
             type: 'identify',
             subscription: 'Upsert Contact',
             status: 400,
-            message:
+            reason:
               'Ortto rejected this event (400): traits.bio is 5000 characters long; text fields take at most 4000 characters',
             attempts: 1
           }

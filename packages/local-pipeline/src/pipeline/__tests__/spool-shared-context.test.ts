@@ -106,7 +106,7 @@ function issueBody(): Taken {
 
 const entriesOf = ({ events, items }: Taken): SpoolEntry[] =>
   events.map((event, k) => ({ event, subscriptions: [TRACK], item: items[k] }))
-const callOf = ({ text, receivedAt }: Taken): SpooledCall => ({ route: 'batch', body: text, receivedAt })
+const callOf = ({ text, receivedAt }: Taken): SpooledCall => ({ kind: 'batch', body: text, receivedAt })
 
 const bodies: Array<[string, () => Taken]> = [
   ['2,500 calls inheriting a 31 kB context', takenByIngest],

@@ -113,7 +113,7 @@ export class DeliveryPipeline {
           )
           .catch((error: unknown) => {
             const message = `the pipeline failed to send this batch (${String(error)})`
-            return { outcomes: batch.map(() => ({ status: 500, message })), requests: 1 }
+            return { outcomes: batch.map(() => ({ status: 500, reason: message })), requests: 1 }
           })
         lane.sending.delete(batch)
         budgetOf().charge(result.requests, this.clock.now())

@@ -19,7 +19,7 @@ export interface LaneSubscription {
 /** What the last attempt gave a delivery still held (shown by GET /outcomes). */
 interface LastAttempt {
   status: number
-  message: string
+  reason: string
   errortype?: string
 }
 

@@ -15,7 +15,7 @@ export interface FailureReport {
   subscription: string
   status: number
   errortype?: string
-  message: string
+  reason: string
   attempts: number
 }
 
@@ -39,7 +39,7 @@ export interface Failure {
   delivery: Delivery
   status: number
   errortype?: string
-  message: string
+  reason: string
   attempts: number
 }
 
@@ -103,11 +103,11 @@ export class Ledger {
    */
   failed(failures: readonly Failure[], at: string): boolean {
     if (failures.length === 0) return true
-    const reports = failures.map((failure) => ({ failure, message: this.redact(failure.message) }))
+    const reports = failures.map((failure) => ({ failure, reason: this.redact(failure.reason) }))
     const { deadLetter } = this.options
     if (deadLetter) {
       try {
-        deadLetter.append(reports.map(({ failure, message }) => deadLetterOf(failure, message, at)))
+        deadLetter.append(reports.map(({ failure, reason }) => deadLetterOf(failure, reason, at)))
       } catch (error) {
         this.options.log(
           `[delivery] the dead-letter file ${deadLetter.file} could not be written (${String(error)}); ` +
@@ -117,7 +117,7 @@ export class Ledger {
       }
     }
     this.totals.failed += failures.length
-    for (const { failure, message } of reports) {
+    for (const { failure, reason } of reports) {
       const { subscription, delivery, status, errortype, attempts } = failure
       const report: FailureReport = {
         messageId: String(delivery.event.messageId ?? ''),
@@ -125,7 +125,7 @@ export class Ledger {
         subscription: subscription.name,
         status,
         ...(errortype !== undefined && { errortype }),
-        message,
+        reason,
         attempts
       }
       this.recent.push(report)
@@ -133,7 +133,7 @@ export class Ledger {
       const outcome = outcomeOf(delivery.event, subscription, 'failed', attempts, at)
       outcome.status = status
       if (errortype !== undefined) outcome.errortype = errortype
-      outcome.reason = message
+      outcome.reason = reason
       if (deadLetter) outcome.deadLettered = true
       this.outcomes.add(outcome)
       try {
@@ -175,7 +175,7 @@ function outcomeOf(
   }
 }
 
-function deadLetterOf(failure: Failure, message: string, failedAt: string): DeadLetter {
+function deadLetterOf(failure: Failure, reason: string, failedAt: string): DeadLetter {
   const { subscription, status, errortype, attempts, delivery } = failure
   return {
     failedAt,
@@ -183,7 +183,7 @@ function deadLetterOf(failure: Failure, message: string, failedAt: string): Dead
     partnerAction: subscription.partnerAction,
     status,
     ...(errortype !== undefined && { errortype }),
-    message,
+    reason,
     attempts,
     event: delivery.event
   }

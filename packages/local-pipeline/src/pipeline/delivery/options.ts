@@ -22,44 +22,46 @@ export const DEFAULT_STOP_GRACE_MS = 10_000
 /** actions-core's own time-out per request; a call gets it as its deadline when none is set. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000
 
+/** The engine's settings: [default; npm start's environment variable]. */
 export interface DeliveryOptions {
-  /** The Destination instance that runs each pipeline destination's subscriptions. */
+  /** The Destination instance of each pipeline destination. */
   destinations: ReadonlyMap<PipelineDestination, Destination<Settings>>
   settings: Settings
   subscriptions: MatchableSubscription[]
-  /** Makes events ready before they are sent (Engage audiences); a retryable NotSent is retried like a delivery. */
+  /** Makes events ready to send (Engage audiences); a retryable NotSent is retried as a delivery is. */
   prepare?: PrepareEvents
-  /**
-   * Where accepted events are kept until their end is recorded; what it holds is taken back when
-   * the engine is made. Without one (tests, the benchmark's floor) events live in memory only.
-   */
+  /** Keeps accepted events until they end and gives them back at start [none: memory only; SPOOL_DIR]. */
   spool?: DiskSpool
-  /** Events per onBatch call (Segment's batch size for this destination). */
+  /** Events per onBatch call [500]. */
   batchSize?: number
-  /** A partial batch waits at most this long before it is sent. */
+  /** Longest wait of a partial batch [250 ms; FLUSH_INTERVAL_MS]. */
   flushIntervalMs?: number
+  /** Attempts per delivery, the first included [8; RETRY_ATTEMPTS]. */
   maxAttempts?: number
-  /** Back-off before retry n is min(maxBackoffMs, baseBackoffMs × 2^(n-1)), ±20 % per batch. */
+  /** Wait before retry n: min(maxBackoffMs, baseBackoffMs × 2^(n-1)), ±20 % per batch [500 ms]. */
   baseBackoffMs?: number
+  /** [30 s] */
   maxBackoffMs?: number
-  /** Deliveries held at once (default 20,000) before enqueue throws PipelineBusyError (503). */
+  /** Deliveries held before enqueue throws PipelineBusyError, answered 503 [20,000]. */
   maxPending?: number
-  /** onBatch calls at once (MAX_IN_FLIGHT). */
+  /** onBatch calls at once [10; MAX_IN_FLIGHT]. */
   maxInFlight?: number
-  /** Requests per second per API key (ORTTO_REQUESTS_PER_SECOND). */
+  /** Requests per second per API key [10; ORTTO_REQUESTS_PER_SECOND]. */
   requestsPerSecond?: number
-  /** How long stop() lets calls in flight finish (STOP_GRACE_MS). */
+  /** How long stop() lets calls in flight finish [10 s; STOP_GRACE_MS]. */
   stopGraceMs?: number
-  /** Deadline for one onBatch call, passed as its abort signal (DELIVERY_TIMEOUT_MS; 10 s when unset). */
+  /** Deadline of one onBatch call, its abort signal [10 s; DELIVERY_TIMEOUT_MS]. */
   requestTimeoutMs?: number
+  /** [console.log] */
   log?: (line: string) => void
-  /** Called for every delivery that ends failed (recentFailures keeps only the last 50). */
+  /** Hears of each delivery that ends failed. */
   onFailure?: (report: FailureReport) => void
-  /** Where every delivery that ends failed is written, with its event, to be sent again later. */
+  /** Gets each delivery that ends failed, with its event [none; DEAD_LETTER_FILE]. */
   deadLetter?: DeadLetterFile
+  /** [the system clock] */
   clock?: Clock
-  /** While deliveries wait, a backlog line at most this often (default 5 s). */
+  /** Least time between backlog lines while deliveries wait [5 s]. */
   backlogEveryMs?: number
-  /** Outcomes kept for GET /outcomes (default 10,000). */
+  /** Outcomes kept for GET /outcomes [10,000]. */
   outcomeCapacity?: number
 }

@@ -6,6 +6,7 @@
 import { Destination, type SegmentEvent } from '@segment/actions-core'
 import type { Settings } from 'actions-ortto'
 import type { PipelineDestination } from '../destinations'
+import { messageOf } from '../error-message'
 import type { PreparedEvent } from '../prepared-event'
 import { withSubscription } from '../subscriptions'
 import type { LaneSubscription } from './lanes'
@@ -13,7 +14,7 @@ import type { LaneSubscription } from './lanes'
 /** What one attempt gave a delivery: the destination's result, or why there is none. */
 export interface Outcome {
   status: number
-  message?: string
+  reason?: string
   errortype?: string
   /** Ortto's answer, when the result carries it (a 429's try-in-seconds is read from it). */
   body?: unknown
@@ -113,8 +114,8 @@ export class Sender {
       prepared = await this.prepare(subscription, events, (requests) => (counted.requests += requests))
       if (prepared.length !== events.length) throw new Error(`${prepared.length} answers for ${events.length} events`)
     } catch (error) {
-      const message = `the pipeline could not make this event ready to send (${error instanceof Error ? error.message : String(error)})`
-      return { outcomes: events.map(() => ({ status: 500, message })), ...counted }
+      const message = `the pipeline could not make this event ready to send (${messageOf(error)})`
+      return { outcomes: events.map(() => ({ status: 500, reason: message })), ...counted }
     }
     const ready: Array<{ i: number; event: SegmentEvent }> = []
     prepared.forEach((p, i) => {
@@ -157,14 +158,14 @@ export class Sender {
     } catch (thrown) {
       const { error, requests } = thrown as CountedThrow
       counted.requests += requests
-      const message = error instanceof Error ? error.message : String(error)
+      const message = messageOf(error)
       if (!isUnexpectedThrow(error)) {
         const status = (error as { status?: number }).status ?? 500
-        return events.map(() => ({ status, message }))
+        return events.map(() => ({ status, reason: message }))
       }
       if (events.length === 1) {
         const reason = `the destination could not process this event (${message}); it is not retried`
-        return [{ status: 400, message: reason, final: true }]
+        return [{ status: 400, reason, final: true }]
       }
       const middle = Math.ceil(events.length / 2)
       const first = await this.send(subscription, events.slice(0, middle), signal, counted)
@@ -175,7 +176,7 @@ export class Sender {
       const result = multistatus?.[i]
       if (!result) return { status: 500 }
       if ('errormessage' in result) {
-        return { status: result.status, message: result.errormessage, errortype: result.errortype, body: result.body }
+        return { status: result.status, reason: result.errormessage, errortype: result.errortype, body: result.body }
       }
       return { status: result.status, body: result.body }
     })

@@ -62,7 +62,7 @@ export class Settler {
     const retries = new Map<number, Delivery[]>()
     let tryIn: number | undefined
     batch.forEach((delivery, i) => {
-      const { status, message, errortype, body, final } = outcomes[i]
+      const { status, reason: given, errortype, body, final } = outcomes[i]
       if (status >= 200 && status < 300) {
         delivery.attempts++
         delivered.push([delivery, status])
@@ -70,7 +70,7 @@ export class Settler {
         tally.delivered++
         return
       }
-      const reason = message ?? 'the destination returned no result for this event'
+      const reason = given ?? 'the destination returned no result for this event'
       if (aborted && policy.retries({ status, final }, 0)) {
         lane.ready.push(delivery)
         return
@@ -79,7 +79,7 @@ export class Settler {
       if (policy.retries({ status, final }, attempts)) {
         if (status === 429) tryIn ??= tryInSeconds(body)
         const notBefore = now + delays(attempts, status === 429 ? tryIn : undefined)
-        delivery.last = { status, message: ledger.redact(reason), ...(errortype !== undefined && { errortype }) }
+        delivery.last = { status, reason: ledger.redact(reason), ...(errortype !== undefined && { errortype }) }
         const group = retries.get(notBefore)
         if (group) group.push(delivery)
         else retries.set(notBefore, [delivery])
@@ -88,7 +88,7 @@ export class Settler {
         ledger.totals.retried++
         return
       }
-      failures.push({ subscription: lane.subscription, delivery, status, errortype, message: reason, attempts })
+      failures.push({ subscription: lane.subscription, delivery, status, errortype, reason, attempts })
       tally.fail(status, reason)
     })
     const at = new Date(now).toISOString()
@@ -122,7 +122,7 @@ export class Settler {
       subscription,
       delivery,
       status: 410,
-      message: reason,
+      reason,
       attempts: 0
     }))
     if (this.options.ledger.failed(failures, new Date(this.options.clock.now()).toISOString())) {
@@ -143,13 +143,13 @@ export class Settler {
     const end = (subscription: Failure['subscription'], deliveries: Delivery[], where: (d: Delivery) => string) => {
       for (const delivery of deliveries) {
         const { attempts, last } = delivery
-        const message = `${reason}; ${where(delivery)}${last ? ` (its last attempt: ${last.message})` : ''}`
+        const why = `${reason}; ${where(delivery)}${last ? ` (its last attempt: ${last.reason})` : ''}`
         failures.push({
           subscription,
           delivery,
           status: last?.status ?? 503,
           errortype: last?.errortype,
-          message,
+          reason: why,
           attempts
         })
       }
@@ -184,7 +184,7 @@ export class Settler {
       outcome: 'pending',
       status: last?.status,
       errortype: last?.errortype,
-      reason: last?.message,
+      reason: last?.reason,
       attempts: delivery.attempts,
       at,
       // Being sent right now: no next try to speak of.

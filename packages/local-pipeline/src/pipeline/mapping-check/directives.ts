@@ -5,6 +5,7 @@
  * @tempat.`); they are read back into a path and a message here.
  */
 import validateMapping from '@segment/actions-core/mapping-kit/validate'
+import { messageOf } from '../error-message'
 import { didYouMean } from './nearest'
 
 interface DirectiveProblem {
@@ -38,7 +39,7 @@ function messagesOf(error: unknown): string[] {
   if (error !== null && typeof error === 'object' && Symbol.iterator in error) {
     return [...(error as Iterable<unknown>)].flatMap(messagesOf)
   }
-  return [error instanceof Error ? error.message : String(error)]
+  return [messageOf(error)]
 }
 
 const UNKNOWN_DIRECTIVE = /^has an invalid directive: (.+)$/

@@ -139,7 +139,7 @@ describe('sending', () => {
       subscription: partnerAction,
       partnerAction,
       status: 503,
-      message: 'Ortto answered 503',
+      reason: 'Ortto answered 503',
       attempts: 8,
       event: event(n)
     })

@@ -22,7 +22,7 @@ afterEach(async () => {
 })
 
 const port = () => String(sandbox.port)
-const messageOf = (answer: { json: unknown }) => (answer.json as { error: { message: string } }).error.message
+const answerMessage = (answer: { json: unknown }) => (answer.json as { error: { message: string } }).error.message
 const contactIds = () => sandbox.snapshot().contacts.map((contact) => contact.user_id)
 
 const raw = (path: string, options: RawRequest = {}) =>
@@ -89,7 +89,7 @@ describe('Origin: the standalone sandbox allows none', () => {
           body: method === 'POST' ? '{}' : undefined
         })
         expect({ method, path, status: answer.status }).toEqual({ method, path, status: 403 })
-        expect(messageOf(answer)).toBe(
+        expect(answerMessage(answer)).toBe(
           `requests from the web page at ${origin} are refused: none is allowed (requests without an Origin header, such as curl's, pass)`
         )
       }
@@ -111,7 +111,7 @@ describe('content-type', () => {
       ]) {
         const answer = await raw(path, { method: 'POST', headers: { 'content-type': contentType }, body })
         expect({ path, status: answer.status }).toEqual({ path, status: 415 })
-        expect(messageOf(answer)).toBe(
+        expect(answerMessage(answer)).toBe(
           `POST takes a JSON body: send "content-type: application/json" (got "${contentType}")`
         )
       }
@@ -155,7 +155,7 @@ describe('compressed bodies on /v1', () => {
   it('refuses a gzip bomb with 413 once it decodes past the limit', async () => {
     const answer = await sendEncoded(zlib.gzipSync(Buffer.alloc(10 * 1024 * 1024)), 'gzip')
     expect(answer.status).toBe(413)
-    expect(messageOf(answer)).toBe(
+    expect(answerMessage(answer)).toBe(
       'the body is over 2000000 bytes once decompressed; a request may be at most 2000000 bytes'
     )
   })
@@ -163,7 +163,7 @@ describe('compressed bodies on /v1', () => {
   it('answers 400 for corrupt gzip and 415 for br', async () => {
     const corrupt = await sendEncoded(Buffer.from(contacts), 'gzip')
     expect(corrupt.status).toBe(400)
-    expect(messageOf(corrupt)).toMatch(/^the body is not valid gzip data/)
+    expect(answerMessage(corrupt)).toMatch(/^the body is not valid gzip data/)
     const brotli = await sendEncoded(zlib.brotliCompressSync(contacts), 'br')
     expect(brotli.status).toBe(415)
     expect(contactIds()).toEqual(['kept'])

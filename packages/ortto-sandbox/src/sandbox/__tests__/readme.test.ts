@@ -10,7 +10,7 @@ import { salvageCommand } from '../data-file/damage'
 import { DATA_FILE_VERSION } from '../data-file/format'
 import { USAGE } from '../cli'
 import { startSandbox, type Sandbox } from '../index'
-import { INSPECTION_ROUTES } from '../server'
+import { INSPECTION_ROUTES } from '../inspection'
 import { callSandbox, getJson } from '../../../../../test/helpers/http-client'
 
 function sandboxSection(): string {

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs'
 import { SandboxDataError, errorCode, messageOf } from '../errors'
-import { isJsonObject, parseJsonText } from '../json'
+import { isRecord, parseJson } from '../json'
 import type { SandboxState } from '../types'
 import { couldBeCutShort, recordProblem, startsWithRecord } from './checksum'
 import { DataFileDamage, unusable } from './damage'
@@ -150,7 +150,7 @@ function readRecords(data: DataFilePath, bytes: Buffer, limit: number | undefine
       sizes.snapshotBytes = size
       continue
     }
-    const record = isJsonObject(value) ? value : {}
+    const record = isRecord(value) ? value : {}
     const expected = line.number - 1
     if (record.seq !== expected) {
       throw damaged(
@@ -168,8 +168,8 @@ function readRecords(data: DataFilePath, bytes: Buffer, limit: number | undefine
 }
 
 function snapshotOf(data: DataFilePath, value: unknown, damaged: Damaged): SandboxState {
-  const version = isJsonObject(value) ? value.version : undefined
-  if (isJsonObject(value) && value.format === DATA_FILE_FORMAT && version !== DATA_FILE_VERSION) {
+  const version = isRecord(value) ? value.version : undefined
+  if (isRecord(value) && value.format === DATA_FILE_FORMAT && version !== DATA_FILE_VERSION) {
     throw unusable(
       data.file,
       `its snapshot says version ${JSON.stringify(version)}, but lines with checksums are version ${DATA_FILE_VERSION}`
@@ -184,15 +184,15 @@ function snapshotOf(data: DataFilePath, value: unknown, damaged: Damaged): Sandb
  */
 function readOlderVersion(data: DataFilePath, bytes: Buffer, limit: number | undefined): LoadedDataFile {
   const firstEnd = bytes.indexOf(0x0a)
-  const head = firstEnd === -1 ? undefined : parseJsonText(bytes.subarray(0, firstEnd).toString('utf8'))
-  const layered = isJsonObject(head) && head.format === DATA_FILE_FORMAT && head.version === 2
+  const head = firstEnd === -1 ? undefined : parseJson(bytes.subarray(0, firstEnd).toString('utf8'))
+  const layered = isRecord(head) && head.format === DATA_FILE_FORMAT && head.version === 2
   const older = { journalRecords: 0, appendable: false }
   if (!layered) {
     const text = bytes.toString('utf8')
     const parsed = parse(text)
     if (!parsed.ok) throw unusable(data.file, text.trim() === '' ? 'it is empty' : parsed.why)
     const document = parsed.value
-    if (isJsonObject(document) && document.version === DATA_FILE_VERSION) {
+    if (isRecord(document) && document.version === DATA_FILE_VERSION) {
       throw unusable(data.file, `it says version ${DATA_FILE_VERSION}, but has no checksums`)
     }
     const state = snapshotOrUnusable(data, document)

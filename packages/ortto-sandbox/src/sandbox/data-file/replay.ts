@@ -6,8 +6,8 @@ import {
   checkConsistency,
   checkContact,
   checkMembershipChange,
+  jsonObject,
   list,
-  record,
   text,
   wholeNumber
 } from './shape-check'
@@ -29,7 +29,7 @@ export class Replay {
   }
 
   apply(value: unknown): void {
-    const entry = record(value, 'the line')
+    const entry = jsonObject(value, 'the line')
     if (entry.reset !== undefined) {
       if (entry.reset !== true) throw new ShapeError('reset must be true')
       this.contacts.clear()
@@ -47,7 +47,7 @@ export class Replay {
     })
     this.each(entry.removed_contacts, 'removed_contacts', (item, where) => this.contacts.delete(text(item, where)))
     this.each(entry.memberships, 'memberships', (item, where) => {
-      const m = record(item, where)
+      const m = jsonObject(item, where)
       const audienceId = text(m.audience_id, `${where}.audience_id`)
       const contactId = text(m.contact_id, `${where}.contact_id`)
       if (typeof m.member !== 'boolean') throw new ShapeError(`${where}.member must be true or false`)
@@ -68,7 +68,7 @@ export class Replay {
       this.history[change.sequence - 1] = change
     })
     this.each(entry.activities, 'activities', (item, where) => {
-      const index = wholeNumber(record(item, where).index, `${where}.index`)
+      const index = wholeNumber(jsonObject(item, where).index, `${where}.index`)
       if (index > this.activities.length) {
         throw new ShapeError(`${where}.index is ${index}, but only ${this.activities.length} activities come before it`)
       }

@@ -1,5 +1,5 @@
-import { AUDIENCE_MODES, MEMBERSHIP_ROUTES, type MembershipRoute } from '../contract'
-import { isJsonObject as isRecord } from '../json'
+import { AUDIENCE_MODES, MEMBERSHIP_PATHS, type MembershipPath } from '../contract'
+import { isRecord } from '../json'
 import type { SandboxActivity, SandboxAudience, SandboxContact, SandboxMembershipChange, SandboxState } from '../types'
 import { DATA_FILE_FORMAT, READABLE_VERSIONS } from './format'
 
@@ -13,7 +13,7 @@ export class ShapeError extends Error {}
 
 type Json = Record<string, unknown>
 
-export function record(value: unknown, where: string): Json {
+export function jsonObject(value: unknown, where: string): Json {
   if (!isRecord(value)) throw new ShapeError(`${where} must be an object`)
   return value
 }
@@ -34,8 +34,8 @@ function textOrNull(value: unknown, where: string): string | null {
   return value
 }
 
-function recordOrNull(value: unknown, where: string): Json | null {
-  return value === null ? null : record(value, where)
+function jsonObjectOrNull(value: unknown, where: string): Json | null {
+  return value === null ? null : jsonObject(value, where)
 }
 
 export function wholeNumber(value: unknown, where: string): number {
@@ -50,7 +50,7 @@ function unique(seen: Set<string>, value: string, where: string): string {
 }
 
 export function checkContact(value: unknown, where: string): SandboxContact {
-  const c = record(value, where)
+  const c = jsonObject(value, where)
   const anonymous = list(c.anonymous_ids, `${where}.anonymous_ids`).map((id, j) =>
     text(id, `${where}.anonymous_ids[${j}]`)
   )
@@ -59,9 +59,9 @@ export function checkContact(value: unknown, where: string): SandboxContact {
     user_id: textOrNull(c.user_id, `${where}.user_id`),
     anonymous_id: anonymous.length > 0 ? anonymous[anonymous.length - 1] : null,
     anonymous_ids: anonymous,
-    traits: record(c.traits, `${where}.traits`),
+    traits: jsonObject(c.traits, `${where}.traits`),
     ip: textOrNull(c.ip, `${where}.ip`),
-    location: recordOrNull(c.location, `${where}.location`),
+    location: jsonObjectOrNull(c.location, `${where}.location`),
     // Memberships are read from the audiences; this copy is derived, not trusted.
     audience_ids: [],
     created_at: text(c.created_at, `${where}.created_at`),
@@ -70,7 +70,7 @@ export function checkContact(value: unknown, where: string): SandboxContact {
 }
 
 export function checkAudience(value: unknown, where: string): Omit<SandboxAudience, 'member_ids'> {
-  const a = record(value, where)
+  const a = jsonObject(value, where)
   return {
     id: text(a.id, `${where}.id`),
     name: text(a.name, `${where}.name`),
@@ -79,14 +79,14 @@ export function checkAudience(value: unknown, where: string): Omit<SandboxAudien
 }
 
 const MODES: readonly unknown[] = AUDIENCE_MODES
-const ROUTES: readonly unknown[] = MEMBERSHIP_ROUTES
+const PATHS: readonly unknown[] = MEMBERSHIP_PATHS
 
 export function checkMembershipChange(value: unknown, where: string): SandboxMembershipChange {
-  const m = record(value, where)
+  const m = jsonObject(value, where)
   if (!MODES.includes(m.mode)) throw new ShapeError(`${where}.mode must be one of ${AUDIENCE_MODES.join(', ')}`)
   if (typeof m.changed !== 'boolean') throw new ShapeError(`${where}.changed must be true or false`)
-  if (!ROUTES.includes(m.via)) {
-    throw new ShapeError(`${where}.via must be one of ${MEMBERSHIP_ROUTES.join(', ')}`)
+  if (!PATHS.includes(m.via)) {
+    throw new ShapeError(`${where}.via must be one of ${MEMBERSHIP_PATHS.join(', ')}`)
   }
   const sequence = wholeNumber(m.sequence, `${where}.sequence`)
   if (sequence < 1) throw new ShapeError(`${where}.sequence must be 1 or more`)
@@ -100,16 +100,16 @@ export function checkMembershipChange(value: unknown, where: string): SandboxMem
     user_id: textOrNull(m.user_id, `${where}.user_id`),
     anonymous_id: textOrNull(m.anonymous_id, `${where}.anonymous_id`),
     message_id: textOrNull(m.message_id, `${where}.message_id`),
-    via: m.via as MembershipRoute
+    via: m.via as MembershipPath
   }
 }
 
 export function checkActivity(value: unknown, where: string): SandboxActivity {
-  const a = record(value, where)
+  const a = jsonObject(value, where)
   return {
     contact_id: text(a.contact_id, `${where}.contact_id`),
     event: text(a.event, `${where}.event`),
-    properties: record(a.properties, `${where}.properties`),
+    properties: jsonObject(a.properties, `${where}.properties`),
     namespace: textOrNull(a.namespace, `${where}.namespace`),
     timestamp: textOrNull(a.timestamp, `${where}.timestamp`),
     message_id: textOrNull(a.message_id, `${where}.message_id`),
@@ -119,7 +119,7 @@ export function checkActivity(value: unknown, where: string): SandboxActivity {
 
 /** Checks every field the store relies on, so a hand-edited file fails here, not mid-request. */
 export function checkSnapshot(value: unknown): SandboxState {
-  const root = record(value, 'the top level')
+  const root = jsonObject(value, 'the top level')
   if (root.format !== DATA_FILE_FORMAT) {
     throw new ShapeError(`it is not an Ortto sandbox data file (no "format": "${DATA_FILE_FORMAT}")`)
   }
@@ -132,7 +132,7 @@ export function checkSnapshot(value: unknown): SandboxState {
     contacts: list(root.contacts, 'contacts').map((item, i) => checkContact(item, `contacts[${i}]`)),
     audiences: list(root.audiences, 'audiences').map((item, i) => {
       const where = `audiences[${i}]`
-      const member_ids = list(record(item, where).member_ids, `${where}.member_ids`).map((id, j) =>
+      const member_ids = list(jsonObject(item, where).member_ids, `${where}.member_ids`).map((id, j) =>
         text(id, `${where}.member_ids[${j}]`)
       )
       return { ...checkAudience(item, where), member_ids }
@@ -149,7 +149,7 @@ export function checkSnapshot(value: unknown): SandboxState {
   return state
 }
 
-/** What no single record shows: ids that must be unique, and references that must resolve. */
+/** What no single object shows: ids that must be unique, and references that must resolve. */
 export function checkConsistency(state: SandboxState): void {
   const contactIds = new Set<string>()
   const userIds = new Set<string>()

@@ -50,7 +50,7 @@ async function performBatchDirectly(payloads: Payload[]) {
 }
 
 /** The error message of one result (undefined for a success). */
-const messageOf = (result: object): unknown => (result as { errormessage?: unknown }).errormessage
+const errorMessageOf = (result: object): unknown => (result as { errormessage?: unknown }).errormessage
 
 /** A trait value that makes an event's member object about `bytes` bytes of JSON. */
 const padding = (bytes: number) => 'x'.repeat(bytes)
@@ -302,7 +302,7 @@ describe('batch mode', () => {
     ])
     expect(results.map((r) => r.status)).toEqual([400, 200])
     expect(results[0]).toMatchObject({ errortype: 'PAYLOAD_VALIDATION_FAILED' })
-    expect(messageOf(results[0])).toMatch(/Audience Computation Key is empty/)
+    expect(errorMessageOf(results[0])).toMatch(/Audience Computation Key is empty/)
     expect(ortto.bodies.map((body) => body.length)).toEqual([1])
   })
 
@@ -343,7 +343,7 @@ describe('batch mode', () => {
     const results = await runSyncBatch(events)
     expect(ortto.bodies.map((b) => b.length)).toEqual([500])
     expect(results.every((r) => r.status === status && 'errortype' in r && r.errortype === errortype)).toBe(true)
-    expect(messageOf(results[500])).toMatch(/^Not sent: an earlier request of this batch failed/)
+    expect(errorMessageOf(results[500])).toMatch(/^Not sent: an earlier request of this batch failed/)
     expect(results[500]).not.toHaveProperty('sent')
   })
 })
@@ -358,12 +358,12 @@ describe('performBatch called directly (nothing validated the payloads first)', 
     ])
     expect(results.map((r) => r.status)).toEqual([400, 400, 200])
     expect(results[0]).toMatchObject({ errortype: 'PAYLOAD_VALIDATION_FAILED' })
-    expect(messageOf(results[0])).toBe(
+    expect(errorMessageOf(results[0])).toBe(
       'This is not an Engage audience event: its Segment Computation Action is "trait", and Sync Audience takes ' +
         'only "audience" or "journey_step". Map segment_computation_action to $.context.personas.computation_class ' +
         'and send it Engage audience events.'
     )
-    expect(messageOf(results[1])).toMatch(/Segment Computation Action is missing/)
+    expect(errorMessageOf(results[1])).toMatch(/Segment Computation Action is missing/)
     expect(ortto.bodies.map((body) => body.map((member) => member.user_id))).toEqual([['u2']])
   })
 
@@ -376,12 +376,12 @@ describe('performBatch called directly (nothing validated the payloads first)', 
       payload({ user_id: 'u3' })
     ])
     expect(results.map((r) => r.status)).toEqual([400, 400, 400, 200])
-    expect(messageOf(results[0])).toMatch(/Segment Computation Action is missing/)
-    expect(messageOf(results[1])).toBe(
+    expect(errorMessageOf(results[0])).toMatch(/Segment Computation Action is missing/)
+    expect(errorMessageOf(results[1])).toBe(
       'The Ortto Audience ID is empty: Engage sets it (context.personas.external_audience_id) once createAudience ' +
         'has created the audience in Ortto. Map external_audience_id to $.context.personas.external_audience_id.'
     )
-    expect(messageOf(results[2])).toBe(
+    expect(errorMessageOf(results[2])).toBe(
       'The Audience Computation Key is empty, so whether the person entered or left the audience cannot be read. ' +
         'Map computation_key to $.context.personas.computation_key.'
     )

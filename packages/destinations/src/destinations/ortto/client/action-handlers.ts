@@ -1,7 +1,7 @@
 import type { RequestClient } from '@segment/actions-core'
 import type { ContactInput, WireObject } from '../types'
 import { deliver, toMultiStatus, toSingleResult } from './deliver'
-import type { DeliveryInput, Route } from './deliver'
+import type { DeliveryInput, ActionDelivery } from './deliver'
 import { DeliveryStats } from './stats'
 import type { MetricScope } from './stats'
 
@@ -10,10 +10,13 @@ import type { MetricScope } from './stats'
  * records each event's outcome, single mode throws when its one event was not delivered.
  * Both report their figures to Segment's monitoring under `scope` when it passes a stats client.
  */
-export function actionHandlers<P extends ContactInput, T extends WireObject>(scope: MetricScope, route: Route<P, T>) {
+export function actionHandlers<P extends ContactInput, T extends WireObject>(
+  scope: MetricScope,
+  action: ActionDelivery<P, T>
+) {
   const run = async (request: RequestClient, payloads: P[], input: DeliveryInput) => {
     const stats = DeliveryStats.for(input.statsContext, scope)
-    const outcomes = await deliver(request, payloads, input, route, stats)
+    const outcomes = await deliver(request, payloads, input, action, stats)
     stats?.flush()
     return outcomes
   }

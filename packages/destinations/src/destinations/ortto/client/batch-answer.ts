@@ -27,7 +27,7 @@ interface ErrorEntry {
 const UNCONFIRMED_STATUS = 502
 const MAX_MESSAGE_LENGTH = 500
 
-function messageOf(value: unknown): string {
+function orttoReason(value: unknown): string {
   if (value === undefined || value === null || value === '') return 'Ortto gave no reason'
   // Values here came out of JSON.parse, so JSON.stringify cannot fail on them.
   const text = typeof value === 'string' ? value : JSON.stringify(value)
@@ -40,7 +40,7 @@ function usableStatus(status: unknown): number | undefined {
 }
 
 function entryFailure(entry: ErrorEntry): Failure {
-  const reason = messageOf(entry.message)
+  const reason = orttoReason(entry.message)
   const status = usableStatus(entry.status)
   if (status === undefined) {
     const given = entry.status === undefined ? 'none given' : JSON.stringify(entry.status)

@@ -44,7 +44,7 @@ export type AudienceChoice = AudienceRef | Failure | undefined
  * What differs between the actions: where objects go, how a payload chooses its audience
  * membership (none when `audience` is absent), and how a payload becomes an object.
  */
-export interface Route<P extends ContactInput, T extends WireObject> {
+export interface ActionDelivery<P extends ContactInput, T extends WireObject> {
   method: BatchMethod
   path: BatchPath
   audience?: (payload: P, input: DeliveryInput) => AudienceChoice
@@ -164,17 +164,17 @@ export async function deliver<P extends ContactInput, T extends WireObject>(
   request: RequestClient,
   payloads: P[],
   input: DeliveryInput,
-  route: Route<P, T>,
+  action: ActionDelivery<P, T>,
   stats?: DeliveryStats
 ): Promise<EventOutcome[]> {
   const outcomes: EventOutcome[] = new Array<EventOutcome>(payloads.length)
   const outgoing: Outgoing[] = []
 
   payloads.forEach((payload, eventIndex) => {
-    const audience = route.audience?.(payload, input)
+    const audience = action.audience?.(payload, input)
     const prepared: Prepared<T> = isFailure(audience)
       ? { kind: 'invalid', failure: audience }
-      : route.prepare(payload, audience)
+      : action.prepare(payload, audience)
     if (prepared.kind === 'invalid') {
       outcomes[eventIndex] = { ok: false, failure: prepared.failure }
       stats?.notSent('invalid_event', prepared.failure)
@@ -191,7 +191,7 @@ export async function deliver<P extends ContactInput, T extends WireObject>(
 
   let url: string
   try {
-    url = apiOrigin(input.settings.api_key) + route.path
+    url = apiOrigin(input.settings.api_key) + action.path
   } catch (error) {
     // A malformed key fails every event that would have been sent, before any request.
     if (!(error instanceof InvalidAuthenticationError)) throw error
@@ -218,7 +218,7 @@ export async function deliver<P extends ContactInput, T extends WireObject>(
       result = { outcomes: notSent(planned.items, halt.failure) }
       stats?.notSent('halted', halt.failure, planned.items.length)
     } else {
-      const sent = await sendRequest(request, route.method, url, input.settings.api_key, planned)
+      const sent = await sendRequest(request, action.method, url, input.settings.api_key, planned)
       stats?.sent(sent.reply, sent.outcomes)
       result = sent
     }

@@ -6,7 +6,7 @@ export { apiOrigin, isWellFormedApiKey, parseApiKey, redactApiKey } from './api-
 export { actionHandlers } from './action-handlers'
 export { requestAudience } from './audiences'
 export { deliver, linkedAudience, toMultiStatus, toSingleResult } from './deliver'
-export type { AudienceChoice, DeliveryInput, EventOutcome, Route } from './deliver'
+export type { AudienceChoice, DeliveryInput, EventOutcome, ActionDelivery } from './deliver'
 export { invalidEvent, throwFailure } from './failures'
 export type { Failure } from './failures'
 export { hasOwn, nonBlank } from './json'

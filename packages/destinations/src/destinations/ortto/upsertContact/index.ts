@@ -1,6 +1,6 @@
 import type { ActionDefinition } from '@segment/actions-core'
 import { actionHandlers, linkedAudience, prepareContact } from '../client'
-import type { Route } from '../client'
+import type { ActionDelivery } from '../client'
 import { API_PATHS, ORTTO_SLUG } from '../constants'
 import { contactFields } from '../fields'
 import type { ContactObject } from '../types'
@@ -9,7 +9,7 @@ import { associateAudienceHook } from '../hooks/associate-audience'
 import type { OnMappingSaveInputs, OnMappingSaveOutputs, Payload } from './generated-types'
 
 /** How a contact is delivered, under either of its keys (see upsertContactProfile). */
-export const contactRoute: Route<Payload, ContactObject> = {
+export const contactDelivery: ActionDelivery<Payload, ContactObject> = {
   method: 'POST',
   path: API_PATHS.identify,
   audience: linkedAudience,
@@ -30,7 +30,7 @@ const action: ActionDefinition<Settings, Payload, undefined, OnMappingSaveInputs
     hideEventIdentity: true
   }),
   hooks: { onMappingSave: associateAudienceHook },
-  ...actionHandlers({ slug: ORTTO_SLUG, action: 'upsertContact' }, contactRoute)
+  ...actionHandlers({ slug: ORTTO_SLUG, action: 'upsertContact' }, contactDelivery)
 }
 
 export default action

@@ -2,7 +2,7 @@ import type { ActionDefinition } from '@segment/actions-core'
 import { actionHandlers } from '../client'
 import { ORTTO_SLUG } from '../constants'
 import type { Settings } from '../generated-types'
-import upsertContact, { contactRoute } from '../upsertContact'
+import upsertContact, { contactDelivery } from '../upsertContact'
 import type { OnMappingSaveInputs, OnMappingSaveOutputs, Payload } from './generated-types'
 
 /**
@@ -14,7 +14,7 @@ import type { OnMappingSaveInputs, OnMappingSaveOutputs, Payload } from './gener
 const action: ActionDefinition<Settings, Payload, undefined, OnMappingSaveInputs, OnMappingSaveOutputs> = {
   ...upsertContact,
   hidden: true,
-  ...actionHandlers({ slug: ORTTO_SLUG, action: 'upsertContactProfile' }, contactRoute)
+  ...actionHandlers({ slug: ORTTO_SLUG, action: 'upsertContactProfile' }, contactDelivery)
 }
 
 export default action

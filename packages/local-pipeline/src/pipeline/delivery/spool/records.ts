@@ -7,7 +7,7 @@
  * - `{"t":"s","i":0,"subscription":{name, destination, partnerAction, subscribe, mapping}}`: a
  *   subscription, declared once per file before the first event owed to it (events refer to it by `i`);
  * - `{"t":"c","n":0,"r":"batch","at":"…","e":[[index,[0,1]],[index,[0],"messageId"],…],"b":{…}}`: a
- *   call as it came (`b`, its body's own text; `r`, its route: `batch` or an event type), received at
+ *   call as it came (`b`, its body's own text; `r`, its kind: `batch` or an event type), received at
  *   `at`, whose events taken in are numbered from `n` on in the order of `e`: each the call at `index`
  *   of the batch (0 for a single call), owed to the subscriptions listed, with the messageId ingest
  *   made for it when the call had none. A restart rebuilds each event from these as ingest made it;
@@ -21,7 +21,8 @@
  */
 import { crc32 } from 'node:zlib'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
-import { isCallRoute, type CallRoute } from '../../segment-events'
+import { isCallKind, type CallKind } from '../../segment-events'
+import { isRecord } from '../../json'
 
 const SPOOL_FORMAT_VERSION = 2
 const READABLE_VERSIONS = [1, 2]
@@ -42,7 +43,7 @@ export type CallEntry = [index: number, subscriptions: number[]] | [index: numbe
 export type SpoolRecord =
   | { t: 'spool'; version: number }
   | { t: 's'; i: number; subscription: SpooledSubscription }
-  | { t: 'c'; n: number; r: CallRoute; at: string; e: CallEntry[]; b: Record<string, unknown> }
+  | { t: 'c'; n: number; r: CallKind; at: string; e: CallEntry[]; b: Record<string, unknown> }
   | { t: 'x'; i: number; c: JSONObject }
   | { t: 'e'; n: number; s: number[]; e: SegmentEvent; x?: number }
   | { t: 'a'; d: number[] }
@@ -85,19 +86,13 @@ const SPACE = 0x20
  * A call's line, with its body's bytes as they came. JSON text holds a line break only as
  * whitespace between tokens (never inside a string), so a body with some has them made spaces.
  */
-export function callLine(
-  n: number,
-  route: CallRoute,
-  at: string,
-  entries: readonly CallEntry[],
-  body: Buffer
-): Chunk[] {
+export function callLine(n: number, kind: CallKind, at: string, entries: readonly CallEntry[], body: Buffer): Chunk[] {
   let bytes = body
   if (body.includes(LF) || body.includes(CR)) {
     bytes = Buffer.from(body)
     for (let i = 0; i < bytes.length; i++) if (bytes[i] === LF || bytes[i] === CR) bytes[i] = SPACE
   }
-  const head = `{"t":"c","n":${n},"r":${JSON.stringify(route)},"at":${JSON.stringify(at)},"e":${JSON.stringify(entries)},"b":`
+  const head = `{"t":"c","n":${n},"r":${JSON.stringify(kind)},"at":${JSON.stringify(at)},"e":${JSON.stringify(entries)},"b":`
   const tail = '}'
   const sum = crc32(tail, crc32(bytes, crc32(head)))
   return [`${hex(sum)} ${head}`, bytes, `${tail}\n`]
@@ -132,16 +127,14 @@ export function readLine(bytes: Buffer): ReadLine {
 }
 
 const isIndex = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 const isIndexList = (value: unknown): value is number[] => Array.isArray(value) && value.every(isIndex)
 
 /** Whether each entry of a `c` line names a call its body has. */
 function callEntriesFit(record: Record<string, unknown>): boolean {
-  const { e: entries, b: body, r: route } = record
-  if (!Array.isArray(entries) || !isObject(body)) return false
-  const calls = route === 'batch' ? body.batch : undefined
-  if (route === 'batch' && (!Array.isArray(calls) || !(body.context === undefined || isObject(body.context)))) {
+  const { e: entries, b: body, r: kind } = record
+  if (!Array.isArray(entries) || !isRecord(body)) return false
+  const calls = kind === 'batch' ? body.batch : undefined
+  if (kind === 'batch' && (!Array.isArray(calls) || !(body.context === undefined || isRecord(body.context)))) {
     return false
   }
   return entries.every((entry: unknown) => {
@@ -149,12 +142,12 @@ function callEntriesFit(record: Record<string, unknown>): boolean {
     const [index, subscriptions, messageId] = entry as unknown[]
     if (!isIndex(index) || !isIndexList(subscriptions)) return false
     if (messageId !== undefined && typeof messageId !== 'string') return false
-    return calls === undefined ? index === 0 : isObject((calls as unknown[])[index])
+    return calls === undefined ? index === 0 : isRecord((calls as unknown[])[index])
   })
 }
 
 function shapeProblem(record: unknown): string | undefined {
-  if (!isObject(record)) return 'it is not a JSON object'
+  if (!isRecord(record)) return 'it is not a JSON object'
   switch (record.t) {
     case 'spool':
       return READABLE_VERSIONS.includes(record.version as number)
@@ -164,21 +157,21 @@ function shapeProblem(record: unknown): string | undefined {
       const s = record.subscription
       const fine =
         isIndex(record.i) &&
-        isObject(s) &&
+        isRecord(s) &&
         ['name', 'destination', 'partnerAction', 'subscribe'].every((key) => typeof s[key] === 'string') &&
-        isObject(s.mapping)
+        isRecord(s.mapping)
       return fine ? undefined : 'it is not a well-formed subscription'
     }
     case 'c':
-      return isIndex(record.n) && isCallRoute(record.r) && typeof record.at === 'string' && callEntriesFit(record)
+      return isIndex(record.n) && isCallKind(record.r) && typeof record.at === 'string' && callEntriesFit(record)
         ? undefined
         : 'it is not a well-formed call'
     case 'x':
-      return isIndex(record.i) && isObject(record.c) ? undefined : 'it is not a well-formed context'
+      return isIndex(record.i) && isRecord(record.c) ? undefined : 'it is not a well-formed context'
     case 'e':
       return isIndex(record.n) &&
         isIndexList(record.s) &&
-        isObject(record.e) &&
+        isRecord(record.e) &&
         (record.x === undefined || isIndex(record.x))
         ? undefined
         : 'it is not a well-formed event'

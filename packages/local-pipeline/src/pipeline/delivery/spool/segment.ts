@@ -3,7 +3,7 @@
  * still owed something, and how many deliveries it owes against how many it was written with.
  */
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
-import { rebuildEvents, type CallRoute, type TakenItem } from '../../segment-events'
+import { rebuildEvents, type CallKind, type TakenItem } from '../../segment-events'
 import { deepFreeze } from '../../event-structure'
 import {
   callLine,
@@ -47,7 +47,7 @@ export interface RestoredEvent {
 
 /** A call whose body the spool writes as it came, instead of each event (see records.ts, `c` lines). */
 export interface SpooledCall {
-  route: CallRoute
+  kind: CallKind
   /** The body's bytes as received. */
   body: Buffer
   receivedAt: string
@@ -167,7 +167,7 @@ export class Segment {
       return of
     })
     this.nextEvent += entries.length
-    lines.push(...callLine(first, call.route, call.receivedAt, callEntries, call.body))
+    lines.push(...callLine(first, call.kind, call.receivedAt, callEntries, call.body))
     return entries.map(({ event, subscriptions }, k) => this.keep(first + k, event, subscriptions, indexes[k]))
   }
 

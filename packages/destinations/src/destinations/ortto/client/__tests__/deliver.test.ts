@@ -6,7 +6,7 @@ import type { Payload as ActivityPayload } from '../../trackActivity/generated-t
 import type { Payload as ContactPayload } from '../../upsertContact/generated-types'
 import type { ActivityObject, ContactObject } from '../../types'
 import { deliver, linkedAudience } from '../deliver'
-import type { DeliveryInput, EventOutcome, Route } from '../deliver'
+import type { DeliveryInput, EventOutcome, ActionDelivery } from '../deliver'
 import { isRetryableStatus } from '../failures'
 import type { Failure } from '../failures'
 import { prepareActivity, prepareContact } from '../wire-objects'
@@ -17,13 +17,13 @@ const ORIGIN = 'https://segment-action-api-au.ortto.app'
 const ACCEPTED_IN_207 = "accepted: not among the errors of Ortto's 207 answer"
 const RATE_LIMIT_BODY = { error: { code: 'rate-limit', message: 'rate limit', 'try-in-seconds': 10 } }
 
-const contacts: Route<ContactPayload, ContactObject> = {
+const contacts: ActionDelivery<ContactPayload, ContactObject> = {
   method: 'POST',
   path: API_PATHS.identify,
   audience: linkedAudience,
   prepare: prepareContact
 }
-const activities: Route<ActivityPayload, ActivityObject> = {
+const activities: ActionDelivery<ActivityPayload, ActivityObject> = {
   method: 'POST',
   path: API_PATHS.track,
   audience: linkedAudience,
