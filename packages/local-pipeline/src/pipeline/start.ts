@@ -1,7 +1,7 @@
 /**
  * `npm start`: the local Segment → Ortto pipeline. Prints where it listens, where events go and
  * how to send a first event; on Ctrl+C / SIGTERM stops within STOP_GRACE_MS, what is not delivered
- * by then staying in the spool for the next start.
+ * by then staying in the spool for the next start; on SIGHUP reloads the mapping file.
  */
 import { banner, mappingLines } from './banner'
 import { ConfigError, readConfig } from './config'
@@ -80,6 +80,8 @@ async function main(): Promise<void> {
         process.exit(1)
       })
   }
+  // Reloads ORTTO_MAPPINGS (a change to the file does it by itself); it logs what came of it.
+  process.on('SIGHUP', () => void pipeline.reloadMappings())
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
 }
