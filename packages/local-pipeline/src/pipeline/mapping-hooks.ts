@@ -20,7 +20,7 @@ interface SavedHook {
 }
 
 /** A hook that failed: the subscription (by its place in the list) and the hook's own message. */
-export interface HookFailure {
+interface HookFailure {
   index: number
   subscription: MatchableSubscription
   message: string

@@ -9,9 +9,9 @@ import { watch, type FSWatcher } from 'node:fs'
 import * as path from 'node:path'
 
 /** Quiet time after the last event before the reload: longer than an editor's save, short for a person. */
-export const DEFAULT_WATCH_DEBOUNCE_MS = 200
+const DEFAULT_WATCH_DEBOUNCE_MS = 200
 
-export interface MappingWatch {
+interface MappingWatch {
   close(): void
 }
 

@@ -15,7 +15,7 @@ import type { PipelineDestination } from './destinations'
 import { readMappingFile, unreadableProblem, type MatchableSubscription } from './subscriptions'
 
 /** What asked for the reload: a change seen in the file's folder, or SIGHUP (always reads the file). */
-export type ReloadTrigger = 'change' | 'SIGHUP'
+type ReloadTrigger = 'change' | 'SIGHUP'
 
 export type ReloadResult =
   | { outcome: 'in force'; version: string }

@@ -14,6 +14,9 @@ import { SandboxDataError } from 'ortto-sandbox'
 async function main(): Promise<void> {
   const config = readConfig(process.env)
   const pipeline = await startPipeline(config)
+  // Reloads ORTTO_MAPPINGS (a change to the file does it by itself); it logs what came of it.
+  // Before the banner: whoever reads the banner may send it at once.
+  process.on('SIGHUP', () => void pipeline.reloadMappings())
   const deadLetterFile = pipeline.deadLetter?.file
   const { spoolDir } = pipeline
   console.log(
@@ -80,8 +83,6 @@ async function main(): Promise<void> {
         process.exit(1)
       })
   }
-  // Reloads ORTTO_MAPPINGS (a change to the file does it by itself); it logs what came of it.
-  process.on('SIGHUP', () => void pipeline.reloadMappings())
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
 }
