@@ -103,7 +103,8 @@ export class DryRun<Settings> {
   constructor(
     destinations: readonly PipelineDestination[],
     private readonly settings: Settings,
-    private readonly subscriptions: MatchableSubscription[],
+    /** The subscriptions in force at each call (a reload replaces them). */
+    private readonly subscriptionsInForce: () => readonly MatchableSubscription[],
     gate: WriteKeyGate,
     private readonly preview?: PreviewEvent
   ) {
@@ -120,7 +121,7 @@ export class DryRun<Settings> {
   async plan(events: SegmentEvent[], indexes: number[]): Promise<PlannedEvent[]> {
     const planned: PlannedEvent[] = []
     for (const [i, event] of events.entries()) {
-      const matching = this.subscriptions.filter((subscription) => subscription.matches(event))
+      const matching = this.subscriptionsInForce().filter((subscription) => subscription.matches(event))
       const deliveries: PlannedDelivery[] = []
       for (const subscription of matching) {
         const plannedDelivery = await this.planOne(event, subscription)
@@ -141,7 +142,7 @@ export class DryRun<Settings> {
   private unsubscribed(event: SegmentEvent): string {
     const takers = [...this.recorders.keys()].filter((destination) => destination.takes(event))
     const where = takers.map((d) => `${d.definition.name}, which takes ${d.takesWhat}`).join('; or ')
-    const candidates = this.subscriptions.filter((s) => takers.includes(s.destination))
+    const candidates = this.subscriptionsInForce().filter((s) => takers.includes(s.destination))
     const list = candidates.map((s) => `${s.name} (${s.subscribe})`).join(', ')
     return `matches no subscription of ${where}: ${list || 'it has none'}`
   }

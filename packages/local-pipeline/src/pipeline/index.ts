@@ -3,8 +3,8 @@
  * (Actions) and Ortto (Audiences) (destinations.ts says which events go to which), Ortto (or the
  * embedded sandbox) out. Used by `npm start` and by tests.
  */
-import { Destination, type JSONObject } from '@segment/actions-core'
-import { redactApiKey, LOCAL_ENDPOINT_ENV, orttoAudiences, type Settings } from 'actions-ortto'
+import { Destination } from '@segment/actions-core'
+import { redactApiKey, redactDeep, LOCAL_ENDPOINT_ENV, orttoAudiences, type Settings } from 'actions-ortto'
 import { startSandbox, type Sandbox } from 'ortto-sandbox'
 import { audienceIdsFileFor } from './audience-ids-file'
 import { CliRoutes } from './cli-routes'
@@ -21,7 +21,11 @@ import { DryRun } from './dry-run'
 import { PrefixedRoutes } from './prefixed-routes'
 import { PipelineServer } from './http/server'
 import { WriteKeyGate, generateWriteKey } from './write-key'
-import { allPresetSubscriptions, loadMappingFile, type MatchableSubscription } from './subscriptions'
+import { allPresetSubscriptions, readCheckedMappingFile, type MatchableSubscription } from './subscriptions'
+import { MappingHooks } from './mapping-hooks'
+import { MappingsInForce, PRESETS_VERSION, versionOf } from './mappings-in-force'
+import { watchMappingFile } from './mapping-watch'
+import { MappingReloader, inForceLine, type ReloadResult } from './reload'
 
 export interface Pipeline {
   url: string
@@ -40,7 +44,12 @@ export interface Pipeline {
   /** Where deliveries go, in words (printed at start, shown by /status). */
   destinationLabel: string
   sandbox?: Sandbox
-  subscriptions: MatchableSubscription[]
+  /** The subscriptions in force (a reload replaces them). */
+  readonly subscriptions: MatchableSubscription[]
+  /** Which mappings are in force, their version and the last check (GET /status's `mappings`). */
+  mappings: MappingsInForce
+  /** Reads ORTTO_MAPPINGS again, as SIGHUP does; a change to the file does it by itself. */
+  reloadMappings(): Promise<ReloadResult>
   delivery: DeliveryPipeline
   /** The Ortto audience of each Engage audience, created as their events arrive. */
   audiences: EngageAudiences
@@ -71,42 +80,6 @@ export class PipelineStopError extends Error {
   ) {
     super(messageOf(cause), { cause })
     this.name = 'PipelineStopError'
-  }
-}
-
-interface HookOutputs {
-  inputs?: { audience_name?: unknown }
-  outputs?: { audience_id?: unknown }
-}
-
-/**
- * A mapping saved in Segment's UI carries the Associate Audience hook's outputs. A mapping file may
- * carry only its inputs (`onMappingSave.inputs.audience_name`); the hook then runs here, as it
- * would when the mapping is saved, and its outputs are kept with the mapping.
- */
-async function runMappingHooks(
-  runners: ReadonlyMap<PipelineDestination, Destination<Settings>>,
-  settings: Settings,
-  subscriptions: MatchableSubscription[]
-) {
-  for (const subscription of subscriptions) {
-    const saved = subscription.mapping.onMappingSave as HookOutputs | undefined
-    const action = runners.get(subscription.destination)?.actions[subscription.partnerAction]
-    if (!action || !saved?.inputs?.audience_name || saved.outputs?.audience_id) continue
-    const result = await action.executeHook('onMappingSave', {
-      settings,
-      payload: undefined,
-      hookInputs: saved.inputs
-    })
-    if (result.error || !result.savedData) {
-      throw new ConfigError(
-        `Mapping "${subscription.name}": ${result.error?.message ?? 'the audience hook saved nothing'}`
-      )
-    }
-    subscription.mapping = {
-      ...subscription.mapping,
-      onMappingSave: { ...saved, outputs: result.savedData as JSONObject } as JSONObject
-    }
   }
 }
 
@@ -196,17 +169,20 @@ export async function startPipeline(
       throw new ConfigError((error as Error).message)
     }
     const runners = new Map(PIPELINE_DESTINATIONS.map((d) => [d, new Destination<Settings>(d.definition)]))
-    const subscriptions = config.mappingsFile
-      ? loadMappingFile(config.mappingsFile, PIPELINE_DESTINATIONS)
-      : allPresetSubscriptions(PIPELINE_DESTINATIONS)
-    await runMappingHooks(runners, settings, subscriptions)
+    // Every line, and /status, without the key, whatever a line or a mapping comes to quote.
+    const redactedLog = (line: string) => log(redactApiKey(line, apiKey))
+    const file = config.mappingsFile ? readCheckedMappingFile(config.mappingsFile, PIPELINE_DESTINATIONS) : undefined
+    const subscriptions = file?.subscriptions ?? allPresetSubscriptions(PIPELINE_DESTINATIONS)
+    const hooks = new MappingHooks(runners, settings)
+    const [failed] = await hooks.complete(subscriptions)
+    if (failed) throw new ConfigError(`Mapping "${failed.subscription.name}": ${failed.message}`)
+    const version = file ? versionOf(file.bytes) : PRESETS_VERSION
+    const mappings = new MappingsInForce(config.mappingsFile, { version, subscriptions }, new Date())
     const audienceIdsFile =
       target.kind === 'sandbox' && target.dataFile ? audienceIdsFileFor(target.dataFile) : undefined
     let audiences: EngageAudiences
     try {
-      // As delivery's lines, never with the key, whatever a line comes to quote.
-      const audienceLog = (line: string) => log(redactApiKey(line, apiKey))
-      audiences = new EngageAudiences(orttoAudiences, settings, audienceLog, audienceIdsFile)
+      audiences = new EngageAudiences(orttoAudiences, settings, redactedLog, audienceIdsFile)
     } catch (error) {
       throw new ConfigError((error as Error).message)
     }
@@ -242,8 +218,12 @@ export async function startPipeline(
     }
     const server = new PipelineServer({
       delivery,
-      dryRun: new DryRun(PIPELINE_DESTINATIONS, settings, subscriptions, gate, (subscription, event) =>
-        ofAudiences(subscription) ? audiences.preview(event) : { event }
+      dryRun: new DryRun(
+        PIPELINE_DESTINATIONS,
+        settings,
+        () => mappings.subscriptions,
+        gate,
+        (subscription, event) => (ofAudiences(subscription) ? audiences.preview(event) : { event })
       ),
       cli: cliRouteSets(config.serveDestination ?? ORTTO.folder, settings, gate),
       sandbox,
@@ -254,12 +234,7 @@ export async function startPipeline(
       log,
       describe: () => ({
         destination: destinationLabel,
-        mappings: subscriptions.map(({ name, destination, partnerAction, subscribe }) => ({
-          name,
-          destination: destination.definition.name,
-          partnerAction,
-          subscribe
-        }))
+        mappings: redactDeep(mappings.status(), (text) => redactApiKey(text, apiKey))
       })
     })
     let url: string
@@ -271,6 +246,17 @@ export async function startPipeline(
       await spool?.close()
       throw error
     }
+    const reloader = new MappingReloader({
+      destinations: PIPELINE_DESTINATIONS,
+      inForce: mappings,
+      hooks,
+      apply: (next) => delivery.replaceSubscriptions(next),
+      log: redactedLog
+    })
+    const watch = config.mappingsFile
+      ? watchMappingFile(config.mappingsFile, () => void reloader.reload('change'), redactedLog)
+      : undefined
+    redactedLog(inForceLine(mappings))
     let stopping: Promise<DeliveryTotals> | undefined
     return {
       url,
@@ -279,7 +265,11 @@ export async function startPipeline(
       apiKey,
       destinationLabel,
       sandbox,
-      subscriptions,
+      get subscriptions() {
+        return mappings.subscriptions
+      },
+      mappings,
+      reloadMappings: () => reloader.reload('SIGHUP'),
       delivery,
       audiences,
       audienceIdsFile,
@@ -289,6 +279,8 @@ export async function startPipeline(
       stop: () =>
         (stopping ??= (async () => {
           try {
+            watch?.close()
+            reloader.close()
             await server.close()
             const totals = await delivery.stop()
             try {

@@ -1,7 +1,7 @@
 /**
  * `npm start`: the local Segment → Ortto pipeline. Prints where it listens, where events go and
  * how to send a first event; on Ctrl+C / SIGTERM stops within STOP_GRACE_MS, what is not delivered
- * by then staying in the spool for the next start.
+ * by then staying in the spool for the next start; on SIGHUP reloads the mapping file.
  */
 import { banner, mappingLines } from './banner'
 import { ConfigError, readConfig } from './config'
@@ -15,6 +15,9 @@ import { SandboxDataError } from 'ortto-sandbox'
 async function main(): Promise<void> {
   const config = readConfig(process.env)
   const pipeline = await startPipeline(config)
+  // Reloads ORTTO_MAPPINGS (a change to the file does it by itself); it logs what came of it.
+  // Before the banner: whoever reads the banner may send it at once.
+  process.on('SIGHUP', () => void pipeline.reloadMappings())
   const deadLetterFile = pipeline.deadLetter?.file
   const { spoolDir } = pipeline
   console.log(

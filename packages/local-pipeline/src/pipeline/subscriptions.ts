@@ -105,18 +105,31 @@ export function readMappingFile(
   }
 }
 
-/** Reads and checks a mapping file; any problem refuses it, with every problem listed. */
-export function loadMappingFile(file: string, destinations: readonly PipelineDestination[]): MatchableSubscription[] {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error)
-    throw new MappingFileError(file, [
-      { file, path: [], message: `cannot be read (${code}): check the path ORTTO_MAPPINGS gives` }
-    ])
-  }
-  const read = readMappingFile(file, text, destinations)
-  if ('problems' in read) throw new MappingFileError(file, read.problems)
-  return read.subscriptions
+/** The problem of a mapping file that cannot be read at all. */
+export function unreadableProblem(file: string, error: unknown): MappingProblem {
+  const code = (error as NodeJS.ErrnoException).code ?? String(error)
+  return { file, path: [], message: `cannot be read (${code}): check the path ORTTO_MAPPINGS gives` }
 }
+
+/**
+ * Reads and checks a mapping file; any problem refuses it, with every problem listed. With the
+ * subscriptions, the bytes they were read from (their hash is the version in force).
+ */
+export function readCheckedMappingFile(
+  file: string,
+  destinations: readonly PipelineDestination[]
+): { subscriptions: MatchableSubscription[]; bytes: Buffer } {
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(file)
+  } catch (error) {
+    throw new MappingFileError(file, [unreadableProblem(file, error)])
+  }
+  const read = readMappingFile(file, bytes.toString('utf8'), destinations)
+  if ('problems' in read) throw new MappingFileError(file, read.problems)
+  return { subscriptions: read.subscriptions, bytes }
+}
+
+/** Reads and checks a mapping file; any problem refuses it, with every problem listed. */
+export const loadMappingFile = (file: string, destinations: readonly PipelineDestination[]): MatchableSubscription[] =>
+  readCheckedMappingFile(file, destinations).subscriptions

@@ -5,6 +5,7 @@
  * server keeps serving.
  */
 import { request as httpRequest } from 'node:http'
+import { defaultValues } from '@segment/actions-core'
 import { LOCAL_ENDPOINT_ENV, ortto as definition, orttoAudiences as audiencesDefinition } from 'actions-ortto'
 import type { Sandbox, SandboxStats } from 'ortto-sandbox'
 import { readConfig, type PipelineConfig } from '../config'
@@ -517,6 +518,9 @@ describe('/status and the sandbox routes on the main port', () => {
     await start()
   })
 
+  const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
+  const presetMapping = (action: string) => definition.presets?.find((p) => p.partnerAction === action)?.mapping
+
   it('/status describes the target, the mappings, ingest and delivery totals', async () => {
     const p = pipeline as Pipeline
     const sandbox = sandboxOf(p)
@@ -524,26 +528,36 @@ describe('/status and the sandbox routes on the main port', () => {
     expect(empty.status).toBe(200)
     expect(empty.json).toEqual({
       destination: `the embedded Ortto sandbox at ${sandbox.url}`,
-      mappings: [
-        {
-          name: 'Upsert Contact',
-          destination: 'Ortto (Actions)',
-          partnerAction: 'upsertContact',
-          subscribe: 'type = "identify"'
-        },
-        {
-          name: 'Track Activity',
-          destination: 'Ortto (Actions)',
-          partnerAction: 'trackActivity',
-          subscribe: 'type = "track"'
-        },
-        {
-          name: 'Sync Audience',
-          destination: 'Ortto (Audiences)',
-          partnerAction: 'syncAudience',
-          subscribe: 'type = "identify" or type = "track"'
-        }
-      ],
+      mappings: {
+        file: null,
+        version: 'presets',
+        loadedAt: expect.stringMatching(ISO_TIME),
+        checkedAt: expect.stringMatching(ISO_TIME),
+        problems: [],
+        subscriptions: [
+          {
+            name: 'Upsert Contact',
+            destination: 'Ortto (Actions)',
+            partnerAction: 'upsertContact',
+            subscribe: 'type = "identify"',
+            mapping: presetMapping('upsertContact')
+          },
+          {
+            name: 'Track Activity',
+            destination: 'Ortto (Actions)',
+            partnerAction: 'trackActivity',
+            subscribe: 'type = "track"',
+            mapping: presetMapping('trackActivity')
+          },
+          {
+            name: 'Sync Audience',
+            destination: 'Ortto (Audiences)',
+            partnerAction: 'syncAudience',
+            subscribe: 'type = "identify" or type = "track"',
+            mapping: defaultValues(audiencesDefinition.actions.syncAudience.fields)
+          }
+        ]
+      },
       ingest: { calls: 0, events: 0, rejectedEvents: 0, refusedCalls: 0 },
       delivery: {
         received: 0,

@@ -14,7 +14,7 @@ import { answersQuery, type DeliveryOutcome, type OutcomeQuery } from '../outcom
 import type { MatchableSubscription } from '../subscriptions'
 import { heldAtStopLine } from './delivery-log'
 import { Ledger, type DeliveryTotals, type FailureReport } from './ledger'
-import { Lane } from './lanes'
+import { Lane, identityOf, spooledSubscription } from './lanes'
 import { RequestBudgets, DEFAULT_REQUESTS_PER_SECOND } from './rate-limit'
 import { restoreInto } from './restore'
 import { RetryPolicy } from './retry-policy'
@@ -44,9 +44,13 @@ export class DeliveryPipeline {
   private readonly clock: Clock
   private readonly log: (line: string) => void
   private readonly ledger: Ledger
-  /** The mapping file's subscriptions, each with its lane; then lanes taken back with an old mapping. */
-  private readonly current: Array<{ subscription: MatchableSubscription; lane: Lane }>
+  /** The subscriptions in force, each with its lane: events taken in go to these. */
+  private current: Array<{ subscription: MatchableSubscription; lane: Lane }>
+  /** Every lane: those in force, then retired ones (an old mapping) still holding deliveries. */
   private readonly lanes: Lane[]
+  private readonly sender: Sender
+  /** Goes up at each replaceSubscriptions: an enqueue that spans one checks its lanes are still served. */
+  private generation = 0
   private readonly scheduler: Scheduler
   private readonly settler: Settler
   private readonly maxPending: number
@@ -71,14 +75,8 @@ export class DeliveryPipeline {
     // Lines quote Ortto's reasons; the key is kept out of them here too, whatever an answer echoed.
     this.log = (line) => log(this.ledger.redact(line))
     const sender = new Sender(options.destinations, options.settings, options.prepare)
-    this.current = options.subscriptions.map((subscription) => {
-      if (!sender.runs(subscription.destination)) {
-        throw new Error(
-          `Subscription "${subscription.name}": no Destination runs ${subscription.destination.definition.name}`
-        )
-      }
-      return { subscription, lane: new Lane(subscription) }
-    })
+    this.sender = sender
+    this.current = options.subscriptions.map((subscription) => ({ subscription, lane: this.newLane(subscription) }))
     this.lanes = this.current.map(({ lane }) => lane)
     const budgets = new RequestBudgets(options.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND, () => this.clock.now())
     const budgetOf = () => budgets.of(options.settings.api_key)
@@ -139,6 +137,42 @@ export class DeliveryPipeline {
     this.stopTicking = this.clock.every(options.flushIntervalMs ?? 250, () => this.tick())
   }
 
+  /**
+   * Puts `subscriptions` in force for the events taken in from now on (a mapping reload). One that
+   * is in force already, or held by a retired lane, unchanged (same name, destination, action,
+   * trigger and mapping) keeps that lane and what it holds. Every other lane is retired: it delivers
+   * what it holds (ready, retrying, being sent) with the mapping that was in force when it was taken
+   * in, and takes nothing new; once empty it is let go at a later reload.
+   */
+  replaceSubscriptions(subscriptions: readonly MatchableSubscription[]): void {
+    const byIdentity = new Map<string, Lane[]>()
+    for (const lane of this.lanes) {
+      const key = identityOf(lane.spooled)
+      byIdentity.set(key, [...(byIdentity.get(key) ?? []), lane])
+    }
+    const next = subscriptions.map((subscription) => {
+      const same = byIdentity.get(identityOf(spooledSubscription(subscription)))?.shift()
+      return { subscription, lane: same ?? this.newLane(subscription) }
+    })
+    const inForce = new Set(next.map(({ lane }) => lane))
+    for (const lane of [...this.lanes, ...inForce]) lane.retired = !inForce.has(lane)
+    const kept = this.lanes.filter((lane) => inForce.has(lane) || lane.held > 0)
+    for (const lane of inForce) if (!kept.includes(lane)) kept.push(lane)
+    // In place: the scheduler and the settler share this array.
+    this.lanes.splice(0, this.lanes.length, ...kept)
+    this.current = next
+    this.generation++
+  }
+
+  private newLane(subscription: MatchableSubscription): Lane {
+    if (!this.sender.runs(subscription.destination)) {
+      throw new Error(
+        `Subscription "${subscription.name}": no Destination runs ${subscription.destination.definition.name}`
+      )
+    }
+    return new Lane(subscription)
+  }
+
   /** onBatch calls running now. */
   get callsInFlight(): number {
     return this.scheduler.inFlight
@@ -183,6 +217,7 @@ export class DeliveryPipeline {
       spooled.push({ event, lanes, subscriptions, item: call?.items[i] })
     }
     this.reserved += count
+    const generation = this.generation
     let refs: SpoolRef[][] | undefined
     try {
       refs = await this.options.spool?.append(spooled, call)
@@ -192,6 +227,10 @@ export class DeliveryPipeline {
     for (let i = 0; i < spooled.length; i++) {
       const { event, lanes } = spooled[i]
       for (let k = 0; k < lanes.length; k++) lanes[k].ready.push({ event, attempts: 0, ref: refs?.[i][k] })
+    }
+    // A reload during the spool write may have let go of an empty lane these events were matched to.
+    if (generation !== this.generation) {
+      for (const { lanes } of spooled) for (const lane of lanes) if (!this.lanes.includes(lane)) this.lanes.push(lane)
     }
     this.ledger.totals.received += events.length
     if (unsubscribed.length > 0) this.ledger.unsubscribed(unsubscribed, this.isoNow())

@@ -39,13 +39,19 @@ interface RetryGroup {
 }
 
 /** The subscription as the spool keeps it with each delivery: enough to deliver it again after a restart. */
-const spooledSubscription = (subscription: LaneSubscription): SpooledSubscription => ({
+export const spooledSubscription = (subscription: LaneSubscription): SpooledSubscription => ({
   name: subscription.name,
   destination: subscription.destination.folder,
   partnerAction: subscription.partnerAction,
   subscribe: subscription.subscribe,
   mapping: subscription.mapping
 })
+
+/**
+ * A subscription's whole identity, mapping included: two lanes with the same one deliver alike, so
+ * a restart or a reload gives deliveries to the lane whose identity is theirs.
+ */
+export const identityOf = (subscription: SpooledSubscription): string => JSON.stringify(subscription)
 
 export class Lane {
   /** Deliveries that may go now, oldest first. */
@@ -61,12 +67,12 @@ export class Lane {
   readonly spooledAlone: readonly SpooledSubscription[]
 
   /**
-   * @param retired a lane taken back from the spool whose mapping is no longer the mapping file's:
-   *                it delivers what it holds with the mapping it was accepted under, and takes nothing new
+   * @param retired a lane whose mapping is no longer in force (taken back from the spool, or left by a
+   *                reload): it delivers what it holds with the mapping it was accepted under, and takes nothing new
    */
   constructor(
     readonly subscription: LaneSubscription,
-    readonly retired = false
+    public retired = false
   ) {
     this.spooled = spooledSubscription(subscription)
     this.spooledAlone = [this.spooled]

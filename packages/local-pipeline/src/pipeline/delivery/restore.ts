@@ -7,7 +7,7 @@
  * dead-letter file, with that reason.
  */
 import type { PipelineDestination } from '../destinations'
-import { Lane, type Delivery } from './lanes'
+import { Lane, identityOf as identity, type Delivery } from './lanes'
 import type { RestoredEvent } from './spool/spool'
 import type { SpooledSubscription } from './spool/records'
 
@@ -18,7 +18,6 @@ export interface Orphan {
   reason: string
 }
 
-const identity = (subscription: SpooledSubscription) => JSON.stringify(subscription)
 const nameOf = (subscription: Pick<SpooledSubscription, 'destination' | 'name' | 'partnerAction'>) =>
   JSON.stringify([subscription.destination, subscription.name, subscription.partnerAction])
 
