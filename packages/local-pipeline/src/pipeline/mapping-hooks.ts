@@ -10,7 +10,7 @@
  */
 import type { Destination, JSONObject } from '@segment/actions-core'
 import type { Settings } from 'actions-ortto'
-import { messageOf } from './action-calls'
+import { messageOf } from './error-message'
 import type { PipelineDestination } from './destinations'
 import type { MatchableSubscription } from './subscriptions'
 
