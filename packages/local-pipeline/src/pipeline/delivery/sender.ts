@@ -3,7 +3,7 @@
  * `Destination.onBatch`, the entry point Segment's runtime calls. One outcome per delivery, and the
  * count of requests that went to Ortto (a batch the destination splits makes several).
  */
-import { Destination, type SegmentEvent } from '@segment/actions-core'
+import { Destination, type DecoratedResponse, type SegmentEvent } from '@segment/actions-core'
 import type { Settings } from 'actions-ortto'
 import type { PipelineDestination } from '../destinations'
 import type { PreparedEvent } from '../prepared-event'
@@ -21,6 +21,16 @@ export interface Outcome {
   final?: boolean
 }
 
+/**
+ * One attempt at a batch: an outcome per delivery, how many requests went to Ortto, and the
+ * answers to them (each with its request), which the console shows for attempts that failed.
+ */
+export interface Attempt {
+  outcomes: Outcome[]
+  requests: number
+  responses: DecoratedResponse[]
+}
+
 /** Runs before each onBatch call of a subscription, on the events of the batch, in order; one answer per event. */
 export type PrepareEvents = (subscription: LaneSubscription, events: SegmentEvent[]) => Promise<PreparedEvent[]>
 
@@ -35,13 +45,15 @@ class Runners {
     this.idle = [first]
   }
 
-  async run<T>(use: (runner: Destination<Settings>) => Promise<T>): Promise<{ result: T; requests: number }> {
+  async run<T>(
+    use: (runner: Destination<Settings>) => Promise<T>
+  ): Promise<{ result: T; responses: DecoratedResponse[] }> {
     const runner = this.idle.pop() ?? new Destination<Settings>(this.first.definition)
     try {
       const result = await use(runner)
-      return { result, requests: runner.responses.length }
+      return { result, responses: runner.responses.slice() }
     } catch (error) {
-      throw new CountedThrow(error, runner.responses.length)
+      throw new CountedThrow(error, runner.responses.slice())
     } finally {
       // A long-running process must let go of the responses actions-core keeps.
       runner.responses.length = 0
@@ -50,11 +62,11 @@ class Runners {
   }
 }
 
-/** onBatch threw: what it threw, and the requests it made before. */
+/** onBatch threw: what it threw, and the answers to the requests it made before. */
 class CountedThrow extends Error {
   constructor(
     readonly error: unknown,
-    readonly requests: number
+    readonly responses: DecoratedResponse[]
   ) {
     super('onBatch threw')
   }
@@ -72,6 +84,9 @@ function isUnexpectedThrow(error: unknown): boolean {
   if (e?.name === 'AbortError' || e?.name === 'TimeoutError' || e?.name === 'RequestTimeoutError') return false
   return !(typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code))
 }
+
+/** What an attempt's onBatch calls add up to. */
+type Counted = Omit<Attempt, 'outcomes'>
 
 export class Sender {
   private readonly runners: Map<PipelineDestination, Runners>
@@ -93,12 +108,8 @@ export class Sender {
    * One round for a batch: its events made ready, and those that are sent in one onBatch call.
    * A preparation that throws, which it should never do, gives the whole batch a retryable 500.
    */
-  async attempt(
-    subscription: LaneSubscription,
-    events: SegmentEvent[],
-    signal: AbortSignal
-  ): Promise<{ outcomes: Outcome[]; requests: number }> {
-    const counted = { requests: 0 }
+  async attempt(subscription: LaneSubscription, events: SegmentEvent[], signal: AbortSignal): Promise<Attempt> {
+    const counted: Counted = { requests: 0, responses: [] }
     if (!this.prepare) return { outcomes: await this.send(subscription, events, signal, counted), ...counted }
     let prepared: PreparedEvent[]
     try {
@@ -106,7 +117,7 @@ export class Sender {
       if (prepared.length !== events.length) throw new Error(`${prepared.length} answers for ${events.length} events`)
     } catch (error) {
       const message = `the pipeline could not make this event ready to send (${error instanceof Error ? error.message : String(error)})`
-      return { outcomes: events.map(() => ({ status: 500, message })), requests: 0 }
+      return { outcomes: events.map(() => ({ status: 500, message })), requests: 0, responses: [] }
     }
     const ready: Array<{ i: number; event: SegmentEvent }> = []
     prepared.forEach((p, i) => {
@@ -135,7 +146,7 @@ export class Sender {
     subscription: LaneSubscription,
     events: SegmentEvent[],
     signal: AbortSignal,
-    counted: { requests: number }
+    counted: Counted
   ): Promise<Outcome[]> {
     const runners = this.runners.get(subscription.destination)
     if (!runners) throw new Error(`Subscription "${subscription.name}": no Destination runs it`)
@@ -144,11 +155,13 @@ export class Sender {
       const call = await runners.run((runner) =>
         runner.onBatch(events, withSubscription(this.settings, subscription), { signal })
       )
-      counted.requests += call.requests
+      counted.requests += call.responses.length
+      counted.responses.push(...call.responses)
       results = call.result
     } catch (thrown) {
-      const { error, requests } = thrown as CountedThrow
-      counted.requests += requests
+      const { error, responses } = thrown as CountedThrow
+      counted.requests += responses.length
+      counted.responses.push(...responses)
       const message = error instanceof Error ? error.message : String(error)
       if (!isUnexpectedThrow(error)) {
         const status = (error as { status?: number }).status ?? 500
