@@ -16,6 +16,7 @@ import {
 } from 'ortto-sandbox'
 import { isRecord, parseJson } from './json'
 import type { CliRouteSet } from './action-calls'
+import type { ConsoleRoutes } from './console'
 import { PipelineBusyError, type DeliveryPipeline } from './delivery'
 import type { DryRun } from './dry-run'
 import type { OutcomeQuery } from './outcomes'
@@ -47,8 +48,8 @@ const ALLOWED_ORIGINS = new Set([
   'http://localhost:8000'
 ])
 
-/** What the browser guard lets through: requests without an Origin, and those of serve's origins. */
-const GUARD = { allowedOrigins: ALLOWED_ORIGINS }
+/** What the browser guard lets through: requests without an Origin, those of serve's origins, and the console's own page. */
+const GUARD = { allowedOrigins: ALLOWED_ORIGINS, allowOwnOrigin: true }
 
 interface PipelineServerOptions {
   delivery: DeliveryPipeline
@@ -64,6 +65,8 @@ interface PipelineServerOptions {
   gate: WriteKeyGate
   /** A client that has not sent its whole request by then gets 408 (slow-client protection). */
   requestTimeoutMs: number
+  /** The console: the page at GET / for a browser, and /console/*. */
+  console?: ConsoleRoutes
   /** Shown by GET /status. */
   describe: () => Record<string, unknown>
   log: (line: string) => void
@@ -206,6 +209,7 @@ export class PipelineServer {
     if (!caller.writeKeyShown && !this.openPaths.has(path) && !(routeSet && gate.ownKeyCallsOpen)) {
       throw writeKeyRefusal()
     }
+    if (this.options.console?.handles(method, path, req)) return this.options.console.serve(req, res, path, caller)
 
     const atPath = this.routes.filter((route) => route.path === path)
     const route = atPath.find((candidate) => candidate.method === method)
