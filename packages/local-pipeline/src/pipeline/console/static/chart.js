@@ -27,7 +27,7 @@ export function createChart(element, minutes) {
     {
       width: widthOf(element),
       height: 180,
-      legend: { show: true },
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       axes: [{}, { label: 'per minute', size: 50 }],

@@ -4,7 +4,12 @@
  * HTML, so nothing an event or Ortto's answer carries can become markup.
  */
 
-/** A node of a view: `{tag, attrs, children}`; children are nodes or strings. */
+/**
+ * A node of a view: `{tag, attrs, children}`; children are nodes or strings.
+ * @typedef {{ tag: string, attrs: Record<string, unknown>, children: Array<ViewNode | string> }} ViewNode
+ */
+
+/** @returns {ViewNode} */
 export function h(tag, attrs, ...children) {
   return { tag, attrs: attrs ?? {}, children: flat(children) }
 }
@@ -37,12 +42,21 @@ export function mount(container, ...nodes) {
   container.replaceChildren(...flat(nodes).map((node) => toDom(node)))
 }
 
-/** A tree's text, as a reader would see it (tests use it). */
+/**
+ * A tree's text, as a reader would see it (tests use it).
+ * @param {ViewNode | string} node
+ * @returns {string}
+ */
 export function textOf(node) {
   return typeof node === 'string' ? node : node.children.map(textOf).join('')
 }
 
-/** Every node of a tree that `test` accepts, in document order (tests use it). */
+/**
+ * Every node of a tree that `test` accepts, in document order (tests use it).
+ * @param {ViewNode | string} node
+ * @param {(node: ViewNode) => boolean} test
+ * @returns {ViewNode[]}
+ */
 export function findAll(node, test) {
   if (typeof node === 'string') return []
   return [...(test(node) ? [node] : []), ...node.children.flatMap((child) => findAll(child, test))]
@@ -75,7 +89,7 @@ export const facts = (pairs, attrs = {}) =>
   h(
     'dl',
     { class: 'facts', ...attrs },
-    pairs.map(([term, description]) => [h('dt', null, term), h('dd', null, description)])
+    pairs.map(([term, description]) => h('div', null, h('dt', null, term), h('dd', null, description)))
   )
 
 /** An HTTP exchange as the console shows it: the request, then the answer, each with headers and body. */

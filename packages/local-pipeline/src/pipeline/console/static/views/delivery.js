@@ -9,14 +9,16 @@ const keyOf = (s) => JSON.stringify([s.name, s.partnerAction])
 
 /** The numbers of one subscription. */
 export function countsView(s) {
-  return facts(
-    [
-      ['Delivered', String(s.delivered)],
-      ['Retried', String(s.retried)],
-      ['Failed', String(s.failed)],
-      ['Held now', String(s.held)]
-    ],
-    { 'data-counts': s.name }
+  const counts = [
+    ['Delivered', 'delivered', s.delivered],
+    ['Retried', 'retried', s.retried],
+    ['Failed', 'failed', s.failed],
+    ['Held now', 'held', s.held]
+  ]
+  return h(
+    'dl',
+    { class: 'facts', 'data-counts': s.name },
+    counts.map(([term, key, value]) => h('div', null, h('dt', null, term), h('dd', { 'data-count': key }, value)))
   )
 }
 
