@@ -5,7 +5,7 @@
  * is aborted and recorded, and the test ends by asserting there was none. Screenshots of each view,
  * at 1280×800 and at a phone's 390×844, go to packages/local-pipeline/screenshots/ (git ignores it).
  */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import * as path from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { startPipeline, type Pipeline } from '../../src/pipeline'
@@ -44,6 +44,11 @@ beforeAll(async () => {
     },
     (line) => logLines.push(line)
   )
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium), or set CHROMIUM_PATH to a Chromium binary`
+    )
+  }
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS })
   mkdirSync(SCREENSHOTS, { recursive: true })
 })
