@@ -15,7 +15,7 @@ import { Assets, type Asset } from './assets'
 import { LiveStreams } from './live'
 import { searchSandbox } from './sandbox-search'
 
-export interface ConsoleOptions {
+interface ConsoleOptions {
   delivery: DeliveryPipeline
   /** The embedded sandbox; without one (a stand-in, or real Ortto) the Sandbox view is hidden. */
   sandbox?: Sandbox

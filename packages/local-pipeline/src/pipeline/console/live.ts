@@ -7,7 +7,7 @@
 import type * as http from 'node:http'
 
 /** How often the state is looked at while a page is open. */
-export const LIVE_EVERY_MS = 1_000
+const LIVE_EVERY_MS = 1_000
 /** How long a browser waits before it opens a stream again after losing it. */
 const RECONNECT_MS = 2_000
 

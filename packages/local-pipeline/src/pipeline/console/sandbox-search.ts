@@ -31,7 +31,7 @@ interface ShownAudience {
   moreMembers: number
 }
 
-export interface SandboxSearch {
+interface SandboxSearch {
   query: string
   /** What the sandbox holds in all. */
   totals: { contacts: number; activities: number; audiences: number }

@@ -38,7 +38,7 @@ export interface FailedAttempt {
   moreExchanges: number
 }
 
-export type FailedAttemptInput = Omit<FailedAttempt, 'sequence' | 'exchanges' | 'moreExchanges' | 'moreMessageIds'> & {
+type FailedAttemptInput = Omit<FailedAttempt, 'sequence' | 'exchanges' | 'moreExchanges' | 'moreMessageIds'> & {
   responses: readonly DecoratedResponse[]
 }
 

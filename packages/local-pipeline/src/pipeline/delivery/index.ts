@@ -27,8 +27,6 @@ import type { TakenItem } from '../segment-events'
 import type { SpoolEntry, SpooledCall, SpoolRef } from './spool/spool'
 
 export type { DeliveryTotals, FailureReport } from './ledger'
-export type { FailedAttempt } from './failed-requests'
-export type { MinuteCount, SubscriptionCounts } from './minute-counts'
 export { PipelineBusyError } from './busy'
 export { DEFAULT_MAX_IN_FLIGHT, DEFAULT_STOP_GRACE_MS, type DeliveryOptions } from './options'
 import { PipelineBusyError } from './busy'

@@ -9,10 +9,10 @@ export const MINUTES_KEPT = 15
 
 const MINUTE_MS = 60_000
 
-export type CountKind = 'delivered' | 'retried' | 'failed'
+type CountKind = 'delivered' | 'retried' | 'failed'
 const KINDS: readonly CountKind[] = ['delivered', 'retried', 'failed']
 
-export interface MinuteCount {
+interface MinuteCount {
   /** The minute's start, ISO 8601. */
   minute: string
   delivered: number

@@ -25,7 +25,7 @@ export interface Outcome {
  * One attempt at a batch: an outcome per delivery, how many requests went to Ortto, and the
  * answers to them (each with its request), which the console shows for attempts that failed.
  */
-export interface Attempt {
+interface Attempt {
   outcomes: Outcome[]
   requests: number
   responses: DecoratedResponse[]
