@@ -65,26 +65,27 @@ export function bodyText(body: unknown): string {
   return Object.prototype.toString.call(body)
 }
 
-/** The requests a Destination instance made through its actions (actions-core records no others). */
-function exchangesOf<Settings>(destination: Destination<Settings>): Exchange[] {
-  return destination.responses.map((response: DecoratedResponse) => {
-    const content = typeof response.content === 'string' ? response.content : ''
-    return {
-      request: {
-        url: response.request.url,
-        method: response.request.method,
-        headers: shownHeaders(response.request.headers),
-        body: bodyText(response.options.body)
-      },
-      response: {
-        statusCode: response.status,
-        statusMessage: response.statusText,
-        headers: shownHeaders(response.headers),
-        body: parseJson(content) ?? content
-      }
+/** One request an action made (actions-core keeps it on the answer) and its answer, as serve shows them. */
+export function exchangeOf(response: DecoratedResponse): Exchange {
+  const content = typeof response.content === 'string' ? response.content : ''
+  return {
+    request: {
+      url: response.request.url,
+      method: response.request.method,
+      headers: shownHeaders(response.request.headers),
+      body: bodyText(response.options.body)
+    },
+    response: {
+      statusCode: response.status,
+      statusMessage: response.statusText,
+      headers: shownHeaders(response.headers),
+      body: parseJson(content) ?? content
     }
-  })
+  }
 }
+
+/** The requests a Destination instance made through its actions (actions-core records no others). */
+const exchangesOf = <Settings>(destination: Destination<Settings>): Exchange[] => destination.responses.map(exchangeOf)
 
 /** The HTTP status an error carries (its own, or that of the answer that caused it). */
 export function statusOf(error: unknown): number | undefined {

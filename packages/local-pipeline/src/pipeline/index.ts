@@ -8,6 +8,7 @@ import { redactApiKey, redactDeep, LOCAL_ENDPOINT_ENV, orttoAudiences, type Sett
 import { startSandbox, type Sandbox } from 'ortto-sandbox'
 import { audienceIdsFileFor } from './audience-ids-file'
 import { CliRoutes } from './cli-routes'
+import { ConsoleRoutes } from './console'
 import { ConfigError, DEFAULT_CLIENT_TIMEOUT_MS, newSandboxApiKey, type PipelineConfig } from './config'
 import { DeliveryPipeline, type DeliveryOptions, type DeliveryTotals } from './delivery'
 import { SpoolDamagedError } from './delivery/spool/recovery'
@@ -216,8 +217,10 @@ export async function startPipeline(
       const spoolProblem = error instanceof SpoolError || error instanceof SpoolDamagedError
       throw spoolProblem ? new ConfigError(error.message) : error
     }
+    const consoleRoutes = new ConsoleRoutes({ delivery, sandbox, destination: destinationLabel })
     const server = new PipelineServer({
       delivery,
+      console: consoleRoutes,
       dryRun: new DryRun(
         PIPELINE_DESTINATIONS,
         settings,
@@ -281,6 +284,8 @@ export async function startPipeline(
           try {
             watch?.close()
             reloader.close()
+            // Open console pages hold streams: they end first, so the server's close does not wait for them.
+            consoleRoutes.close()
             await server.close()
             const totals = await delivery.stop()
             try {

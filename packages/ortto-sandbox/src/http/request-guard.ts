@@ -11,6 +11,11 @@ import { ERROR_CODES, errorBody, sendText } from './http-io'
 export interface RequestGuardOptions {
   /** Browser origins that may call; a request with any other Origin header is refused. */
   allowedOrigins: ReadonlySet<string>
+  /**
+   * Also let through pages the server itself served: an Origin of `http://` and the Host the request
+   * was checked to be addressed to (the pipeline's console, whose POSTs carry its own origin).
+   */
+  allowOwnOrigin?: boolean
 }
 
 export interface Refusal {
@@ -51,7 +56,8 @@ export function refusalOf(req: http.IncomingMessage, options: RequestGuardOption
     }
   }
   const origin = req.headers.origin
-  if (origin !== undefined && !options.allowedOrigins.has(origin)) {
+  const ownOrigin = options.allowOwnOrigin === true && origin === `http://${host}`
+  if (origin !== undefined && !options.allowedOrigins.has(origin) && !ownOrigin) {
     const allowed = options.allowedOrigins.size === 0 ? 'none is' : `only ${[...options.allowedOrigins].join(', ')} are`
     return {
       status: 403,

@@ -15,6 +15,8 @@ import type { MatchableSubscription } from '../subscriptions'
 import { heldAtStopLine } from './delivery-log'
 import { Ledger, type DeliveryTotals, type FailureReport } from './ledger'
 import { Lane, identityOf, spooledSubscription } from './lanes'
+import type { FailedAttempt } from './failed-requests'
+import type { SubscriptionCounts } from './minute-counts'
 import { RequestBudgets, DEFAULT_REQUESTS_PER_SECOND } from './rate-limit'
 import { restoreInto } from './restore'
 import { RetryPolicy } from './retry-policy'
@@ -111,14 +113,14 @@ export class DeliveryPipeline {
           )
           .catch((error: unknown) => {
             const message = `the pipeline failed to send this batch (${String(error)})`
-            return { outcomes: batch.map(() => ({ status: 500, reason: message })), requests: 1 }
+            return { outcomes: batch.map(() => ({ status: 500, reason: message })), requests: 1, responses: [] }
           })
         lane.sending.delete(batch)
         budgetOf().charge(result.requests, this.clock.now())
         // Abandoned: what it held stays where it is (in the spool, or already ended).
         if (this.state === 'stopped') return false
         try {
-          return this.settler.settle(lane, batch, result.outcomes, this.aborter.signal.aborted)
+          return this.settler.settle(lane, batch, result.outcomes, this.aborter.signal.aborted, result.responses)
         } catch (error) {
           // A bug must not lose the batch: it is held, to be tried again in a minute.
           this.log(`[delivery] internal error: ${String(error)}; ${batch.length} deliveries are tried again`)
@@ -242,6 +244,39 @@ export class DeliveryPipeline {
 
   status(): Status {
     return { ...this.ledger.totals, pending: this.pending(), recentFailures: this.ledger.recentFailures() }
+  }
+
+  /**
+   * Each subscription's deliveries, for the console: held now, and what they came to since start
+   * and minute by minute. A lane taken back from the spool with an older mapping counts with the
+   * subscription of the same name and action.
+   */
+  subscriptionCounts(): Array<SubscriptionCounts & { destination: string; held: number }> {
+    const now = this.clock.now()
+    const shown = new Map<string, SubscriptionCounts & { destination: string; held: number }>()
+    for (const lane of this.lanes) {
+      const { subscription } = lane
+      const key = JSON.stringify([subscription.name, subscription.partnerAction])
+      const same = shown.get(key)
+      if (same) same.held += lane.held
+      else {
+        const counts = this.ledger.counts.of(subscription, now)
+        shown.set(key, { ...counts, destination: subscription.destination.definition.name, held: lane.held })
+      }
+    }
+    return [...shown.values()]
+  }
+
+  /** The last attempts that did not deliver all they carried, the latest first, and how many there were since start. */
+  failedAttempts(): { recorded: number; latest: FailedAttempt[] } {
+    const { failedRequests } = this.ledger
+    return { recorded: failedRequests.recorded, latest: failedRequests.latest() }
+  }
+
+  /** The dead-letter file, and how many failed deliveries this run wrote to it; undefined without one. */
+  deadLetters(): { file: string; written: number } | undefined {
+    const file = this.ledger.deadLetters
+    return file && { file: file.file, written: file.written }
   }
 
   /** How many outcomes GET /outcomes can go back (the last ones kept). */

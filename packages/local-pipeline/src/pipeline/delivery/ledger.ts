@@ -7,7 +7,9 @@ import type { SegmentEvent } from '@segment/actions-core'
 import { redactApiKey } from 'actions-ortto'
 import type { DeadLetter, DeadLetterFile } from '../dead-letter'
 import { OutcomeLog, type DeliveryOutcome } from '../outcomes'
+import { FailedRequests } from './failed-requests'
 import type { Delivery, LaneSubscription } from './lanes'
+import { MinuteCounts } from './minute-counts'
 
 export interface FailureReport {
   messageId: string
@@ -66,10 +68,15 @@ export class Ledger {
     retried: 0
   }
   readonly outcomes: OutcomeLog
+  /** Per subscription, since start and minute by minute (the console's Event delivery view). */
+  readonly counts = new MinuteCounts()
+  /** The last attempts that did not deliver all they carried, with their requests (the console's Failures view). */
+  readonly failedRequests: FailedRequests
   private readonly recent: FailureReport[] = []
 
   constructor(private readonly options: LedgerOptions) {
     this.outcomes = new OutcomeLog(options.outcomeCapacity)
+    this.failedRequests = new FailedRequests(options.apiKey)
   }
 
   get deadLetters(): DeadLetterFile | undefined {
@@ -93,6 +100,7 @@ export class Ledger {
 
   delivered(subscription: LaneSubscription, deliveries: ReadonlyArray<[Delivery, number]>, at: string): void {
     this.totals.delivered += deliveries.length
+    this.counts.add(subscription, 'delivered', Date.parse(at), deliveries.length)
     for (const [delivery, status] of deliveries)
       this.outcomes.addEnd(delivery.event, subscription, status, delivery.attempts, at)
   }
@@ -117,8 +125,10 @@ export class Ledger {
       }
     }
     this.totals.failed += failures.length
+    const failedAt = Date.parse(at)
     for (const { failure, reason } of reports) {
       const { subscription, delivery, status, errortype, attempts } = failure
+      this.counts.add(subscription, 'failed', failedAt)
       const report: FailureReport = {
         messageId: String(delivery.event.messageId ?? ''),
         type: String(delivery.event.type),

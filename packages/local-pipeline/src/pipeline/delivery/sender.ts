@@ -3,7 +3,7 @@
  * `Destination.onBatch`, the entry point Segment's runtime calls. One outcome per delivery, and the
  * count of requests that went to Ortto (a batch the destination splits makes several).
  */
-import { Destination, type SegmentEvent } from '@segment/actions-core'
+import { Destination, type DecoratedResponse, type SegmentEvent } from '@segment/actions-core'
 import type { Settings } from 'actions-ortto'
 import type { PipelineDestination } from '../destinations'
 import { messageOf } from '../error-message'
@@ -20,6 +20,16 @@ export interface Outcome {
   body?: unknown
   /** Failed for good whatever its status: an event the destination itself cannot process. */
   final?: boolean
+}
+
+/**
+ * One attempt at a batch: an outcome per delivery, how many requests went to Ortto, and the
+ * answers to them (each with its request), which the console shows for attempts that failed.
+ */
+interface Attempt {
+  outcomes: Outcome[]
+  requests: number
+  responses: DecoratedResponse[]
 }
 
 /**
@@ -44,13 +54,15 @@ class Runners {
     this.idle = [first]
   }
 
-  async run<T>(use: (runner: Destination<Settings>) => Promise<T>): Promise<{ result: T; requests: number }> {
+  async run<T>(
+    use: (runner: Destination<Settings>) => Promise<T>
+  ): Promise<{ result: T; responses: DecoratedResponse[] }> {
     const runner = this.idle.pop() ?? new Destination<Settings>(this.first.definition)
     try {
       const result = await use(runner)
-      return { result, requests: runner.responses.length }
+      return { result, responses: runner.responses.slice() }
     } catch (error) {
-      throw new CountedThrow(error, runner.responses.length)
+      throw new CountedThrow(error, runner.responses.slice())
     } finally {
       // A long-running process must let go of the responses actions-core keeps.
       runner.responses.length = 0
@@ -59,11 +71,11 @@ class Runners {
   }
 }
 
-/** onBatch threw: what it threw, and the requests it made before. */
+/** onBatch threw: what it threw, and the answers to the requests it made before. */
 class CountedThrow extends Error {
   constructor(
     readonly error: unknown,
-    readonly requests: number
+    readonly responses: DecoratedResponse[]
   ) {
     super('onBatch threw')
   }
@@ -81,6 +93,9 @@ function isUnexpectedThrow(error: unknown): boolean {
   if (e?.name === 'AbortError' || e?.name === 'TimeoutError' || e?.name === 'RequestTimeoutError') return false
   return !(typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code))
 }
+
+/** What an attempt's onBatch calls add up to. */
+type Counted = Omit<Attempt, 'outcomes'>
 
 export class Sender {
   private readonly runners: Map<PipelineDestination, Runners>
@@ -102,12 +117,8 @@ export class Sender {
    * One round for a batch: its events made ready, and those that are sent in one onBatch call.
    * A preparation that throws, which it should never do, gives the whole batch a retryable 500.
    */
-  async attempt(
-    subscription: LaneSubscription,
-    events: SegmentEvent[],
-    signal: AbortSignal
-  ): Promise<{ outcomes: Outcome[]; requests: number }> {
-    const counted = { requests: 0 }
+  async attempt(subscription: LaneSubscription, events: SegmentEvent[], signal: AbortSignal): Promise<Attempt> {
+    const counted: Counted = { requests: 0, responses: [] }
     if (!this.prepare) return { outcomes: await this.send(subscription, events, signal, counted), ...counted }
     let prepared: PreparedEvent[]
     try {
@@ -144,7 +155,7 @@ export class Sender {
     subscription: LaneSubscription,
     events: SegmentEvent[],
     signal: AbortSignal,
-    counted: { requests: number }
+    counted: Counted
   ): Promise<Outcome[]> {
     const runners = this.runners.get(subscription.destination)
     if (!runners) throw new Error(`Subscription "${subscription.name}": no Destination runs it`)
@@ -153,11 +164,13 @@ export class Sender {
       const call = await runners.run((runner) =>
         runner.onBatch(events, withSubscription(this.settings, subscription), { signal })
       )
-      counted.requests += call.requests
+      counted.requests += call.responses.length
+      counted.responses.push(...call.responses)
       results = call.result
     } catch (thrown) {
-      const { error, requests } = thrown as CountedThrow
-      counted.requests += requests
+      const { error, responses } = thrown as CountedThrow
+      counted.requests += responses.length
+      counted.responses.push(...responses)
       const message = messageOf(error)
       if (!isUnexpectedThrow(error)) {
         const status = (error as { status?: number }).status ?? 500

@@ -3,6 +3,7 @@
  * letter first, then its end in the spool), or waiting for its retry; a 429 pauses the API key;
  * one log line for the batch. Also the backlog line, and ending everything held at once.
  */
+import type { DecoratedResponse } from '@segment/actions-core'
 import type { Clock } from '../clock'
 import type { DeliveryOutcome } from '../outcomes'
 import { BatchTally, backlogLine, type Held } from './delivery-log'
@@ -49,9 +50,16 @@ export class Settler {
   /**
    * One attempt's outcomes, one per delivery of the batch. `aborted`: stop's deadline cut the
    * attempt short, so a retryable outcome is no attempt of the delivery's: it stays held as it was.
-   * Returns whether the attempt failed whole (nothing delivered or answered for good).
+   * Returns whether the attempt failed whole (nothing delivered or answered for good). `responses`:
+   * Ortto's answers to the attempt's requests, kept with it when not everything was delivered.
    */
-  settle(lane: Lane, batch: Delivery[], outcomes: Outcome[], aborted: boolean): boolean {
+  settle(
+    lane: Lane,
+    batch: Delivery[],
+    outcomes: Outcome[],
+    aborted: boolean,
+    responses: readonly DecoratedResponse[] = []
+  ): boolean {
     const { clock, ledger, policy } = this.options
     const now = clock.now()
     const tally = new BatchTally()
@@ -60,6 +68,8 @@ export class Settler {
     const ended: SpoolRef[] = []
     const failures: Failure[] = []
     const retries = new Map<number, Delivery[]>()
+    /** The first delivery that did not go through, and its status and reason. */
+    let firstMiss: { status: number; reason: string } | undefined
     let tryIn: number | undefined
     batch.forEach((delivery, i) => {
       const { status, reason: given, errortype, body, final } = outcomes[i]
@@ -75,6 +85,7 @@ export class Settler {
         lane.ready.push(delivery)
         return
       }
+      firstMiss ??= { status, reason }
       const attempts = ++delivery.attempts
       if (policy.retries({ status, final }, attempts)) {
         if (status === 429) tryIn ??= tryInSeconds(body)
@@ -92,6 +103,8 @@ export class Settler {
       tally.fail(status, reason)
     })
     const at = new Date(now).toISOString()
+    ledger.counts.add(lane.subscription, 'retried', now, tally.retryable)
+    if (firstMiss) this.keepFailedAttempt(lane, at, firstMiss, failures, retries, delivered.length, responses)
     ledger.delivered(lane.subscription, delivered, at)
     if (ledger.failed(failures, at)) ended.push(...refsOf(failures.map((f) => f.delivery)))
     else
@@ -113,6 +126,32 @@ export class Settler {
     }
     this.noteBacklog()
     return tally.delivered === 0 && tally.failed === 0 && tally.retryable > 0
+  }
+
+  /** An attempt that did not deliver everything, for the console: its requests and what became of its deliveries. */
+  private keepFailedAttempt(
+    lane: Lane,
+    at: string,
+    miss: { status: number; reason: string },
+    failures: readonly Failure[],
+    retries: ReadonlyMap<number, Delivery[]>,
+    delivered: number,
+    responses: readonly DecoratedResponse[]
+  ): void {
+    const missed = [...failures.map((f) => f.delivery), ...[...retries.values()].flat()]
+    let retrying = 0
+    for (const deliveries of retries.values()) retrying += deliveries.length
+    this.options.ledger.failedRequests.record({
+      at,
+      subscription: lane.subscription.name,
+      partnerAction: lane.subscription.partnerAction,
+      ...miss,
+      failed: failures.length,
+      retrying,
+      delivered,
+      messageIds: missed.map((d) => String(d.event.messageId ?? '')),
+      responses
+    })
   }
 
   /** Restored deliveries whose subscription is gone: they end failed with why (dead letter, then spool). */

@@ -13,8 +13,8 @@ const ALLOWED_ORIGINS = new Set([
   'http://localhost:8000'
 ])
 
-/** What the browser guard lets through: requests without an Origin, and those of serve's origins. */
-export const BROWSER_GUARD = { allowedOrigins: ALLOWED_ORIGINS }
+/** What the browser guard lets through: requests without an Origin, those of serve's origins, and the console's own page. */
+export const BROWSER_GUARD = { allowedOrigins: ALLOWED_ORIGINS, allowOwnOrigin: true }
 
 export function corsHeaders(req: http.IncomingMessage): Record<string, string> {
   const origin = req.headers.origin

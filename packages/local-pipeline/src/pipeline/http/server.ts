@@ -9,6 +9,7 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ERROR_CODES, errorBody, sendText, GUARDED_SERVER_OPTIONS, guardRequest } from 'ortto-sandbox'
 import { PipelineBusyError } from '../delivery'
+import type { ConsoleRoutes } from '../console'
 import { writeKeyRefusal } from '../write-key'
 import type { WriteKeyGate } from '../write-key'
 import { BROWSER_GUARD, corsHeaders } from './cors'
@@ -33,6 +34,8 @@ interface PipelineServerOptions extends RouteSources {
   gate: WriteKeyGate
   /** A client that has not sent its whole request by then gets 408 (slow-client protection). */
   requestTimeoutMs: number
+  /** The console: the page at GET / for a browser, and /console/*. */
+  console?: ConsoleRoutes
   log: (line: string) => void
 }
 
@@ -120,6 +123,7 @@ export class PipelineServer {
     if (!caller.writeKeyShown && !this.openPaths.has(path) && !(routeSet && gate.ownKeyCallsOpen)) {
       throw writeKeyRefusal()
     }
+    if (this.options.console?.handles(method, path, req)) return this.options.console.serve(req, res, path, caller)
 
     const atPath = this.routes.filter((route) => route.path === path)
     const route = atPath.find((candidate) => candidate.method === method)
