@@ -189,7 +189,7 @@ describe('replaceSubscriptions', () => {
       expect.objectContaining({
         subscription: 'Track Activity',
         status: 410,
-        message:
+        reason:
           'the subscription "Track Activity" (trackActivity) it was accepted for is no longer in the mappings; it was not sent',
         event: track(1)
       })

@@ -80,6 +80,8 @@ it('SIGHUP reloads the mapping file: its new version goes in force, one with pro
   hangUp(started)
   const refusal = `[mappings] reload of ${link} refused, version ${second} stays: 1 problem`
   await started.waitForLine(new RegExp(`^${escaped(refusal)}$`))
+  // The problem is its own line, which may come in a later chunk of the child's output.
+  await started.waitForLine(/^ {2}- entry 0, /)
   expect(started.stdout[started.stdout.indexOf(refusal) + 1]).toBe(
     '  - entry 0, subscribe: is missing: write the trigger in FQL, e.g. "type = \\"track\\""'
   )

@@ -44,7 +44,7 @@ export function failuresView(data) {
                 h('td', null, h('code', null, f.messageId)),
                 h('td', null, f.subscription),
                 h('td', null, f.errortype ? `${f.status} ${f.errortype}` : f.status),
-                h('td', { class: 'reason' }, f.message),
+                h('td', { class: 'reason' }, f.reason),
                 h('td', null, f.attempts)
               )
             )
