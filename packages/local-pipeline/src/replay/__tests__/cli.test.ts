@@ -105,4 +105,4 @@ it('stops at Ctrl+C while the pipeline asks it to wait, with exit code 130, and 
   const rerun = await runCli([file], env)
   expect(rerun.code).toBe(0)
   expect(standIn.acknowledged).toEqual(['m-1', 'm-2', 'm-3', 'm-4'])
-})
+}, 60_000)

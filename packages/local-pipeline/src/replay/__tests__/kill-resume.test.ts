@@ -95,7 +95,7 @@ it(`one batch in flight, killed while the pipeline holds a seeded batch (seed ${
   expect(second.stdout.join('\n')).toContain(
     `${file}: 3,000 events sent (${(events - (killAt - 1) * 100).toLocaleString('en-US')} in this run), 0 lines refused`
   )
-})
+}, 60_000)
 
 it(`three batches in flight, killed as a seeded batch arrives (seed ${SEED}): the rerun sends exactly what the checkpoint lacks`, async () => {
   const random = mulberry32(SEED + 1)
@@ -141,4 +141,4 @@ it(`three batches in flight, killed as a seeded batch arrives (seed ${SEED}): th
   expect(repeats.length).toBeLessThanOrEqual(inFlight * batchEvents)
   // The checkpoint was never left half-written.
   expect(() => JSON.parse(readFileSync(checkpointPathFor(file), 'utf8')) as unknown).not.toThrow()
-})
+}, 60_000)
