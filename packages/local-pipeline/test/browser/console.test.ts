@@ -119,7 +119,8 @@ describe('the console in headless Chromium', () => {
 
     const page = await openConsole()
     await expect(page.locator('h1').textContent()).resolves.toBe('Ortto local pipeline')
-    await expect(page.locator('#destination').textContent()).resolves.toContain('the embedded Ortto sandbox')
+    // Filled in by the first state of the live stream, which follows the stream's opening.
+    await page.locator('#destination', { hasText: 'the embedded Ortto sandbox' }).waitFor(WAIT)
   })
 
   it('shows events live: counts, the per-minute table and the chart move without a reload', async () => {
@@ -170,7 +171,8 @@ describe('the console in headless Chromium', () => {
     expect(exchange).toContain('authorization: <redacted>')
     const html = await page.content()
     expect(html).not.toContain(pipeline.apiKey)
-    await expect(page.locator('#failure-count').textContent()).resolves.toBe('1')
+    // The tab's count comes with the live state, which may arrive after the view read its failures.
+    await page.waitForFunction(() => document.getElementById('failure-count')?.textContent === '1', undefined, WAIT)
     await page.screenshot({ path: path.join(SCREENSHOTS, 'failures-1280x800.png'), fullPage: true })
   })
 
