@@ -3,7 +3,7 @@
  * (event, subscription) delivery has ended, and delivers them through `Destination.onBatch` at
  * Ortto's pace. Each delivery ends delivered or failed with a reason (in the dead-letter file);
  * retryable failures are retried with back-off, never sooner than Ortto's `try-in-seconds`.
- * The pieces: lanes.ts (a queue per subscription), scheduler.ts and rate-limit.ts (what goes
+ * The pieces: lanes.ts (a queue per subscription), lane-set.ts (the lanes in force and retired), scheduler.ts and rate-limit.ts (what goes
  * when), retry-policy.ts, sender.ts (one onBatch attempt), ledger.ts (outcomes, dead letters),
  * spool/ (on disk), delivery-log.ts (log wording); this file ties them together.
  */
@@ -14,9 +14,9 @@ import { answersQuery, type DeliveryOutcome, type OutcomeQuery } from '../outcom
 import type { MatchableSubscription } from '../subscriptions'
 import { heldAtStopLine } from './delivery-log'
 import { Ledger, type DeliveryTotals, type FailureReport } from './ledger'
-import { Lane, identityOf, spooledSubscription } from './lanes'
+import type { Lane } from './lanes'
+import { LaneSet, type HeldCounts } from './lane-set'
 import type { FailedAttempt } from './failed-requests'
-import type { SubscriptionCounts } from './minute-counts'
 import { RequestBudgets, DEFAULT_REQUESTS_PER_SECOND } from './rate-limit'
 import { restoreInto } from './restore'
 import { RetryPolicy } from './retry-policy'
@@ -46,13 +46,9 @@ export class DeliveryPipeline {
   private readonly clock: Clock
   private readonly log: (line: string) => void
   private readonly ledger: Ledger
-  /** The subscriptions in force, each with its lane: events taken in go to these. */
-  private current: Array<{ subscription: MatchableSubscription; lane: Lane }>
-  /** Every lane: those in force, then retired ones (an old mapping) still holding deliveries. */
+  private readonly laneSet: LaneSet
+  /** Every lane (laneSet.all): those in force, then retired ones (an old mapping) still holding deliveries. */
   private readonly lanes: Lane[]
-  private readonly sender: Sender
-  /** Goes up at each replaceSubscriptions: an enqueue that spans one checks its lanes are still served. */
-  private generation = 0
   private readonly scheduler: Scheduler
   private readonly settler: Settler
   private readonly maxPending: number
@@ -77,9 +73,8 @@ export class DeliveryPipeline {
     // Lines quote Ortto's reasons; the key is kept out of them here too, whatever an answer echoed.
     this.log = (line) => log(this.ledger.redact(line))
     const sender = new Sender(options.destinations, options.settings, options.prepare)
-    this.sender = sender
-    this.current = options.subscriptions.map((subscription) => ({ subscription, lane: this.newLane(subscription) }))
-    this.lanes = this.current.map(({ lane }) => lane)
+    this.laneSet = new LaneSet(options.subscriptions, (destination) => sender.runs(destination))
+    this.lanes = this.laneSet.all
     const budgets = new RequestBudgets(options.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND, () => this.clock.now())
     const budgetOf = () => budgets.of(options.settings.api_key)
     this.settler = new Settler({
@@ -139,40 +134,9 @@ export class DeliveryPipeline {
     this.stopTicking = this.clock.every(options.flushIntervalMs ?? 250, () => this.tick())
   }
 
-  /**
-   * Puts `subscriptions` in force for the events taken in from now on (a mapping reload). One that
-   * is in force already, or held by a retired lane, unchanged (same name, destination, action,
-   * trigger and mapping) keeps that lane and what it holds. Every other lane is retired: it delivers
-   * what it holds (ready, retrying, being sent) with the mapping that was in force when it was taken
-   * in, and takes nothing new; once empty it is let go at a later reload.
-   */
+  /** Puts `subscriptions` in force for the events taken in from now on (a mapping reload: LaneSet.replace). */
   replaceSubscriptions(subscriptions: readonly MatchableSubscription[]): void {
-    const byIdentity = new Map<string, Lane[]>()
-    for (const lane of this.lanes) {
-      const key = identityOf(lane.spooled)
-      byIdentity.set(key, [...(byIdentity.get(key) ?? []), lane])
-    }
-    const next = subscriptions.map((subscription) => {
-      const same = byIdentity.get(identityOf(spooledSubscription(subscription)))?.shift()
-      return { subscription, lane: same ?? this.newLane(subscription) }
-    })
-    const inForce = new Set(next.map(({ lane }) => lane))
-    for (const lane of [...this.lanes, ...inForce]) lane.retired = !inForce.has(lane)
-    const kept = this.lanes.filter((lane) => inForce.has(lane) || lane.held > 0)
-    for (const lane of inForce) if (!kept.includes(lane)) kept.push(lane)
-    // In place: the scheduler and the settler share this array.
-    this.lanes.splice(0, this.lanes.length, ...kept)
-    this.current = next
-    this.generation++
-  }
-
-  private newLane(subscription: MatchableSubscription): Lane {
-    if (!this.sender.runs(subscription.destination)) {
-      throw new Error(
-        `Subscription "${subscription.name}": no Destination runs ${subscription.destination.definition.name}`
-      )
-    }
-    return new Lane(subscription)
+    this.laneSet.replace(subscriptions)
   }
 
   /** onBatch calls running now. */
@@ -208,8 +172,7 @@ export class DeliveryPipeline {
     let count = 0
     for (let i = 0; i < events.length; i++) {
       const event = events[i]
-      let lanes: Lane[] | undefined
-      for (const { subscription, lane } of this.current) if (subscription.matches(event)) (lanes ??= []).push(lane)
+      const lanes = this.laneSet.lanesFor(event)
       if (!lanes) {
         unsubscribed.push(event)
         continue
@@ -219,7 +182,7 @@ export class DeliveryPipeline {
       spooled.push({ event, lanes, subscriptions, item: call?.items[i] })
     }
     this.reserved += count
-    const generation = this.generation
+    const version = this.laneSet.version
     let refs: SpoolRef[][] | undefined
     try {
       refs = await this.options.spool?.append(spooled, call)
@@ -231,9 +194,7 @@ export class DeliveryPipeline {
       for (let k = 0; k < lanes.length; k++) lanes[k].ready.push({ event, attempts: 0, ref: refs?.[i][k] })
     }
     // A reload during the spool write may have let go of an empty lane these events were matched to.
-    if (generation !== this.generation) {
-      for (const { lanes } of spooled) for (const lane of lanes) if (!this.lanes.includes(lane)) this.lanes.push(lane)
-    }
+    if (this.laneSet.version !== version) this.laneSet.keep(spooled.flatMap(({ lanes }) => lanes))
     this.ledger.totals.received += events.length
     if (unsubscribed.length > 0) this.ledger.unsubscribed(unsubscribed, this.isoNow())
     if (this.state === 'running' && this.lanes.some((lane) => lane.ready.length >= (this.options.batchSize ?? 500))) {
@@ -251,20 +212,9 @@ export class DeliveryPipeline {
    * and minute by minute. A lane taken back from the spool with an older mapping counts with the
    * subscription of the same name and action.
    */
-  subscriptionCounts(): Array<SubscriptionCounts & { destination: string; held: number }> {
+  subscriptionCounts(): HeldCounts[] {
     const now = this.clock.now()
-    const shown = new Map<string, SubscriptionCounts & { destination: string; held: number }>()
-    for (const lane of this.lanes) {
-      const { subscription } = lane
-      const key = JSON.stringify([subscription.name, subscription.partnerAction])
-      const same = shown.get(key)
-      if (same) same.held += lane.held
-      else {
-        const counts = this.ledger.counts.of(subscription, now)
-        shown.set(key, { ...counts, destination: subscription.destination.definition.name, held: lane.held })
-      }
-    }
-    return [...shown.values()]
+    return this.laneSet.heldCounts((subscription) => this.ledger.counts.of(subscription, now))
   }
 
   /** The last attempts that did not deliver all they carried, the latest first, and how many there were since start. */
@@ -373,7 +323,7 @@ export class DeliveryPipeline {
   }
 
   private pending(): number {
-    return this.lanes.reduce((sum, lane) => sum + lane.held, 0)
+    return this.laneSet.held()
   }
 
   private isoNow(): string {

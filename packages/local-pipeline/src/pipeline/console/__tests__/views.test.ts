@@ -162,7 +162,7 @@ describe('Failures view', () => {
       failed: 1,
       deadLetter: { file: 'ortto-dead-letter.ndjson', written: 1 },
       recentFailures: [
-        { messageId: 'm1', subscription: 'Track Activity', status: 400, message: 'event is blank', attempts: 1 }
+        { messageId: 'm1', subscription: 'Track Activity', status: 400, reason: 'event is blank', attempts: 1 }
       ],
       attempts: {
         recorded: 1,
