@@ -5,16 +5,13 @@
  * is aborted and recorded, and the test ends by asserting there was none. Screenshots of each view,
  * at 1280×800 and at a phone's 390×844, go to packages/local-pipeline/screenshots/ (git ignores it).
  */
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import * as path from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { startPipeline, type Pipeline } from '../../src/pipeline'
 import { TEST_WRITE_KEY, post } from '../helpers/pipeline-helpers'
+import { launchChromium, SCREENSHOTS } from '../helpers/chromium'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-/** Flags for a container: no GPU, no sandboxing of its own (none is available as root), /tmp for shared memory. */
-const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking']
-const SCREENSHOTS = path.join(__dirname, '..', '..', 'screenshots')
 const DESKTOP = { width: 1280, height: 800 }
 const PHONE = { width: 390, height: 844 }
 /** Generous: a loaded two-core machine runs other suites at the same time. */
@@ -44,12 +41,7 @@ beforeAll(async () => {
     },
     (line) => logLines.push(line)
   )
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium), or set CHROMIUM_PATH to a Chromium binary`
-    )
-  }
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS })
+  browser = await launchChromium()
   mkdirSync(SCREENSHOTS, { recursive: true })
 })
 
