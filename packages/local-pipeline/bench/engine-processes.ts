@@ -1,5 +1,6 @@
 /**
- * The processes the engine benchmark runs and watches: the pipeline (`dist/src/pipeline/start.js`)
+ * The processes the engine benchmark runs and watches: the pipeline (`dist/src/pipeline/start.js`,
+ * with the Node flags `npm start` gives it)
  * and the Ortto sandbox (its package's `dist/src/sandbox/cli.js`), each in a process of its own, their output
  * lines kept with the time each came; their CPU time and peak RSS read from /proc (Linux); and a
  * sender that posts events to the pipeline as a Segment library would, waiting when it answers 503.
@@ -7,8 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import * as path from 'node:path'
+import { npmStartNodeFlags } from './npm-start'
 
 const DIST = path.join(__dirname, '..')
+/** The repository's root, where `npm start` is defined (packages/local-pipeline/dist is three folders below it). */
+const ROOT = path.join(DIST, '..', '..', '..')
 /** The sandbox's command, beside the compiled entry of its package. */
 const SANDBOX_CLI = path.join(path.dirname(require.resolve('ortto-sandbox')), 'sandbox', 'cli.js')
 
@@ -78,14 +82,18 @@ export async function startSandboxProcess(flags: string[] = []): Promise<{ url: 
   return { url, process: sandbox }
 }
 
-/** `nodeFlags` go to node before the script (`--cpu-prof`, which NODE_OPTIONS does not take). */
+/**
+ * The pipeline as `npm start` runs it, with its Node flags; `nodeFlags` go to node after those
+ * (`--cpu-prof`, which NODE_OPTIONS does not take).
+ */
 export async function startPipelineProcess(
   env: NodeJS.ProcessEnv,
   nodeFlags: string[] = []
 ): Promise<{ url: string; process: Watched }> {
   const clean = { ...process.env }
   delete clean.ORTTO_API_KEY
-  const pipeline = watch(path.join('src', 'pipeline', 'start.js'), [], { ...clean, PORT: '0', ...env }, nodeFlags)
+  const flags = [...npmStartNodeFlags(ROOT), ...nodeFlags]
+  const pipeline = watch(path.join('src', 'pipeline', 'start.js'), [], { ...clean, PORT: '0', ...env }, flags)
   const url = (await pipeline.line(/^ {2}Listening on {4}http/)).split(/\s+/)[3]
   return { url, process: pipeline }
 }
