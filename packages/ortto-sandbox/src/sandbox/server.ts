@@ -40,7 +40,7 @@ type InspectionRoute = 'contacts' | 'activities' | 'audiences' | 'stats' | 'rese
 /**
  * The inspection routes, the methods each takes and the query parameters (filters) each reads.
  * Any other parameter is refused, so a misspelt filter cannot answer everything as if it matched.
- * README's table of these routes is checked against this one.
+ * docs/sandbox.md's table of these routes is checked against this one.
  */
 export const INSPECTION_ROUTES: ReadonlyMap<string, { route: InspectionRoute; methods: string[]; filters: string[] }> =
   new Map([
