@@ -7,6 +7,10 @@ module.exports = {
     '<rootDir>/packages/local-pipeline',
     '<rootDir>/test'
   ],
+  // Suites over real sockets wait for retries with their own deadlines (up to 20 s); jest's 5 s
+  // default would cut those waits short on a loaded two-core machine. A global option: jest reads
+  // no testTimeout from a project's configuration.
+  testTimeout: 30_000,
   // Suites run in a worker process that is replaced once its heap passes this after a suite. Without
   // it, two cores mean one worker, so jest runs every suite in its own process ("in band"), and that
   // process keeps part of what each suite loaded once it has made HTTP requests (docs/proof.md, "What

@@ -1,8 +1,9 @@
 /**
- * The root jest configuration runs suites in a worker process, never in jest's own process, even
- * with one worker (two cores): only a worker can be replaced when what earlier suites left behind
- * grows past `workerIdleMemoryLimit`. This runs jest with that setting on throw-away suites that
- * each record the process they ran in.
+ * What the root jest configuration sets for the whole run. Suites run in a worker process, never in
+ * jest's own process, even with one worker (two cores): only a worker can be replaced when what
+ * earlier suites left behind grows past `workerIdleMemoryLimit` (run here on throw-away suites that
+ * each record the process they ran in). And every test may take 30 s, the time-out this very suite
+ * runs with.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -39,6 +40,15 @@ function runSuites(workerIdleMemoryLimit: string | number | undefined) {
     rmSync(dir, { recursive: true, force: true })
   }
 }
+
+describe("jest's time-out", () => {
+  it('is 30 s for the tests of every project, this one included', () => {
+    const state = Object.getOwnPropertySymbols(globalThis).find((symbol) => symbol.description === 'JEST_STATE_SYMBOL')
+    expect(state).toBeDefined()
+    const { testTimeout } = (globalThis as unknown as Record<symbol, { testTimeout: number }>)[state!]
+    expect(testTimeout).toBe(30_000)
+  })
+})
 
 describe("jest's memory bound", () => {
   it('makes jest run suites in a worker process, even with one worker', () => {
