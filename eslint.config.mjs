@@ -1,6 +1,6 @@
 import tseslint from 'typescript-eslint'
 
-// Package boundaries (README, "Layout"): a package reaches another only through its public
+// Package boundaries (docs/development.md, "Layout"): a package reaches another only through its public
 // module, and only in the direction pipeline → sandbox → destinations (the sandbox's tests use
 // the destinations; the destinations use nothing of either).
 const insideDestinations = {

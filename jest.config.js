@@ -7,7 +7,13 @@ module.exports = {
     '<rootDir>/packages/local-pipeline',
     '<rootDir>/test'
   ],
-  // jest-circus reads the timeout from the run's global configuration, not from a project's: the
-  // projects' own 30 s (test/jest-project.js) counts only when a package's jest runs alone.
-  testTimeout: 30_000
+  // Suites over real sockets wait for retries with their own deadlines (up to 20 s); jest's 5 s
+  // default would cut those waits short on a loaded two-core machine. A global option: jest reads
+  // no testTimeout from a project's configuration.
+  testTimeout: 30_000,
+  // Suites run in a worker process that is replaced once its heap passes this after a suite. Without
+  // it, two cores mean one worker, so jest runs every suite in its own process ("in band"), and that
+  // process keeps part of what each suite loaded once it has made HTTP requests (docs/proof.md, "What
+  // `npm test` costs"): 2.1 GB of heap by the last suite and 3.3 GB resident, slowing every suite after.
+  workerIdleMemoryLimit: '768MB'
 }

@@ -16,9 +16,6 @@ module.exports = (project) => ({
   globalSetup: path.join(__dirname, 'global-setup.js'),
   setupFilesAfterEnv: [path.join(__dirname, 'setup-nock.ts')],
   testMatch: ['**/*.test.ts'],
-  // Suites over real sockets wait for retries with their own deadlines (up to 20 s); jest's 5 s
-  // default would cut those waits short on a loaded two-core machine.
-  testTimeout: 30_000,
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   ...project
 })

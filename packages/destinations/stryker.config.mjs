@@ -1,5 +1,5 @@
 // Mutation testing of the destination folders against their own tests: `npm run mutate`
-// (README, "Mutation testing"), run in this package. Not part of `npm test` or CI: a full run
+// (docs/proof.md, "Mutation testing"), run in this package. Not part of `npm test` or CI: a full run
 // takes over an hour on two cores. `npm run mutate -- --mutate src/destinations/ortto/client/requests.ts`
 // runs one file (paths are relative to this package).
 import { createRequire } from 'node:module'
@@ -73,7 +73,7 @@ export default {
     '!src/destinations/**/__tests__/**',
     '!src/destinations/**/generated-types.ts',
     // Field declarations: labels and descriptions are catalog text, pinned by check:generated
-    // (metadata.json, generated types, README tables), and the default mappings by literal tests.
+    // (metadata.json, generated types, the field tables of docs/fields.md), and the default mappings by literal tests.
     // Every mutant there is static (it reruns all ~470 tests): half the run time, for text.
     '!src/destinations/**/fields.ts'
   ],

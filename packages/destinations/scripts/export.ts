@@ -92,7 +92,7 @@ export function main(argv: string[], out: Output): number {
     out.log(`PR description: ${result.prDescriptionFile}`)
     out.log(`Next, in the checkout, commit on a branch of its own, then run (from its root):`)
     for (const { command } of repositoryCommands(destination.name)) out.log(`  ${command}`)
-    out.log(`The README's "Registering the destination" gives the remaining steps.`)
+    out.log(`docs/registering.md gives the remaining steps.`)
     return 0
   } catch (error) {
     if (error instanceof ExportRefusal) {

@@ -15,6 +15,7 @@ import { assertMetadataCurrent, findDestination } from '../../scripts/export/run
 import { createCheckout, DESTINATIONS, REPOSITORY, SIBLING } from '../helpers/action-destinations-checkout'
 import type { FixtureCheckout } from '../helpers/action-destinations-checkout'
 import { spawnTs } from '../../../../test/helpers/run-ts'
+import { readDoc } from '../../../../test/helpers/docs'
 
 let scratch: string
 const checkouts: FixtureCheckout[] = []
@@ -375,9 +376,9 @@ describe('what counts as our folder', () => {
   })
 })
 
-describe('the README', () => {
-  const readme = readFileSync(path.join(REPOSITORY, '..', '..', 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf('### `npm run export`'), readme.indexOf('### `npm run check:monorepo`'))
+describe('docs/registering.md', () => {
+  const page = readDoc('docs/registering.md')
+  const section = page.slice(page.indexOf('## `npm run export`'), page.indexOf('## `npm run check:monorepo`'))
 
   it('documents every option of the export and the catalog files it compares with', () => {
     expect(section.length).toBeGreaterThan(0)

@@ -1,6 +1,6 @@
 /**
  * What `npm start` prints once it listens: where, where events go, the write key, the mappings,
- * and curl lines to try, all with the write key in force (README "Run it").
+ * and curl lines to try, all with the write key in force (docs/running-locally.md, "Run it").
  */
 import { inSeconds, plural } from './log-text'
 import type { MatchableSubscription } from './subscriptions'

@@ -1,6 +1,6 @@
 /**
  * The routes of the action-destinations CLI's `./bin/run serve`, in its answer shapes, so Segment's
- * hosted Actions Tester works against this server (README "The action-destinations CLI routes").
+ * hosted Actions Tester works against this server (docs/routes.md, "The action-destinations CLI routes").
  * One deliberate difference: answers never carry an API key, not even in an exchange's body.
  */
 import type { Destination, DestinationDefinition, OAuth2ClientCredentials } from '@segment/actions-core'

@@ -1,6 +1,6 @@
 /**
  * The pipeline's write key, the one gate in front of everything that delivers with the pipeline's
- * Ortto key or reads or changes sandbox state (README "The write key"). Callers show it as the
+ * Ortto key or reads or changes sandbox state (docs/security.md, "Who may call it"). Callers show it as the
  * basic-auth user name, as Segment's libraries and `curl -u <write key>:` send it.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'

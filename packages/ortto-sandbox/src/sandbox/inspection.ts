@@ -1,6 +1,6 @@
 /**
  * The sandbox's inspection API under /sandbox: what it holds, what it received, reset and faults.
- * README's table of these routes is checked against INSPECTION_ROUTES.
+ * docs/sandbox.md's table of these routes is checked against INSPECTION_ROUTES.
  */
 import type * as http from 'node:http'
 import { MAX_REQUEST_BYTES } from './contract'

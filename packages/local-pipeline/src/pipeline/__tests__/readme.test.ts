@@ -1,8 +1,8 @@
 /**
- * The README's "Run it" section is true to the code: the banner it shows is what `npm start`
- * prints, the analytics-node example is examples/analytics-node.mjs and runs as written against a
- * pipeline, its route table is what GET / lists, and its Engage audience entry and exit curls run
- * as written and leave in the sandbox what it shows.
+ * docs/running-locally.md and docs/routes.md are true to the code: the banner shown is what
+ * `npm start` prints, the analytics-node example is examples/analytics-node.mjs and runs as written
+ * against a pipeline, the route table is what GET / lists, and the Engage audience entry and exit
+ * curls run as written and leave in the sandbox what the page shows.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -14,30 +14,25 @@ import { PIPELINE_DESTINATIONS } from '../destinations'
 import { startPipeline, type Pipeline } from '../index'
 import { allPresetSubscriptions } from '../subscriptions'
 import { TEST_WRITE_KEY, get, post, waitFor } from '../../../test/helpers/pipeline-helpers'
+import { REPOSITORY, docFrom } from '../../../../../test/helpers/docs'
 
-const REPOSITORY = path.join(__dirname, '..', '..', '..', '..', '..')
-const README = readFileSync(path.join(REPOSITORY, 'README.md'), 'utf8')
+const RUNNING_LOCALLY = 'docs/running-locally.md'
+const ROUTES = 'docs/routes.md'
 const EXAMPLE = path.join(REPOSITORY, 'examples', 'analytics-node.mjs')
 
-/** The first fenced block after `marker` in the README, without its fences. */
-function blockAfter(marker: string): string {
-  const at = README.indexOf(marker)
-  if (at < 0) throw new Error(`the README has no "${marker}"`)
-  const match = /```[a-z]*\n([\s\S]*?)```/.exec(README.slice(at))
-  if (!match) throw new Error(`no code block after "${marker}"`)
-  return match[1]
+/** The first fenced block after `marker` in `page`, without its fences. */
+function blockAfter(page: string, marker: string): string {
+  return blocksAfter(page, marker, 1)[0]
 }
 
-/** The first `count` fenced blocks after `marker`, without their fences. */
-function blocksAfter(marker: string, count: number): string[] {
-  const at = README.indexOf(marker)
-  if (at < 0) throw new Error(`the README has no "${marker}"`)
-  const blocks = [...README.slice(at).matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((match) => match[1])
-  if (blocks.length < count) throw new Error(`fewer than ${count} code blocks after "${marker}"`)
+/** The first `count` fenced blocks after `marker` in `page`, without their fences. */
+function blocksAfter(page: string, marker: string, count: number): string[] {
+  const blocks = [...docFrom(page, marker).matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((match) => match[1])
+  if (blocks.length < count) throw new Error(`fewer than ${count} code blocks after "${marker}" in ${page}`)
   return blocks.slice(0, count)
 }
 
-/** One curl of a shell block, as a person would run it, and the answer the README shows after it (`# …`). */
+/** One curl of a shell block, as a person would run it, and the answer the page shows after it (`# …`). */
 interface Curl {
   writeKey: string
   path: string
@@ -90,9 +85,11 @@ function normalized(value: unknown): unknown {
   return walk(value)
 }
 
-/** The first column of the table under `heading`, each cell's text in backticks. */
-function tableColumn(heading: string): string[] {
-  const section = README.slice(README.indexOf(heading)).split(/\n#{2,3} /)[0]
+/** The first column of the table under `heading` in `page`, each cell's text in backticks. */
+function tableColumn(page: string, heading: string): string[] {
+  const section = docFrom(page, heading)
+    .slice(heading.length)
+    .split(/\n#{2,3} /)[0]
   return section
     .split('\n')
     .filter((line) => line.startsWith('| `'))
@@ -113,7 +110,7 @@ const start = async (writeKey = TEST_WRITE_KEY, log: (line: string) => void = ()
     log
   ))
 
-describe('the README', () => {
+describe(RUNNING_LOCALLY, () => {
   it('shows the banner `SEGMENT_WRITE_KEY=my-write-key npm start` prints', () => {
     const printed = banner({
       url: 'http://127.0.0.1:3000',
@@ -126,28 +123,34 @@ describe('the README', () => {
       spool: { dir: 'ortto-spool', restored: 0 },
       stopGraceMs: 10_000
     })
-    expect(blockAfter('`SEGMENT_WRITE_KEY=my-write-key npm start` it prints:')).toBe(`${printed}\n`)
-  })
-
-  it('lists the routes GET / lists, in the same order', async () => {
-    const p = await start()
-    const routes = ((await get(p.url, '/')).json as { routes: Record<string, string> }).routes
-    expect(tableColumn('### Routes')).toEqual(Object.keys(routes))
+    expect(blockAfter(RUNNING_LOCALLY, '`SEGMENT_WRITE_KEY=my-write-key npm start` it prints:')).toBe(`${printed}\n`)
   })
 
   it('shows examples/analytics-node.mjs exactly', () => {
-    expect(blockAfter('[`examples/analytics-node.mjs`](examples/analytics-node.mjs)')).toBe(
+    expect(blockAfter(RUNNING_LOCALLY, '[`examples/analytics-node.mjs`](../examples/analytics-node.mjs)')).toBe(
       readFileSync(EXAMPLE, 'utf8')
     )
   })
 })
 
-describe("the README's Engage audience example", () => {
+describe(ROUTES, () => {
+  it('lists the routes GET / lists, in the same order', async () => {
+    const p = await start()
+    const routes = ((await get(p.url, '/')).json as { routes: Record<string, string> }).routes
+    expect(tableColumn(ROUTES, '\n## Routes\n')).toEqual(Object.keys(routes))
+  })
+})
+
+describe(`the Engage audience example of ${RUNNING_LOCALLY}`, () => {
   it('runs as written: the entry and the exit, and what GET /sandbox/audiences then holds', async () => {
     const logLines: string[] = []
     // The write key the banner above prints.
     const p = await start('my-write-key', (line) => logLines.push(line))
-    const [entry, afterEntry, exit, afterExit] = blocksAfter('An audience entry, as Engage sends it', 4)
+    const [entry, afterEntry, exit, afterExit] = blocksAfter(
+      RUNNING_LOCALLY,
+      'An audience entry, as Engage sends it',
+      4
+    )
     let sent = 0
     for (const [commands, shown] of [
       [entry, afterEntry],
@@ -175,9 +178,10 @@ describe("the README's Engage audience example", () => {
       }
     }
     expect(p.delivery.status()).toMatchObject({ delivered: 2, failed: 0 })
-    // The log line the README quotes, with this run's audience id.
+    // The log line the page quotes, with this run's audience id.
     const shownId = (JSON.parse(afterEntry) as { audiences: Array<{ id: string }> }).audiences[0].id
-    const quoted = /The log shows `(\[audiences\][^`]+)`/.exec(README.replace(/\n/g, ' '))?.[1]
+    const page = docFrom(RUNNING_LOCALLY, 'An audience entry, as Engage sends it').replace(/\n/g, ' ')
+    const quoted = /The log shows `(\[audiences\][^`]+)`/.exec(page)?.[1]
     const [audience] = (p.sandbox as Sandbox).snapshot().audiences
     expect(logLines).toContain(quoted?.replace(shownId, audience.id))
     // "Ada's contact has only her email".

@@ -227,7 +227,7 @@ describe('routes and methods', () => {
   )
 })
 
-/** What GET / lists with the embedded sandbox; README "Routes" lists the same. */
+/** What GET / lists with the embedded sandbox; docs/routes.md lists the same. */
 const ROUTES_WITH_SANDBOX = [
   'GET /',
   'POST /v1/identify',

@@ -222,7 +222,7 @@ describe('after a crash', () => {
       expect((thrown as Error).message).toBe(
         `The spool file ${file} is damaged at byte ${offset} (line ${bad + 1}): ${problem}. Only a last line cut ` +
           `short by a kill is expected. Move the file out of ${copy} to start without it; its intact events can be ` +
-          'sent again (README, "The spool").'
+          'sent again (docs/operating.md, "The spool").'
       )
       // Nothing was changed, and the folder is not held.
       expect(readFileSync(file, 'utf8')).toBe(damaged)

@@ -1,5 +1,5 @@
 /**
- * The wording of delivery's log lines (README "Log lines"): one per batch sent, and a backlog line
+ * The wording of delivery's log lines (docs/operating.md, "Log lines"): one per batch sent, and a backlog line
  * every few seconds while deliveries wait. Lines quote Ortto's reasons; the caller's log removes
  * the API key from each, whatever an answer echoed.
  */

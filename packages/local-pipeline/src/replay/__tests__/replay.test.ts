@@ -5,7 +5,6 @@
  * and how its checkpoint makes a rerun send only what is left.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
-import * as path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { Writable } from 'node:stream'
 import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
@@ -13,6 +12,7 @@ import { startPipeline } from '../../pipeline/index'
 import { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '../../pipeline/ingest-limits'
 import type { Sandbox } from 'ortto-sandbox'
 import { TEST_WRITE_KEY, post, tempDir, waitFor } from '../../../test/helpers/pipeline-helpers'
+import { docFrom } from '../../../../../test/helpers/docs'
 import {
   replayStandIn,
   takenAnswer,
@@ -452,10 +452,9 @@ describe('progress', () => {
   })
 })
 
-describe('the README', () => {
+describe('docs/operating.md', () => {
   it('shows a summary as replay writes it', () => {
-    const readme = readFileSync(path.join(__dirname, '..', '..', '..', '..', '..', 'README.md'), 'utf8')
-    const section = readme.slice(readme.indexOf('### Replay: `npm run replay -- FILE…`'))
+    const section = docFrom('docs/operating.md', '## Replay: `npm run replay -- FILE…`')
     const shown = /```\n(ortto-dead-letter[\s\S]*?)```/.exec(section)?.[1].trim().split('\n')
     const tally = emptyTally()
     tally.sent = 1_204

@@ -1,9 +1,7 @@
 /**
- * README's "The Ortto sandbox" section against the code: its inspection table lists exactly the
+ * docs/sandbox.md against the code: its inspection table lists exactly the
  * routes, methods and filters the router takes, and every endpoint the sandbox serves is named.
  */
-import { readFileSync } from 'node:fs'
-import * as path from 'node:path'
 import { ORTTO_ENDPOINTS } from '../contract'
 import { HEADER_BYTES } from '../data-file/checksum'
 import { salvageCommand } from '../data-file/damage'
@@ -12,13 +10,10 @@ import { USAGE } from '../cli'
 import { startSandbox, type Sandbox } from '../index'
 import { INSPECTION_ROUTES } from '../inspection'
 import { callSandbox, getJson } from '../../../../../test/helpers/http-client'
+import { readDoc } from '../../../../../test/helpers/docs'
 
 function sandboxSection(): string {
-  const readme = readFileSync(path.join(__dirname, '..', '..', '..', '..', '..', 'README.md'), 'utf8')
-  const start = readme.indexOf('\n### The Ortto sandbox\n')
-  expect(start).toBeGreaterThan(-1)
-  const end = readme.indexOf('\n## ', start + 1)
-  return readme.slice(start, end === -1 ? undefined : end)
+  return readDoc('docs/sandbox.md')
 }
 
 /** The inspection table's rows: route → its method(s) and the filters listed, as written. */
@@ -48,7 +43,7 @@ afterEach(async () => {
   await sandbox.stop()
 })
 
-describe('README: the Ortto sandbox', () => {
+describe('docs/sandbox.md', () => {
   it('lists every inspection route with exactly the methods and filters the router takes', () => {
     const documented = documentedRoutes()
     expect(sorted([...documented.keys()])).toEqual(sorted([...INSPECTION_ROUTES.keys()]))

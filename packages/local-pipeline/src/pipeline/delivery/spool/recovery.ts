@@ -15,7 +15,7 @@ export class SpoolDamagedError extends Error {
     super(
       `The spool file ${file} is damaged at byte ${offset} (line ${lineNumber}): ${problem}. Only a last line cut ` +
         `short by a kill is expected. Move the file out of ${path.dirname(file)} to start without it; its intact ` +
-        'events can be sent again (README, "The spool").'
+        'events can be sent again (docs/operating.md, "The spool").'
     )
     this.name = 'SpoolDamagedError'
   }

@@ -1,30 +1,28 @@
 /**
  * `npm start` with a bad ORTTO_MAPPINGS, as a real process: it exits 1 and lists every problem of
- * the file, exactly as the README's example shows for the README's example file.
+ * the file, exactly as docs/running-locally.md shows for its example file.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
-import * as path from 'node:path'
+import { writeFileSync } from 'node:fs'
 import { LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { PIPELINE_DESTINATIONS } from '../../destinations'
 import { checkMappingFile, formatProblems } from '..'
 import { tempDir } from '../../../../test/helpers/pipeline-helpers'
 import { spawnTs } from '../../../../../../test/helpers/run-ts'
 import type { TsProcess } from '../../../../../../test/helpers/run-ts'
+import { docFrom } from '../../../../../../test/helpers/docs'
 
-const README = readFileSync(path.join(__dirname, '..', '..', '..', '..', '..', '..', 'README.md'), 'utf8')
+const PAGE = 'docs/running-locally.md'
 
-/** The fenced block of `language` that comes first after `marker` in the README, without its fences. */
-function readmeBlock(marker: string, language: string): string {
-  const at = README.indexOf(marker)
-  if (at < 0) throw new Error(`the README has no "${marker}"`)
-  const match = new RegExp('```' + language + '\\n([\\s\\S]*?)```').exec(README.slice(at))
-  if (!match) throw new Error(`no ${language} block after "${marker}"`)
+/** The fenced block of `language` that comes first after `marker` in the page, without its fences. */
+function pageBlock(marker: string, language: string): string {
+  const match = new RegExp('```' + language + '\\n([\\s\\S]*?)```').exec(docFrom(PAGE, marker))
+  if (!match) throw new Error(`no ${language} block after "${marker}" in ${PAGE}`)
   return match[1]
 }
 
 const SECTION = '### The mapping file is checked at start'
-const EXAMPLE_FILE = readmeBlock(SECTION, 'json')
-const EXAMPLE_OUTPUT = readmeBlock(SECTION, 'text').trimEnd()
+const EXAMPLE_FILE = pageBlock(SECTION, 'json')
+const EXAMPLE_OUTPUT = pageBlock(SECTION, 'text').trimEnd()
 
 let temp: ReturnType<typeof tempDir>
 let child: TsProcess | undefined
@@ -40,13 +38,13 @@ afterEach(() => {
   temp.remove()
 })
 
-it("the README's example output is what the check gives for its example file", () => {
+it("the page's example output is what the check gives for its example file", () => {
   const checked = checkMappingFile('mappings.json', EXAMPLE_FILE, PIPELINE_DESTINATIONS)
   if (!('problems' in checked)) throw new Error('the example file passed the check')
   expect(`Cannot start: ${formatProblems('mappings.json', checked.problems)}`).toBe(EXAMPLE_OUTPUT)
 })
 
-it("npm start with the README's example file exits 1, listing every problem as the README shows", async () => {
+it("npm start with the page's example file exits 1, listing every problem as the page shows", async () => {
   const mappingsFile = temp.file('mappings.json')
   writeFileSync(mappingsFile, EXAMPLE_FILE)
   const env: NodeJS.ProcessEnv = {
@@ -60,7 +58,7 @@ it("npm start with the README's example file exits 1, listing every problem as t
 
   expect(await child.exited).toEqual({ code: 1, signal: null })
   expect(child.stdout.filter((line) => line !== '')).toEqual([])
-  // The README runs it from the file's folder; here the file is elsewhere, named by its full path.
+  // The page runs it from the file's folder; here the file is elsewhere, named by its full path.
   const printed = child.stderr.join('\n').trimEnd().split(mappingsFile).join('mappings.json')
   expect(printed).toBe(EXAMPLE_OUTPUT)
 }, 60_000)

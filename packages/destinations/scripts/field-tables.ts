@@ -1,4 +1,4 @@
-/** The README's settings, presets and field tables, rendered from the destination definition. */
+/** The settings, presets and field tables of docs/fields.md, rendered from the destination definition. */
 import type {
   AudienceDestinationDefinition,
   DestinationDefinition,
@@ -85,7 +85,7 @@ function audienceParts(destination: object): string[] {
   return parts
 }
 
-export function readmeTables<Settings>(destination: DestinationDefinition<Settings>): string {
+export function fieldTables<Settings>(destination: DestinationDefinition<Settings>): string {
   const parts: string[] = ['### Settings', '', ...settingsTable(destination.authentication?.fields ?? {}, 'Setting')]
   parts.push(...audienceParts(destination))
   if (destination.presets?.length) {
