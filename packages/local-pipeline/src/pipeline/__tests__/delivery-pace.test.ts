@@ -11,6 +11,7 @@ import { TEST_API_KEY } from '../../../../../test/helpers/http-client'
 import { ManualClock } from '../../../test/helpers/manual-clock'
 import { orttoStandIn, type OrttoStandIn, type StandInReply } from '../../../test/helpers/ortto-stand-in'
 import { TEST_WRITE_KEY, get, post, waitFor } from '../../../test/helpers/pipeline-helpers'
+import { identifyOf, numbers, trackOf } from '../../../test/helpers/numbered-events'
 import { DeliveryPipeline, type DeliveryOptions } from '../delivery'
 import { MAX_TRY_IN_SECONDS } from '../delivery/retry-policy'
 import { ORTTO } from '../destinations'
@@ -38,25 +39,8 @@ afterEach(async () => {
   delete process.env[LOCAL_ENDPOINT_ENV]
 })
 
-const TIMESTAMP = '2024-03-01T10:00:00.000Z'
-const range = (count: number) => Array.from({ length: count }, (_, i) => i)
-
-const identify = (n: number, traits: JSONObject = {}): SegmentEvent => ({
-  type: 'identify',
-  userId: `user-${n}`,
-  traits,
-  messageId: `m-identify-${n}`,
-  timestamp: TIMESTAMP
-})
-
-const track = (n: number): SegmentEvent => ({
-  type: 'track',
-  userId: `user-${n}`,
-  event: 'Order Completed',
-  properties: {},
-  messageId: `m-track-${n}`,
-  timestamp: TIMESTAMP
-})
+const identify = (n: number, traits: JSONObject = {}): SegmentEvent => identifyOf(n, traits)
+const range = numbers
 
 const RATE_LIMITED = (seconds: number): StandInReply => ({
   status: 429,
@@ -128,7 +112,7 @@ describe('subscriptions', () => {
   it('take turns: with one call at a time, a batch of each in turn', async () => {
     const { standIn, delivery } = await setup(() => ({ status: 200 }), { batchSize: 10, maxInFlight: 1 })
     // Three batches of each; all the identify calls arrive first.
-    await delivery.enqueue([...range(30).map((n) => identify(n)), ...range(30).map((n) => track(n))])
+    await delivery.enqueue([...range(30).map((n) => identify(n)), ...range(30).map((n) => trackOf(n))])
     await delivery.flush()
     expect(standIn.requests.map((r) => r.path)).toEqual([
       '/v1/identify',
@@ -183,7 +167,7 @@ describe('the request budget of an API key', () => {
       batchSize: 10,
       maxInFlight: 1
     })
-    await delivery.enqueue([...range(10).map((n) => identify(n)), ...range(10).map((n) => track(n))])
+    await delivery.enqueue([...range(10).map((n) => identify(n)), ...range(10).map((n) => trackOf(n))])
     await delivery.flush()
     // The contacts were refused; the activities, of the same key, wait too.
     expect(standIn.requests.map((r) => r.path)).toEqual(['/v1/identify'])

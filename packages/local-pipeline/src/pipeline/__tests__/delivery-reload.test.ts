@@ -7,12 +7,13 @@
  * chooses, a ManualClock, the disk spool.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { Destination, type SegmentEvent } from '@segment/actions-core'
+import { Destination } from '@segment/actions-core'
 import { ortto as definition, LOCAL_ENDPOINT_ENV } from 'actions-ortto'
 import { TEST_API_KEY } from '../../../../../test/helpers/http-client'
 import { ManualClock } from '../../../test/helpers/manual-clock'
 import { orttoStandIn, type OrttoStandIn, type StandInReply } from '../../../test/helpers/ortto-stand-in'
 import { tempDir } from '../../../test/helpers/pipeline-helpers'
+import { identifyOf, trackOf } from '../../../test/helpers/numbered-events'
 import { DeadLetterFile, type DeadLetter } from '../dead-letter'
 import { DeliveryPipeline, type DeliveryOptions } from '../delivery'
 import { DiskSpool } from '../delivery/spool/spool'
@@ -62,22 +63,6 @@ function start(options: Partial<DeliveryOptions> = {}): DeliveryPipeline {
   return delivery
 }
 
-const identify = (n: number): SegmentEvent => ({
-  type: 'identify',
-  userId: `user-${n}`,
-  traits: { plan: 'pro' },
-  messageId: `m-identify-${n}`,
-  timestamp: '2024-03-01T10:00:00.000Z'
-})
-const track = (n: number): SegmentEvent => ({
-  type: 'track',
-  userId: `user-${n}`,
-  event: 'Order Completed',
-  properties: {},
-  messageId: `m-track-${n}`,
-  timestamp: '2024-03-01T10:00:00.000Z'
-})
-
 /** The preset Upsert Contact with a fixed plan: a changed mapping (same name, destination and action). */
 function changedContacts(): MatchableSubscription {
   const [contacts] = presetSubscriptions(ORTTO)
@@ -111,13 +96,13 @@ describe('replaceSubscriptions', () => {
   it('gives new events the new mappings, while held ones keep theirs, even when their subscription is gone', async () => {
     answer = () => ({ status: 503 })
     const delivery = start()
-    await delivery.enqueue([identify(1), track(1)])
+    await delivery.enqueue([identifyOf(1), trackOf(1)])
     await delivery.flush()
     expect(delivery.status()).toMatchObject({ delivered: 0, pending: 2 })
 
     // The file now has Upsert Contact with a fixed plan, and no Track Activity.
     delivery.replaceSubscriptions([changedContacts()])
-    const after = await delivery.enqueue([identify(2), track(2)])
+    const after = await delivery.enqueue([identifyOf(2), trackOf(2)])
     expect(after).toEqual({ accepted: 2, unsubscribed: 1 })
 
     answer = () => ({ status: 200 })
@@ -138,7 +123,7 @@ describe('replaceSubscriptions', () => {
   it('leaves an unchanged subscription its lane: what it holds goes once, by the same mapping', async () => {
     answer = () => ({ status: 503 })
     const delivery = start()
-    await delivery.enqueue([identify(1), identify(2)])
+    await delivery.enqueue([identifyOf(1), identifyOf(2)])
     await delivery.flush()
     const attempts = standIn.requests.length
 
@@ -162,7 +147,7 @@ describe('replaceSubscriptions', () => {
   it('delivers events whose spool write was under way during the reload, by the mapping they were matched to', async () => {
     const delivery = start()
     // Matched now, written to the spool asynchronously; the reload lands before the write is done.
-    const taking = delivery.enqueue([identify(1)])
+    const taking = delivery.enqueue([identifyOf(1)])
     delivery.replaceSubscriptions([changedContacts()])
     expect(await taking).toEqual({ accepted: 1, unsubscribed: 0 })
     expect(delivery.status()).toMatchObject({ pending: 1 })
@@ -175,7 +160,7 @@ describe('replaceSubscriptions', () => {
   it('across a restart with the changed file, held deliveries of a changed mapping keep it, those of a gone one are dead-lettered', async () => {
     answer = () => ({ status: 503 })
     const first = start()
-    await first.enqueue([identify(1), track(1)])
+    await first.enqueue([identifyOf(1), trackOf(1)])
     await first.flush()
     first.replaceSubscriptions([changedContacts()])
     expect(await first.stop()).toMatchObject({ delivered: 0, failed: 0, pending: 2 })
@@ -191,7 +176,7 @@ describe('replaceSubscriptions', () => {
         status: 410,
         reason:
           'the subscription "Track Activity" (trackActivity) it was accepted for is no longer in the mappings; it was not sent',
-        event: track(1)
+        event: trackOf(1)
       })
     ])
     await second.flush()

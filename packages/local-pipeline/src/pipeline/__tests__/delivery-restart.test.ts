@@ -13,6 +13,7 @@ import { TEST_API_KEY } from '../../../../../test/helpers/http-client'
 import { ManualClock } from '../../../test/helpers/manual-clock'
 import { orttoStandIn, type OrttoStandIn, type StandInReply } from '../../../test/helpers/ortto-stand-in'
 import { tempDir } from '../../../test/helpers/pipeline-helpers'
+import { identifyOf, numbers, trackOf } from '../../../test/helpers/numbered-events'
 import { DeadLetterFile, type DeadLetter } from '../dead-letter'
 import { DeliveryPipeline, type DeliveryOptions } from '../delivery'
 import { DiskSpool } from '../delivery/spool/spool'
@@ -66,22 +67,8 @@ function start(options: Partial<DeliveryOptions> = {}) {
   return { delivery, spool }
 }
 
-const identify = (n: number, plan = 'pro'): SegmentEvent => ({
-  type: 'identify',
-  userId: `user-${n}`,
-  traits: { plan },
-  messageId: `m-identify-${n}`,
-  timestamp: '2024-03-01T10:00:00.000Z'
-})
-const track = (n: number): SegmentEvent => ({
-  type: 'track',
-  userId: `user-${n}`,
-  event: 'Order Completed',
-  properties: {},
-  messageId: `m-track-${n}`,
-  timestamp: '2024-03-01T10:00:00.000Z'
-})
-const range = (count: number) => Array.from({ length: count }, (_, i) => i)
+const identify = (n: number, plan = 'pro'): SegmentEvent => identifyOf(n, { plan })
+const range = numbers
 const deadLetters = (): DeadLetter[] =>
   existsSync(temp.file('dead.ndjson'))
     ? readFileSync(temp.file('dead.ndjson'), 'utf8')
@@ -128,7 +115,7 @@ describe('the next start', () => {
   it('keeps the mapping a delivery was accepted under, and dead-letters one whose subscription is gone', async () => {
     answer = () => ({ status: 503 })
     const first = start()
-    await first.delivery.enqueue([identify(1, 'accepted-before'), track(1)])
+    await first.delivery.enqueue([identify(1, 'accepted-before'), trackOf(1)])
     await first.delivery.flush()
     expect(await first.delivery.stop()).toMatchObject({ delivered: 0, failed: 0, pending: 2 })
 
@@ -148,7 +135,7 @@ describe('the next start', () => {
         status: 410,
         reason:
           'the subscription "Track Activity" (trackActivity) it was accepted for is no longer in the mappings; it was not sent',
-        event: track(1)
+        event: trackOf(1)
       })
     ])
     await second.delivery.enqueue([identify(2, 'accepted-after')])
@@ -220,7 +207,7 @@ describe('a batch whose calls share its context', () => {
     const text = Buffer.from(
       JSON.stringify({
         context: { ip: '203.0.113.9', locale: 'fr-FR', app: { name: 'shop' } },
-        batch: [...range(20).map((n) => ({ type: 'identify', userId: `user-${n}`, traits: { n } })), track(20)]
+        batch: [...range(20).map((n) => ({ type: 'identify', userId: `user-${n}`, traits: { n } })), trackOf(20)]
       })
     )
     const { events, items, receivedAt } = parseBatch(JSON.parse(text.toString()))
