@@ -1,8 +1,10 @@
 import type { StatsContext } from '@segment/actions-core'
-import type { EventOutcome } from './deliver'
 import { isRetryableStatus } from './failures'
 import type { Failure, TransportErrorKind } from './failures'
 import { ipLeftOutReason } from './ip-address'
+
+/** What the figures read of an event's outcome (deliver.ts's EventOutcome has it). */
+type CountedOutcome = { ok: true } | { ok: false; failure: Failure }
 
 /**
  * What one delivery tells Segment's monitoring, through the `statsContext` actions-core hands to
@@ -76,7 +78,7 @@ export class DeliveryStats {
   }
 
   /** One request, how it ended, and the outcomes of the events it carried. */
-  sent(reply: RequestReply, outcomes: EventOutcome[]): void {
+  sent(reply: RequestReply, outcomes: readonly CountedOutcome[]): void {
     const answer = 'status' in reply ? `status:${reply.status}` : `error:${reply.error}`
     this.add('requests', 1, answer)
     let delivered = 0
