@@ -81,7 +81,8 @@ export class SegmentFile {
     })
   }
 
-  private async idle(): Promise<void> {
+  /** Resolves once the writes under way are done (not flushed: close() flushes). */
+  async idle(): Promise<void> {
     while (this.loop) await this.loop
   }
 

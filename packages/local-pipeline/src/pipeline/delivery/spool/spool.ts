@@ -182,9 +182,10 @@ export class DiskSpool {
     }
   }
 
-  /** Resolves once the deletions and compactions under way are done. */
+  /** Resolves once the deletions, compactions and writes under way (ends recorded too) are done. */
   async idle(): Promise<void> {
     while (this.tasks.size > 0) await Promise.all(this.tasks)
+    for (const segment of [...this.segments]) await segment.file.idle()
   }
 
   /** Writes what is recorded, flushes every file and lets go of the folder. Files that owe nothing are deleted. */
