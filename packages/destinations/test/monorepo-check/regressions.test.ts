@@ -7,7 +7,10 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import type { StepName, StepResult } from '../../scripts/monorepo/check'
+import type { StepName } from '../../scripts/monorepo/check'
+import type { MonorepoReport } from '../../scripts/monorepo/report'
+import { ourFolderFiles } from '../../scripts/export/folder'
+import { folderDigest } from '../../scripts/folder-digest'
 
 const ROOT = path.join(__dirname, '..', '..')
 const SOURCE = path.join(ROOT, 'src', 'destinations')
@@ -23,13 +26,13 @@ beforeAll(() => {
 }, 300_000)
 
 /** Runs `npm run check:monorepo -- --source … --only …` (compiled) and reads its report. */
-function runMonorepoCheck(options: { source?: string; steps: StepName[] }): { ok: boolean; steps: StepResult[] } {
+function runMonorepoCheck(options: { source?: string; steps: StepName[] }): MonorepoReport {
   const report = path.join(workDir, `report-${Date.now()}-${Math.random()}.json`)
   const args = ['dist/scripts/check-monorepo.js', '--only', options.steps.join(','), '--report', report]
   if (options.source) args.push('--source', options.source)
   const run = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' })
   try {
-    return JSON.parse(readFileSync(report, 'utf8')) as { ok: boolean; steps: StepResult[] }
+    return JSON.parse(readFileSync(report, 'utf8')) as MonorepoReport
   } catch {
     throw new Error(`check:monorepo wrote no report:\n${run.stdout}\n${run.stderr}`)
   }
@@ -74,6 +77,13 @@ it('passes the folders as they are', () => {
     ['generated', true, ''],
     ['prettier', true, '']
   ])
+  // The digest of each folder checked is the one the export computes from the files git tracks,
+  // so a report of these contents answers the PR's unit-test box (scripts/export/monorepo-evidence.ts).
+  expect(report.folders).toEqual({
+    ortto: folderDigest(ourFolderFiles(ROOT, 'ortto')),
+    'ortto-audiences': folderDigest(ourFolderFiles(ROOT, 'ortto-audiences'))
+  })
+  expect(Date.parse(report.checkedAt)).toBeGreaterThan(0)
 }, 120_000)
 
 it('fails the build on an API newer than ES2020 (Object.hasOwn)', () => {
