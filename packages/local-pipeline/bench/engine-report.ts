@@ -1,11 +1,8 @@
 /** Runs the engine benchmarks (pipeline-engine.ts) for `npm run bench` and prints their figures. */
 import { profilesIn, summarizeProfile } from './cpu-profile'
-import { spreadText } from './format'
+import { mib, num, spreadText } from './format'
 import { runEngineBenchmarks, type EngineFigures } from './pipeline-engine'
 
-const num = (value: number, digits = 0) =>
-  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-const mib = (bytes: number) => `${num(bytes / 1024 / 1024)} MiB`
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL')
 
 /** Issue 15's targets: CPU per event at most 1.5× executeBatch's, 2,000 events/s at 2 s answers, 250 MB at a full backlog. */

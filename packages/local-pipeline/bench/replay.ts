@@ -7,6 +7,7 @@
  *
  *   node dist/bench/replay.js [--events N]      (run.ts runs it too: --replay-events)
  */
+import { mib } from './format'
 import { spawn } from 'node:child_process'
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import * as http from 'node:http'
@@ -155,14 +156,14 @@ export async function runReplayBench(events: number, kind: 'plain' | 'gzip'): Pr
   }
 }
 
-const mib = (bytes?: number) => (bytes === undefined ? 'n/a' : `${(bytes / 1024 / 1024).toFixed(1)} MiB`)
+const mibOrNone = (bytes?: number) => (bytes === undefined ? 'n/a' : mib(bytes))
 
 export function replayLine(run: ReplayRunFigures): string {
   return (
-    `  ${run.kind.padEnd(5)} ${run.events.toLocaleString('en-US')} events (${mib(run.fileBytes)} on disk): ` +
+    `  ${run.kind.padEnd(5)} ${run.events.toLocaleString('en-US')} events (${mibOrNone(run.fileBytes)} on disk): ` +
     `${Math.round(run.eventsPerSecond).toLocaleString('en-US')} events/s, ${(run.wallMs / 1000).toFixed(1)} s, ` +
-    `${run.requests.toLocaleString('en-US')} requests; peak RSS ${mib(run.peakRssBytes)}, ` +
-    `RSS by quarter ${run.rssByQuarter.map(mib).join(' / ')}; ` +
+    `${run.requests.toLocaleString('en-US')} requests; peak RSS ${mibOrNone(run.peakRssBytes)}, ` +
+    `RSS by quarter ${run.rssByQuarter.map(mibOrNone).join(' / ')}; ` +
     `received once ${run.receivedOnce.toLocaleString('en-US')}, duplicates ${run.duplicates}, missing ${run.missing}`
   )
 }
